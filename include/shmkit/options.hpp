@@ -1,0 +1,64 @@
+// How a named object is opened or created. One struct for every kind of object
+// so that code can pass the same options to a segment, a mutex or a queue.
+#pragma once
+
+#include <shmkit/export.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace shmkit {
+
+enum class Backend : std::uint8_t {
+  native,  // posix on POSIX systems, win32 on Windows
+  posix,   // shm_open + mmap
+  sysv,    // shmget + shmat
+  win32,   // CreateFileMapping on the paging file
+};
+
+enum class Access : std::uint8_t { read_only, read_write };
+
+// Win32 only: which kernel namespace a name lives in.
+enum class Scope : std::uint8_t {
+  local,   // Local\name: this logon session
+  global,  // Global\name: every session (creating needs SeCreateGlobalPrivilege)
+};
+
+struct Options {
+  Backend backend = Backend::native;
+  Access access = Access::read_write;
+  // POSIX mode bits for a created object. Owner-only by default; widen it
+  // deliberately (e.g. 0640) when another user must open the object.
+  unsigned permissions = 0600;
+  // No shmkit header: the object is exactly what shm_open/shmget/
+  // CreateFileMapping would make, for interop with programs that do not use
+  // shmkit. size() is then what the OS reports.
+  bool raw = false;
+  // Remove the name when this handle closes (POSIX and SysV). Win32 objects
+  // always die with their last handle, so it changes nothing there.
+  bool unlink_on_close = false;
+  // How long open() waits for a segment that is still being created.
+  std::chrono::milliseconds open_timeout{1000};
+  // Fault every page in at open, so the first access does not pay for it.
+  bool populate = false;
+  // Win32 only.
+  Scope scope = Scope::local;
+  // Win32 only: an SDDL string for created objects; empty = the default DACL.
+  std::string security_descriptor;
+};
+
+// Backend::native resolved for this platform.
+SHMKIT_EXPORT Backend native_backend() noexcept;
+
+constexpr const char* to_string(Backend b) noexcept {
+  switch (b) {
+    case Backend::native: return "native";
+    case Backend::posix: return "posix";
+    case Backend::sysv: return "sysv";
+    case Backend::win32: return "win32";
+  }
+  return "unknown";
+}
+
+}  // namespace shmkit

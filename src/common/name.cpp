@@ -1,0 +1,26 @@
+#include <shmkit/name.hpp>
+
+#include <shmkit/errc.hpp>
+
+namespace shmkit {
+
+bool is_valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > k_max_name_length) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  // "." and ".." would be directory entries under /dev/shm.
+  return name != "." && name != "..";
+}
+
+void validate_name(std::string_view name, std::error_code& ec) noexcept {
+  if (is_valid_name(name)) {
+    ec.clear();
+  } else {
+    ec = errc::invalid_name;
+  }
+}
+
+}  // namespace shmkit

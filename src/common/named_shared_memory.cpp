@@ -1,0 +1,319 @@
+#include <shmkit/named_shared_memory.hpp>
+
+#include <shmkit/name.hpp>
+
+#include "failure.hpp"
+#include "segment_backend.hpp"
+#include "segment_header.hpp"
+
+#include <chrono>
+#include <limits>
+#include <thread>
+#include <utility>
+
+namespace shmkit {
+namespace detail {
+
+enum class OpenMode { create, open, open_or_create };
+
+// Touches one byte per page so that the first real access does not fault.
+// Reading is enough: a read fault on shared memory maps the real page.
+void prefault(const void* base, std::size_t length) noexcept {
+  constexpr std::size_t k_page = 4096;
+  const auto* bytes = static_cast<const volatile unsigned char*>(base);
+  for (std::size_t offset = 0; offset < length; offset += k_page) (void)bytes[offset];
+}
+
+struct SegmentAccess {
+  static NamedSharedMemory open(std::string_view name_view, std::size_t size,
+                                const Options& options, OpenMode mode, Failure& failure);
+  static void adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
+                    std::size_t data_size, const Options& options, bool created);
+};
+
+void SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
+                          std::size_t data_size, const Options& options, bool created) {
+  shm.backend_ = backend.id();
+  shm.access_ = options.access;
+  shm.raw_ = options.raw;
+  shm.created_ = created;
+  shm.unlink_on_close_ = options.unlink_on_close;
+  shm.mapping_ = mapping.base;
+  shm.mapping_length_ = mapping.length;
+  shm.handle_ = mapping.handle;
+  shm.size_ = data_size;
+  shm.data_ = options.raw ? mapping.base : static_cast<char*>(mapping.base) + k_header_size;
+  // A read-only mapping cannot write its slot, so read-only openers are not
+  // listed in the attach table (documented).
+  if (!options.raw && options.access == Access::read_write) {
+    shm.attach_token_ = pack_slot(current_process());
+    shm.attach_slot_ = claim_attach_slot(mapping.base, shm.attach_token_);
+  }
+  if (options.populate && !mapping.populated) prefault(mapping.base, mapping.length);
+}
+
+NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t size,
+                                      const Options& options, OpenMode mode, Failure& failure) {
+  NamedSharedMemory shm;
+  std::string name(name_view);
+  if (!is_valid_name(name)) {
+    failure.set(errc::invalid_name, "'" + name +
+                                        "' is not a valid shmkit name: use 1-30 characters of "
+                                        "A-Z a-z 0-9 . _ -");
+    return shm;
+  }
+  SegmentBackend* backend = find_backend(options.backend, failure);
+  if (backend == nullptr) return shm;
+
+  const std::size_t overhead = options.raw ? 0 : k_header_size;
+  if (mode != OpenMode::open) {
+    if (size == 0 || size > std::numeric_limits<std::size_t>::max() / 2 - overhead) {
+      failure.set(errc::invalid_size, "segment " + quoted(name) + ": cannot create " +
+                                          std::to_string(size) +
+                                          " bytes; ask for at least 1 byte");
+      return shm;
+    }
+    if (options.access == Access::read_only) {
+      failure.set(errc::invalid_argument,
+                  "segment " + quoted(name) +
+                      ": cannot create with Access::read_only; create it read_write, then open "
+                      "it read_only where only reading is needed");
+      return shm;
+    }
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + options.open_timeout;
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    failure.clear();
+    if (mode != OpenMode::open) {
+      Mapping m = backend->create(name, size + overhead, options, failure);
+      if (!failure) {
+        shm.name_ = name;
+        if (!options.raw) initialize_header(m.base, size, backend->id(), SegmentKind::segment, name);
+        adopt(shm, *backend, m, size, options, true);
+        return shm;
+      }
+      if (mode == OpenMode::create || failure.code != make_error_code(errc::already_exists)) {
+        return shm;
+      }
+      failure.clear();
+    }
+
+    Mapping m = backend->open(name, options, failure);
+    // not_found after already_exists: the other creator removed it again;
+    // not_ready: it exists but has no size yet. Both settle quickly.
+    const bool transient =
+        failure.code == make_error_code(errc::not_ready) ||
+        (mode == OpenMode::open_or_create && failure.code == make_error_code(errc::not_found));
+    if (failure) {
+      if (!transient || std::chrono::steady_clock::now() >= deadline) return shm;
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
+      continue;
+    }
+
+    std::size_t data_size = m.length;
+    if (!options.raw) {
+      const HeaderFacts facts =
+          validate_header(m.base, m.length, name, backend->id(), deadline, failure);
+      if (failure) {
+        backend->close(m);
+        return shm;
+      }
+      data_size = static_cast<std::size_t>(facts.data_size);
+    }
+    if (mode == OpenMode::open_or_create && data_size != size) {
+      backend->close(m);
+      failure.set(errc::size_mismatch,
+                  "segment " + quoted(name) + " exists with size " + std::to_string(data_size) +
+                      ", requested " + std::to_string(size) +
+                      "; open it without a size, or remove it first");
+      return shm;
+    }
+    shm.name_ = name;
+    adopt(shm, *backend, m, data_size, options, false);
+    return shm;
+  }
+}
+
+template <typename Fn>
+auto without_throwing(std::error_code& ec, Fn&& fn) noexcept -> decltype(fn(std::declval<Failure&>())) {
+  using Result = decltype(fn(std::declval<Failure&>()));
+  try {
+    Failure failure;
+    Result result = fn(failure);
+    ec = failure.code;
+    return result;
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  } catch (...) {
+    ec = std::make_error_code(std::errc::io_error);
+  }
+  return Result{};
+}
+
+template <typename Fn>
+auto throwing(Fn&& fn) -> decltype(fn(std::declval<Failure&>())) {
+  Failure failure;
+  auto result = fn(failure);
+  if (failure) failure.raise();
+  return result;
+}
+
+}  // namespace detail
+
+using detail::Failure;
+using detail::OpenMode;
+using detail::SegmentAccess;
+
+NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
+                                            const Options& options) {
+  return detail::throwing(
+      [&](Failure& f) { return SegmentAccess::open(name, size, options, OpenMode::create, f); });
+}
+
+NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
+                                            const Options& options,
+                                            std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return SegmentAccess::open(name, size, options, OpenMode::create, f); });
+}
+
+NamedSharedMemory NamedSharedMemory::open(std::string_view name, const Options& options) {
+  return detail::throwing(
+      [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, f); });
+}
+
+NamedSharedMemory NamedSharedMemory::open(std::string_view name, const Options& options,
+                                          std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, f); });
+}
+
+NamedSharedMemory NamedSharedMemory::open_or_create(std::string_view name, std::size_t size,
+                                                    const Options& options) {
+  return detail::throwing([&](Failure& f) {
+    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, f);
+  });
+}
+
+NamedSharedMemory NamedSharedMemory::open_or_create(std::string_view name, std::size_t size,
+                                                    const Options& options,
+                                                    std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) {
+    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, f);
+  });
+}
+
+namespace {
+
+// remove() and exists() share the name check and the backend lookup.
+template <typename Op>
+bool by_name(std::string_view name_view, const Options& options, Failure& f, Op op) {
+  const std::string name(name_view);
+  if (!is_valid_name(name)) {
+    f.set(errc::invalid_name, "'" + name + "' is not a valid shmkit name: use 1-30 characters "
+                                           "of A-Z a-z 0-9 . _ -");
+    return false;
+  }
+  detail::SegmentBackend* backend = detail::find_backend(options.backend, f);
+  return backend != nullptr && op(*backend, name);
+}
+
+}  // namespace
+
+bool NamedSharedMemory::remove(std::string_view name, const Options& options) {
+  return detail::throwing([&](Failure& f) {
+    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
+  });
+}
+
+bool NamedSharedMemory::remove(std::string_view name, const Options& options,
+                               std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) {
+    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
+  });
+}
+
+bool NamedSharedMemory::exists(std::string_view name, const Options& options) {
+  return detail::throwing([&](Failure& f) {
+    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
+  });
+}
+
+bool NamedSharedMemory::exists(std::string_view name, const Options& options,
+                               std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) {
+    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
+  });
+}
+
+NamedSharedMemory::NamedSharedMemory(NamedSharedMemory&& other) noexcept { *this = std::move(other); }
+
+NamedSharedMemory& NamedSharedMemory::operator=(NamedSharedMemory&& other) noexcept {
+  if (this != &other) {
+    close();
+    name_ = std::move(other.name_);
+    mapping_ = std::exchange(other.mapping_, nullptr);
+    mapping_length_ = std::exchange(other.mapping_length_, 0);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    handle_ = std::exchange(other.handle_, -1);
+    backend_ = other.backend_;
+    access_ = other.access_;
+    created_ = std::exchange(other.created_, false);
+    raw_ = other.raw_;
+    unlink_on_close_ = std::exchange(other.unlink_on_close_, false);
+    attach_slot_ = std::exchange(other.attach_slot_, -1);
+    attach_token_ = std::exchange(other.attach_token_, 0);
+    other.name_.clear();
+  }
+  return *this;
+}
+
+NamedSharedMemory::~NamedSharedMemory() { close(); }
+
+void NamedSharedMemory::close() noexcept {
+  if (mapping_ == nullptr) return;
+  if (attach_token_ != 0) detail::release_attach_slot(mapping_, attach_slot_, attach_token_);
+  Failure ignored;
+  if (detail::SegmentBackend* backend = detail::find_backend(backend_, ignored)) {
+    detail::Mapping m{mapping_, mapping_length_, handle_};
+    backend->close(m);
+    if (unlink_on_close_) {
+      Options options;
+      options.backend = backend_;
+      options.raw = raw_;
+      try {
+        backend->remove(name_, options, ignored);
+      } catch (...) {
+        // Closing never throws; a name we failed to remove is still listed
+        // by the tools and removable by hand.
+      }
+    }
+  }
+  reset();
+}
+
+void NamedSharedMemory::reset() noexcept {
+  name_.clear();
+  mapping_ = nullptr;
+  mapping_length_ = 0;
+  data_ = nullptr;
+  size_ = 0;
+  handle_ = -1;
+  created_ = false;
+  unlink_on_close_ = false;
+  attach_slot_ = -1;
+  attach_token_ = 0;
+}
+
+std::vector<AttachedProcess> NamedSharedMemory::attached_processes() const {
+  if (mapping_ == nullptr || raw_) return {};
+  return detail::read_attach_table(mapping_);
+}
+
+}  // namespace shmkit

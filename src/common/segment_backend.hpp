@@ -1,0 +1,52 @@
+// What a platform must provide to host segments. NamedSharedMemory (in
+// src/common) owns the logic every backend shares: names, the header, the
+// ready handshake, the attach table, open_or_create retries. A backend only
+// creates, opens, maps and removes OS objects.
+#pragma once
+
+#include "failure.hpp"
+
+#include <shmkit/named_shared_memory.hpp>
+#include <shmkit/options.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace shmkit::detail {
+
+struct Mapping {
+  void* base = nullptr;
+  std::size_t length = 0;  // bytes mapped: the object's full size
+  NativeHandle handle = -1;
+  bool populated = false;  // the OS already faulted every page in
+};
+
+class SegmentBackend {
+ public:
+  virtual ~SegmentBackend() = default;
+
+  virtual Backend id() const noexcept = 0;
+
+  // Creates a new zero-filled object of exactly `length` bytes and maps it
+  // read-write. A taken name fails with errc::already_exists, and nothing is
+  // left behind by any failure.
+  virtual Mapping create(const std::string& name, std::size_t length, const Options& options,
+                         Failure& failure) = 0;
+
+  // Opens and maps all of an existing object. errc::not_found if there is
+  // none; errc::not_ready while its creator has not given it a size yet.
+  virtual Mapping open(const std::string& name, const Options& options, Failure& failure) = 0;
+
+  virtual void close(Mapping& mapping) noexcept = 0;
+
+  // Returns false if there was nothing to remove.
+  virtual bool remove(const std::string& name, const Options& options, Failure& failure) = 0;
+
+  virtual bool exists(const std::string& name, const Options& options, Failure& failure) = 0;
+};
+
+// The backend behind `backend` on this platform (Backend::native resolved),
+// or nullptr with errc::backend_unavailable.
+SegmentBackend* find_backend(Backend backend, Failure& failure);
+
+}  // namespace shmkit::detail

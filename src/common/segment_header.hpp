@@ -1,0 +1,99 @@
+// The header at the start of every non-raw segment. Its layout is ABI between
+// processes that may run different builds of shmkit: fields only ever get
+// added in `reserved`, and any other change bumps k_layout_version.
+//
+// Every field is written by another process, which may be buggy, malicious or
+// dead half-way through. Nothing here is trusted before validate_header().
+#pragma once
+
+#include "failure.hpp"
+#include "process_identity.hpp"
+
+#include <shmkit/attached_process.hpp>
+#include <shmkit/options.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace shmkit::detail {
+
+inline constexpr std::uint64_t k_segment_magic = 0x31766b6d68730a7fULL;  // "\x7f\nshmkv1"
+inline constexpr std::uint32_t k_layout_version = 1;
+inline constexpr std::size_t k_header_size = 512;  // a multiple of 64: data() stays aligned
+inline constexpr std::size_t k_attach_slots = 48;
+inline constexpr std::size_t k_header_name_size = 32;
+
+// `state` values. Anything else in that word means "not ours".
+enum class SegmentState : std::uint32_t {
+  initializing = 0,         // zero-filled memory: the creator is still at work
+  ready = 0x52454459,       // "READY": published last, with release ordering
+};
+
+// What a segment holds, for tools that list segments.
+enum class SegmentKind : std::uint32_t {
+  segment = 1,
+  mutex,
+  event,
+  semaphore,
+  ring,
+  queue,
+  channel,
+  server,
+};
+
+struct SegmentHeader {
+  std::atomic<std::uint64_t> magic;
+  std::uint32_t layout_version;
+  std::uint32_t header_size;
+  std::uint64_t data_size;
+  std::atomic<std::uint32_t> state;
+  std::uint32_t backend;
+  std::uint32_t kind;
+  std::uint32_t attach_capacity;
+  std::uint64_t creator_pid;
+  std::uint64_t creator_start_time;
+  std::uint64_t created_unix_ns;
+  char name[k_header_name_size];
+  std::atomic<std::uint64_t> attach_overflow;  // attaches that found no free slot
+  std::uint8_t reserved[24];
+  // Each slot is 0 (free) or pack_slot(pid, start time) in one word, so a
+  // process that dies at any instant leaves either nothing or a whole entry.
+  std::atomic<std::uint64_t> attach[k_attach_slots];
+};
+
+static_assert(sizeof(SegmentHeader) == k_header_size, "the header layout is fixed");
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+              "atomics in shared memory must be lock-free to be address-free");
+
+// The slot keeps the pid and the low 32 bits of the start time.
+inline constexpr std::uint64_t k_slot_start_time_mask = 0xffffffffULL;
+inline std::uint64_t pack_slot(const ProcessIdentity& p) noexcept {
+  return (p.pid << 32) | (p.start_time & k_slot_start_time_mask);
+}
+
+// What open() learned from a valid header.
+struct HeaderFacts {
+  std::uint64_t data_size = 0;
+};
+
+// Fills a fresh zero-filled header and publishes it as ready.
+void initialize_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
+                       const std::string& name) noexcept;
+
+// Waits until the header is published (or `deadline` passes) and checks every
+// field against the mapping it sits in. Never reads outside `mapping_length`.
+HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
+                            const std::string& name, Backend backend,
+                            std::chrono::steady_clock::time_point deadline, Failure& failure);
+
+// Records this process in the attach table; returns the slot, or -1 if the
+// table is full of live processes (counted in attach_overflow instead).
+int claim_attach_slot(void* mapping, std::uint64_t token) noexcept;
+void release_attach_slot(void* mapping, int slot, std::uint64_t token) noexcept;
+std::vector<AttachedProcess> read_attach_table(const void* mapping);
+
+}  // namespace shmkit::detail

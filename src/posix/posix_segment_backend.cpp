@@ -1,0 +1,137 @@
+// Backend::posix: shm_open + ftruncate + mmap.
+#include "posix_segment_backend.hpp"
+
+#include "os_error.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace shmkit::detail {
+namespace {
+
+std::string os_name(const std::string& name) { return "/" + name; }
+std::string object(const std::string& name) { return "segment " + quoted(name) + " (posix)"; }
+
+// Where glibc keeps the objects; used only to describe who owns one.
+std::string owner_of(const std::string& name) {
+#if defined(__linux__) || defined(__CYGWIN__)
+  return describe_owner("/dev/shm/" + name);
+#else
+  (void)name;
+  return {};
+#endif
+}
+
+#ifdef MAP_POPULATE
+constexpr bool k_can_populate = true;
+#else
+constexpr bool k_can_populate = false;
+constexpr int MAP_POPULATE = 0;
+#endif
+
+int map_flags(const Options& options) {
+  return MAP_SHARED | (options.populate ? MAP_POPULATE : 0);
+}
+
+void close_fd(int fd) noexcept {
+  while (::close(fd) != 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+Backend PosixSegmentBackend::id() const noexcept { return Backend::posix; }
+
+Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
+                                    const Options& options, Failure& failure) {
+  const std::string path = os_name(name);
+  const mode_t mode = static_cast<mode_t>(options.permissions & 0777u);
+  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    const int e = errno;
+    set_errno_failure(failure, e, object(name), "create", e == EACCES ? owner_of(name) : "");
+    return {};
+  }
+  // From here on a failure must not leave a half-made object under the name.
+  auto fail = [&](const char* operation) {
+    const int e = errno;
+    ::shm_unlink(path.c_str());
+    close_fd(fd);
+    set_errno_failure(failure, e, object(name), operation);
+    return Mapping{};
+  };
+  // shm_open applied the umask; the caller asked for exactly `mode`.
+  if (::fchmod(fd, mode) != 0) return fail("set permissions of");
+  if (::ftruncate(fd, static_cast<off_t>(length)) != 0) return fail("size");
+  void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, map_flags(options), fd, 0);
+  if (base == MAP_FAILED) return fail("map");
+  return Mapping{base, length, fd, options.populate && k_can_populate};
+}
+
+Mapping PosixSegmentBackend::open(const std::string& name, const Options& options,
+                                  Failure& failure) {
+  const bool writable = options.access == Access::read_write;
+  const int fd = ::shm_open(os_name(name).c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  if (fd < 0) {
+    const int e = errno;
+    set_errno_failure(failure, e, object(name), "open", e == EACCES ? owner_of(name) : "");
+    return {};
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    close_fd(fd);
+    set_errno_failure(failure, e, object(name), "inspect");
+    return {};
+  }
+  if (st.st_size <= 0) {
+    // Its creator is between shm_open and ftruncate (or died there).
+    close_fd(fd);
+    failure.set(errc::not_ready, object(name) + " has no size yet: its creator has not finished "
+                                                "creating it, or died doing so; remove it");
+    return {};
+  }
+  const auto length = static_cast<std::size_t>(st.st_size);
+  const int protection = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  void* base = ::mmap(nullptr, length, protection, map_flags(options), fd, 0);
+  if (base == MAP_FAILED) {
+    const int e = errno;
+    close_fd(fd);
+    set_errno_failure(failure, e, object(name), "map");
+    return {};
+  }
+  return Mapping{base, length, fd, options.populate && k_can_populate};
+}
+
+void PosixSegmentBackend::close(Mapping& mapping) noexcept {
+  if (mapping.base != nullptr) ::munmap(mapping.base, mapping.length);
+  if (mapping.handle >= 0) close_fd(static_cast<int>(mapping.handle));
+  mapping = Mapping{};
+}
+
+bool PosixSegmentBackend::remove(const std::string& name, const Options&, Failure& failure) {
+  if (::shm_unlink(os_name(name).c_str()) == 0) return true;
+  const int e = errno;
+  if (e == ENOENT) return false;
+  set_errno_failure(failure, e, object(name), "remove", e == EACCES ? owner_of(name) : "");
+  return false;
+}
+
+bool PosixSegmentBackend::exists(const std::string& name, const Options&, Failure& failure) {
+  // O_RDONLY without O_CREAT touches nothing; EACCES still proves existence.
+  const int fd = ::shm_open(os_name(name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0) {
+    close_fd(fd);
+    return true;
+  }
+  const int e = errno;
+  if (e == ENOENT) return false;
+  if (e == EACCES) return true;
+  set_errno_failure(failure, e, object(name), "look up");
+  return false;
+}
+
+}  // namespace shmkit::detail

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "../common/segment_backend.hpp"
+
+namespace shmkit::detail {
+
+class PosixSegmentBackend final : public SegmentBackend {
+ public:
+  Backend id() const noexcept override;
+  Mapping create(const std::string& name, std::size_t length, const Options& options,
+                 Failure& failure) override;
+  Mapping open(const std::string& name, const Options& options, Failure& failure) override;
+  void close(Mapping& mapping) noexcept override;
+  bool remove(const std::string& name, const Options& options, Failure& failure) override;
+  bool exists(const std::string& name, const Options& options, Failure& failure) override;
+};
+
+}  // namespace shmkit::detail

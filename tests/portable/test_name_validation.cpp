@@ -1,0 +1,52 @@
+#include <doctest/doctest.h>
+
+#include <shmkit/shmkit.hpp>
+
+#include "../support/test_names.hpp"
+
+#include <string>
+
+using namespace shmkit;
+
+TEST_SUITE("names") {
+  TEST_CASE("valid names are 1-30 characters of [A-Za-z0-9._-]") {
+    CHECK(is_valid_name("a"));
+    CHECK(is_valid_name("spooler"));
+    CHECK(is_valid_name("My.Segment_01-x"));
+    CHECK(is_valid_name(std::string(30, 'x')));
+  }
+
+  TEST_CASE("invalid names are rejected before any OS call") {
+    for (const char* bad : {"", "/slash", "a/b", "sp ace", "tab\t", "ümlaut", ".", "..",
+                            "back\\slash", "Global\\x", "colon:", "star*"}) {
+      CAPTURE(bad);
+      CHECK_FALSE(is_valid_name(bad));
+      std::error_code ec;
+      validate_name(bad, ec);
+      CHECK(ec == errc::invalid_name);
+    }
+    CHECK_FALSE(is_valid_name(std::string(31, 'x')));
+  }
+
+  TEST_CASE("every operation reports an invalid name with the rule in the message") {
+    for (Backend backend : test::segment_backends()) {
+      Options options;
+      options.backend = backend;
+      std::error_code ec;
+      auto shm = NamedSharedMemory::create("bad/name", 64, options, ec);
+      CHECK(ec == errc::invalid_name);
+      CHECK_FALSE(shm.is_open());
+      NamedSharedMemory::open("", options, ec);
+      CHECK(ec == errc::invalid_name);
+      CHECK_FALSE(NamedSharedMemory::remove(std::string(31, 'y'), options, ec));
+      CHECK(ec == errc::invalid_name);
+      try {
+        NamedSharedMemory::open_or_create("no spaces", 64, options);
+        FAIL("expected an exception");
+      } catch (const std::system_error& e) {
+        CHECK(e.code() == errc::invalid_name);
+        CHECK(std::string(e.what()).find("1-30 characters") != std::string::npos);
+      }
+    }
+  }
+}
