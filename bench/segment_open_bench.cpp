@@ -4,12 +4,12 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
 #include <fcntl.h>
-#include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstdio>
+#include <string>
 
 namespace {
 

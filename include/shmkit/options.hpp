@@ -53,10 +53,14 @@ SHMKIT_EXPORT Backend native_backend() noexcept;
 
 constexpr const char* to_string(Backend b) noexcept {
   switch (b) {
-    case Backend::native: return "native";
-    case Backend::posix: return "posix";
-    case Backend::sysv: return "sysv";
-    case Backend::win32: return "win32";
+    case Backend::native:
+      return "native";
+    case Backend::posix:
+      return "posix";
+    case Backend::sysv:
+      return "sysv";
+    case Backend::win32:
+      return "win32";
   }
   return "unknown";
 }

@@ -46,14 +46,20 @@ class Category final : public std::error_category {
   // whichever OS produced the condition.
   std::error_condition default_error_condition(int value) const noexcept override {
     switch (static_cast<errc>(value)) {
-      case errc::already_exists: return std::errc::file_exists;
-      case errc::not_found: return std::errc::no_such_file_or_directory;
+      case errc::already_exists:
+        return std::errc::file_exists;
+      case errc::not_found:
+        return std::errc::no_such_file_or_directory;
       case errc::invalid_name:
       case errc::invalid_size:
-      case errc::invalid_argument: return std::errc::invalid_argument;
-      case errc::backend_unavailable: return std::errc::function_not_supported;
-      case errc::read_only: return std::errc::read_only_file_system;
-      default: return {value, *this};
+      case errc::invalid_argument:
+        return std::errc::invalid_argument;
+      case errc::backend_unavailable:
+        return std::errc::function_not_supported;
+      case errc::read_only:
+        return std::errc::read_only_file_system;
+      default:
+        return {value, *this};
     }
   }
 };

@@ -28,9 +28,13 @@ struct Failure {
   [[noreturn]] void raise() const { throw std::system_error(code, message); }
 };
 
-inline std::error_code errno_code(int e) noexcept { return {e, std::system_category()}; }
+inline std::error_code errno_code(int e) noexcept {
+  return {e, std::system_category()};
+}
 
 // "'name'" with the quotes, for messages.
-inline std::string quoted(const std::string& name) { return "'" + name + "'"; }
+inline std::string quoted(const std::string& name) {
+  return "'" + name + "'";
+}
 
 }  // namespace shmkit::detail

@@ -69,8 +69,7 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
   if (mode != OpenMode::open) {
     if (size == 0 || size > std::numeric_limits<std::size_t>::max() / 2 - overhead) {
       failure.set(errc::invalid_size, "segment " + quoted(name) + ": cannot create " +
-                                          std::to_string(size) +
-                                          " bytes; ask for at least 1 byte");
+                                          std::to_string(size) + " bytes; ask for at least 1 byte");
       return shm;
     }
     if (options.access == Access::read_only) {
@@ -90,7 +89,8 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
       Mapping m = backend->create(name, size + overhead, options, failure);
       if (!failure) {
         shm.name_ = name;
-        if (!options.raw) initialize_header(m.base, size, backend->id(), SegmentKind::segment, name);
+        if (!options.raw)
+          initialize_header(m.base, size, backend->id(), SegmentKind::segment, name);
         adopt(shm, *backend, m, size, options, true);
         return shm;
       }
@@ -125,10 +125,10 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     }
     if (mode == OpenMode::open_or_create && data_size != size) {
       backend->close(m);
-      failure.set(errc::size_mismatch,
-                  "segment " + quoted(name) + " exists with size " + std::to_string(data_size) +
-                      ", requested " + std::to_string(size) +
-                      "; open it without a size, or remove it first");
+      failure.set(errc::size_mismatch, "segment " + quoted(name) + " exists with size " +
+                                           std::to_string(data_size) + ", requested " +
+                                           std::to_string(size) +
+                                           "; open it without a size, or remove it first");
       return shm;
     }
     shm.name_ = name;
@@ -138,7 +138,8 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
 }
 
 template <typename Fn>
-auto without_throwing(std::error_code& ec, Fn&& fn) noexcept -> decltype(fn(std::declval<Failure&>())) {
+auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
+    -> decltype(fn(std::declval<Failure&>())) {
   using Result = decltype(fn(std::declval<Failure&>()));
   try {
     Failure failure;
@@ -176,10 +177,10 @@ NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t s
 }
 
 NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
-                                            const Options& options,
-                                            std::error_code& ec) noexcept {
-  return detail::without_throwing(
-      ec, [&](Failure& f) { return SegmentAccess::open(name, size, options, OpenMode::create, f); });
+                                            const Options& options, std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) {
+    return SegmentAccess::open(name, size, options, OpenMode::create, f);
+  });
 }
 
 NamedSharedMemory NamedSharedMemory::open(std::string_view name, const Options& options) {
@@ -215,8 +216,9 @@ template <typename Op>
 bool by_name(std::string_view name_view, const Options& options, Failure& f, Op op) {
   const std::string name(name_view);
   if (!is_valid_name(name)) {
-    f.set(errc::invalid_name, "'" + name + "' is not a valid shmkit name: use 1-30 characters "
-                                           "of A-Z a-z 0-9 . _ -");
+    f.set(errc::invalid_name, "'" + name +
+                                  "' is not a valid shmkit name: use 1-30 characters "
+                                  "of A-Z a-z 0-9 . _ -");
     return false;
   }
   detail::SegmentBackend* backend = detail::find_backend(options.backend, f);
@@ -227,31 +229,37 @@ bool by_name(std::string_view name_view, const Options& options, Failure& f, Op 
 
 bool NamedSharedMemory::remove(std::string_view name, const Options& options) {
   return detail::throwing([&](Failure& f) {
-    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
+    return by_name(name, options, f,
+                   [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
   });
 }
 
 bool NamedSharedMemory::remove(std::string_view name, const Options& options,
                                std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
+    return by_name(name, options, f,
+                   [&](auto& b, const std::string& n) { return b.remove(n, options, f); });
   });
 }
 
 bool NamedSharedMemory::exists(std::string_view name, const Options& options) {
   return detail::throwing([&](Failure& f) {
-    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
+    return by_name(name, options, f,
+                   [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
   });
 }
 
 bool NamedSharedMemory::exists(std::string_view name, const Options& options,
                                std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return by_name(name, options, f, [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
+    return by_name(name, options, f,
+                   [&](auto& b, const std::string& n) { return b.exists(n, options, f); });
   });
 }
 
-NamedSharedMemory::NamedSharedMemory(NamedSharedMemory&& other) noexcept { *this = std::move(other); }
+NamedSharedMemory::NamedSharedMemory(NamedSharedMemory&& other) noexcept {
+  *this = std::move(other);
+}
 
 NamedSharedMemory& NamedSharedMemory::operator=(NamedSharedMemory&& other) noexcept {
   if (this != &other) {
@@ -274,7 +282,9 @@ NamedSharedMemory& NamedSharedMemory::operator=(NamedSharedMemory&& other) noexc
   return *this;
 }
 
-NamedSharedMemory::~NamedSharedMemory() { close(); }
+NamedSharedMemory::~NamedSharedMemory() {
+  close();
+}
 
 void NamedSharedMemory::close() noexcept {
   if (mapping_ == nullptr) return;

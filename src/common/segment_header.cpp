@@ -18,7 +18,8 @@ std::string describe_creator(const SegmentHeader& h) {
   const std::uint64_t pid = h.creator_pid;
   if (pid == 0) return "its creator is unknown";
   const bool alive = is_alive(pid, h.creator_start_time);
-  return "its creator, pid " + std::to_string(pid) + (alive ? ", is still running" : ", has exited");
+  return "its creator, pid " + std::to_string(pid) +
+         (alive ? ", is still running" : ", has exited");
 }
 
 }  // namespace
@@ -67,8 +68,9 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     const bool foreign = magic != 0 && magic != k_segment_magic;
     if (foreign || state != static_cast<std::uint32_t>(SegmentState::initializing)) {
       failure.set(errc::incompatible_layout,
-                  who + " does not start with a shmkit header: open it with Options::raw, or "
-                        "remove it if it is left over from something else");
+                  who +
+                      " does not start with a shmkit header: open it with Options::raw, or "
+                      "remove it if it is left over from something else");
       return {};
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -98,8 +100,9 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
 
   if (magic != k_segment_magic) {
     failure.set(errc::incompatible_layout,
-                who + " is not a shmkit segment (unknown magic number): open it with "
-                      "Options::raw");
+                who +
+                    " is not a shmkit segment (unknown magic number): open it with "
+                    "Options::raw");
     return {};
   }
   if (version != k_layout_version) {
@@ -112,12 +115,12 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
   const std::size_t capacity_for_data = mapping_length - k_header_size;
   if (header_size != k_header_size || capacity != k_attach_slots || data_size == 0 ||
       data_size > capacity_for_data) {
-    failure.set(errc::corrupted,
-                who + " has a corrupted header: it claims " + std::to_string(data_size) +
-                    " data bytes (header " + std::to_string(header_size) + ", " +
-                    std::to_string(capacity) + " attach slots) but the mapping holds " +
-                    std::to_string(capacity_for_data) +
-                    " after the header; remove it and create it again");
+    failure.set(errc::corrupted, who + " has a corrupted header: it claims " +
+                                     std::to_string(data_size) + " data bytes (header " +
+                                     std::to_string(header_size) + ", " + std::to_string(capacity) +
+                                     " attach slots) but the mapping holds " +
+                                     std::to_string(capacity_for_data) +
+                                     " after the header; remove it and create it again");
     return {};
   }
   if (header_backend != static_cast<std::uint32_t>(backend)) {
@@ -128,16 +131,15 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
   }
   const std::size_t stored_length = static_cast<std::size_t>(
       std::find(header_name, header_name + sizeof header_name, '\0') - header_name);
-  if (stored_length == sizeof header_name ||
-      std::string(header_name, stored_length) != name) {
+  if (stored_length == sizeof header_name || std::string(header_name, stored_length) != name) {
     const std::string stored(header_name, std::min(stored_length, sizeof header_name - 1));
     if (backend == Backend::sysv) {
       failure.set(errc::name_collision,
                   who + " hashes to the same SysV key as the existing segment '" + stored +
                       "': choose another name, or use the posix backend");
     } else {
-      failure.set(errc::corrupted, who + " has a header that names '" + stored +
-                                       "'; remove it and create it again");
+      failure.set(errc::corrupted,
+                  who + " has a header that names '" + stored + "'; remove it and create it again");
     }
     return {};
   }

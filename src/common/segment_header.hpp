@@ -29,8 +29,8 @@ inline constexpr std::size_t k_header_name_size = 32;
 
 // `state` values. Anything else in that word means "not ours".
 enum class SegmentState : std::uint32_t {
-  initializing = 0,         // zero-filled memory: the creator is still at work
-  ready = 0x52454459,       // "READY": published last, with release ordering
+  initializing = 0,    // zero-filled memory: the creator is still at work
+  ready = 0x52454459,  // "READY": published last, with release ordering
 };
 
 // What a segment holds, for tools that list segments.

@@ -4,7 +4,9 @@
 
 namespace shmkit {
 
-Backend native_backend() noexcept { return Backend::posix; }
+Backend native_backend() noexcept {
+  return Backend::posix;
+}
 
 namespace detail {
 
@@ -13,9 +15,12 @@ SegmentBackend* find_backend(Backend backend, Failure& failure) {
   static SysvSegmentBackend sysv;
   switch (backend) {
     case Backend::native:
-    case Backend::posix: return &posix;
-    case Backend::sysv: return &sysv;
-    case Backend::win32: break;
+    case Backend::posix:
+      return &posix;
+    case Backend::sysv:
+      return &sysv;
+    case Backend::win32:
+      break;
   }
   failure.set(errc::backend_unavailable,
               std::string("the ") + to_string(backend) +

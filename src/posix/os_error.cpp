@@ -1,15 +1,16 @@
 #include "os_error.hpp"
 
-#include <cerrno>
-#include <cstdio>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <cerrno>
+#include <cstdio>
 
 namespace shmkit::detail {
 
 std::string describe_owner(unsigned uid, unsigned mode) {
   char text[96];
-  const passwd* pw = ::getpwuid(uid);  // not thread-safe only for the returned struct; copied at once
+  const passwd* pw =
+      ::getpwuid(uid);  // not thread-safe only for the returned struct; copied at once
   std::snprintf(text, sizeof text, "owned by uid %u%s%s%s, mode %04o", uid, pw ? " (" : "",
                 pw ? pw->pw_name : "", pw ? ")" : "", mode & 07777u);
   return text;

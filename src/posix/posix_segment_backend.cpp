@@ -3,17 +3,21 @@
 
 #include "os_error.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace shmkit::detail {
 namespace {
 
-std::string os_name(const std::string& name) { return "/" + name; }
-std::string object(const std::string& name) { return "segment " + quoted(name) + " (posix)"; }
+std::string os_name(const std::string& name) {
+  return "/" + name;
+}
+std::string object(const std::string& name) {
+  return "segment " + quoted(name) + " (posix)";
+}
 
 // Where glibc keeps the objects; used only to describe who owns one.
 std::string owner_of(const std::string& name) {
@@ -25,15 +29,33 @@ std::string owner_of(const std::string& name) {
 #endif
 }
 
-#ifdef MAP_POPULATE
-constexpr bool k_can_populate = true;
+// The portable path (Cygwin, macOS) has no MAP_POPULATE; common code then
+// touches the pages itself.
+#if defined(MAP_POPULATE) && !defined(SHMKIT_PORTABLE_POSIX)
+constexpr int k_populate_flag = MAP_POPULATE;
 #else
-constexpr bool k_can_populate = false;
-constexpr int MAP_POPULATE = 0;
+constexpr int k_populate_flag = 0;
 #endif
+constexpr bool k_can_populate = k_populate_flag != 0;
+
+// Cygwin keeps POSIX objects as files in /dev/shm, which a fresh installation
+// lacks: shm_open(O_CREAT) then fails with ENOENT, which must not read as "no
+// such segment".
+void explain_missing_directory(Failure& failure, const std::string& name) {
+#if defined(__CYGWIN__) || defined(SHMKIT_PORTABLE_POSIX)
+  struct stat st {};
+  if (::stat("/dev/shm", &st) != 0) {
+    failure.set(errno_code(ENOENT), "create " + object(name) +
+                                        ": the directory /dev/shm does not exist; create it "
+                                        "(mkdir -p /dev/shm, as Cygwin needs) and try again");
+    return;
+  }
+#endif
+  set_errno_failure(failure, ENOENT, object(name), "create");
+}
 
 int map_flags(const Options& options) {
-  return MAP_SHARED | (options.populate ? MAP_POPULATE : 0);
+  return MAP_SHARED | (options.populate ? k_populate_flag : 0);
 }
 
 void close_fd(int fd) noexcept {
@@ -43,7 +65,9 @@ void close_fd(int fd) noexcept {
 
 }  // namespace
 
-Backend PosixSegmentBackend::id() const noexcept { return Backend::posix; }
+Backend PosixSegmentBackend::id() const noexcept {
+  return Backend::posix;
+}
 
 Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
                                     const Options& options, Failure& failure) {
@@ -52,7 +76,11 @@ Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
   const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     const int e = errno;
-    set_errno_failure(failure, e, object(name), "create", e == EACCES ? owner_of(name) : "");
+    if (e == ENOENT) {
+      explain_missing_directory(failure, name);
+    } else {
+      set_errno_failure(failure, e, object(name), "create", e == EACCES ? owner_of(name) : "");
+    }
     return {};
   }
   // From here on a failure must not leave a half-made object under the name.
@@ -90,8 +118,9 @@ Mapping PosixSegmentBackend::open(const std::string& name, const Options& option
   if (st.st_size <= 0) {
     // Its creator is between shm_open and ftruncate (or died there).
     close_fd(fd);
-    failure.set(errc::not_ready, object(name) + " has no size yet: its creator has not finished "
-                                                "creating it, or died doing so; remove it");
+    failure.set(errc::not_ready, object(name) +
+                                     " has no size yet: its creator has not finished "
+                                     "creating it, or died doing so; remove it");
     return {};
   }
   const auto length = static_cast<std::size_t>(st.st_size);

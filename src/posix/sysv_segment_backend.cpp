@@ -4,19 +4,21 @@
 #include "../common/segment_header.hpp"
 #include "os_error.hpp"
 
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/ipc.h>
-#include <sys/shm.h>
 
 namespace shmkit::detail {
 namespace {
 
-std::string object(const std::string& name) { return "segment " + quoted(name) + " (sysv)"; }
+std::string object(const std::string& name) {
+  return "segment " + quoted(name) + " (sysv)";
+}
 
 // A kernel limit from /proc/sys/kernel, as text for messages.
 std::string kernel_limit(const char* which) {
@@ -35,7 +37,8 @@ std::string owner_of(int id) {
     std::istringstream fields(line);
     long long key = 0, shmid = 0, size = 0, cpid = 0, lpid = 0, nattch = 0;
     unsigned perms = 0, uid = 0;
-    fields >> key >> shmid >> std::oct >> perms >> std::dec >> size >> cpid >> lpid >> nattch >> uid;
+    fields >> key >> shmid >> std::oct >> perms >> std::dec >> size >> cpid >> lpid >> nattch >>
+        uid;
     if (fields && shmid == id) return describe_owner(uid, perms);
   }
   return {};
@@ -115,7 +118,9 @@ std::int32_t sysv_key(std::string_view name) noexcept {
   return key;
 }
 
-Backend SysvSegmentBackend::id() const noexcept { return Backend::sysv; }
+Backend SysvSegmentBackend::id() const noexcept {
+  return Backend::sysv;
+}
 
 Mapping SysvSegmentBackend::create(const std::string& name, std::size_t length,
                                    const Options& options, Failure& failure) {
@@ -161,8 +166,7 @@ void SysvSegmentBackend::close(Mapping& mapping) noexcept {
   mapping = Mapping{};
 }
 
-bool SysvSegmentBackend::remove(const std::string& name, const Options& options,
-                                Failure& failure) {
+bool SysvSegmentBackend::remove(const std::string& name, const Options& options, Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;
@@ -184,8 +188,7 @@ bool SysvSegmentBackend::remove(const std::string& name, const Options& options,
   return true;
 }
 
-bool SysvSegmentBackend::exists(const std::string& name, const Options& options,
-                                Failure& failure) {
+bool SysvSegmentBackend::exists(const std::string& name, const Options& options, Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;

@@ -24,7 +24,8 @@ bool lists(const NamedSharedMemory& shm, std::uint64_t pid, bool alive) {
 
 bool lists_pid(const NamedSharedMemory& shm, std::uint64_t pid) {
   const auto table = shm.attached_processes();
-  return std::any_of(table.begin(), table.end(), [&](const AttachedProcess& p) { return p.pid == pid; });
+  return std::any_of(table.begin(), table.end(),
+                     [&](const AttachedProcess& p) { return p.pid == pid; });
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ SHMKIT_CHILD_ROLE(attach_and_wait) {
 }
 
 TEST_SUITE("attach") {
-  TEST_CASE("the table shows a live child, forgets it when it closes, and marks a killed one dead") {
+  TEST_CASE(
+      "the table shows a live child, forgets it when it closes, and marks a killed one dead") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(to_string(backend));
       test::NameGuard guard(test::unique_name("att"));

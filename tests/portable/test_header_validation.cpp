@@ -18,7 +18,8 @@ namespace {
 
 // Creates a valid segment, lets `damage` edit its header through a raw
 // mapping, and returns what open() says.
-std::error_code open_after(Backend backend, const std::function<void(detail::SegmentHeader&)>& damage) {
+std::error_code open_after(Backend backend,
+                           const std::function<void(detail::SegmentHeader&)>& damage) {
   test::NameGuard guard(test::unique_name("hdr"));
   Options options;
   options.backend = backend;
@@ -69,7 +70,9 @@ TEST_SUITE("header") {
         const std::error_code ec = open_after(backend, [&](detail::SegmentHeader& h) {
           auto* bytes = reinterpret_cast<unsigned char*>(&h);
           // Leave the state word published so that open() validates rather than waits.
-          for (int i = 0; i < 8; ++i) bytes[random() % (sizeof(detail::SegmentHeader) - 64)] = static_cast<unsigned char>(random());
+          for (int i = 0; i < 8; ++i)
+            bytes[random() % (sizeof(detail::SegmentHeader) - 64)] =
+                static_cast<unsigned char>(random());
         });
         (void)ec;  // any outcome but a crash or a hang is acceptable
       }

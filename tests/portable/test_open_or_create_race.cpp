@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace shmkit;
@@ -63,8 +63,8 @@ TEST_SUITE("race") {
 
       std::vector<test::Child> racers;
       for (int i = 0; i < k_racers; ++i) {
-        racers.push_back(
-            test::Child::spawn("race_open_or_create", {guard.name(), board_name, to_string(backend)}));
+        racers.push_back(test::Child::spawn("race_open_or_create",
+                                            {guard.name(), board_name, to_string(backend)}));
       }
       int created = 0;
       int opened = 0;

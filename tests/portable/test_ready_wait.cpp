@@ -60,7 +60,8 @@ TEST_SUITE("ready") {
       auto creator = NamedSharedMemory::create(guard.name(), detail::k_header_size + 777, raw);
 
       const auto started = std::chrono::steady_clock::now();
-      const auto status = test::run_child("ready_waiter", {guard.name(), to_string(backend), "300"});
+      const auto status =
+          test::run_child("ready_waiter", {guard.name(), to_string(backend), "300"});
       REQUIRE(status.exited);
       CHECK(status.code == 10);
       CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));

@@ -8,12 +8,12 @@
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
 
-#include <cstring>
 #include <fcntl.h>
-#include <string>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstring>
+#include <string>
 
 using namespace shmkit;
 

@@ -6,12 +6,12 @@
 #include "../../src/posix/sysv_segment_backend.hpp"
 #include "../support/test_names.hpp"
 
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstring>
 
 using namespace shmkit;
 

@@ -35,9 +35,9 @@ TEST_SUITE("read_only") {
       std::strcpy(static_cast<char*>(shm.data()), "read me");
 
       // The sanitizers would turn the fault into a report and exit code 1.
-      const auto status = test::run_child("read_only_writer", {guard.name(), to_string(backend)},
-                                          {"ASAN_OPTIONS=handle_segv=0:handle_sigbus=0",
-                                           "UBSAN_OPTIONS=handle_segv=0"});
+      const auto status = test::run_child(
+          "read_only_writer", {guard.name(), to_string(backend)},
+          {"ASAN_OPTIONS=handle_segv=0:handle_sigbus=0", "UBSAN_OPTIONS=handle_segv=0"});
       CHECK(status.killed);
       CHECK(status.signal == SIGSEGV);
       CHECK(static_cast<char*>(shm.data())[0] == 'r');

@@ -8,10 +8,10 @@
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
 
-#include <fstream>
 #include <sched.h>
-#include <string>
 #include <unistd.h>
+#include <fstream>
+#include <string>
 
 using namespace shmkit;
 

@@ -2,6 +2,8 @@
 
 namespace shmkit::test {
 
-std::vector<Backend> segment_backends() { return {Backend::posix, Backend::sysv}; }
+std::vector<Backend> segment_backends() {
+  return {Backend::posix, Backend::sysv};
+}
 
 }  // namespace shmkit::test

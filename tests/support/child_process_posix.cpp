@@ -3,13 +3,13 @@
 
 #include <doctest/doctest.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -35,8 +35,12 @@ ExitStatus decode(int status) {
 
 }  // namespace
 
-void set_self_path(const std::string& path) { self_path_storage() = path; }
-const std::string& self_path() { return self_path_storage(); }
+void set_self_path(const std::string& path) {
+  self_path_storage() = path;
+}
+const std::string& self_path() {
+  return self_path_storage();
+}
 
 Child Child::spawn(const std::string& role, const std::vector<std::string>& args,
                    const std::vector<std::string>& environment) {
@@ -54,7 +58,8 @@ Child Child::spawn(const std::string& role, const std::vector<std::string>& args
   envp.push_back(nullptr);
 
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, self_path().c_str(), nullptr, nullptr, argv.data(), envp.data());
+  const int rc =
+      ::posix_spawn(&pid, self_path().c_str(), nullptr, nullptr, argv.data(), envp.data());
   REQUIRE_MESSAGE(rc == 0, "posix_spawn failed: " << std::strerror(rc));
   Child child;
   child.pid_ = static_cast<std::uint64_t>(pid);

@@ -18,8 +18,8 @@ bool run_role_from_command_line(int argc, char** argv, int& exit_code);
 
 }  // namespace shmkit::test
 
-#define SHMKIT_CHILD_ROLE(role)                                                       \
-  static int role##_child_role(const std::vector<std::string>& args);                 \
-  [[maybe_unused]] static const bool role##_child_role_registered =                   \
-      ::shmkit::test::register_role(#role, &role##_child_role);                        \
+#define SHMKIT_CHILD_ROLE(role)                                       \
+  static int role##_child_role(const std::vector<std::string>& args); \
+  [[maybe_unused]] static const bool role##_child_role_registered =   \
+      ::shmkit::test::register_role(#role, &role##_child_role);       \
   static int role##_child_role([[maybe_unused]] const std::vector<std::string>& args)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's demo: two processes share one named segment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ci/install-deps.sh cmake ninja-build g++
+cmake --preset demo >/dev/null
+cmake --build --preset demo --target quickstart >/dev/null
+
+quickstart=build/demo/examples/quickstart
+name="demo-$$"
+echo "== two processes, one segment called '$name' =="
+"$quickstart" write "$name" "Hello from process $$ via shared memory" &
+writer=$!
+"$quickstart" read "$name"
+wait "$writer"
+echo "== done: the segment is removed =="
