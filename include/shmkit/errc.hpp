@@ -23,6 +23,8 @@ enum class errc {
   not_ready,            // the creator never finished creating the segment
   name_collision,       // a SysV key shared by two different names
   read_only,            // a write operation on a read-only handle
+  wrong_kind,           // the name belongs to another kind of object (a mutex, not a segment)
+  overflow,             // a semaphore count would pass its maximum
 };
 
 // The category of shmkit::errc; its messages say what to do next.

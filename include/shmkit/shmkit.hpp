@@ -2,7 +2,11 @@
 #pragma once
 
 #include <shmkit/attached_process.hpp>
+#include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/name.hpp>
+#include <shmkit/named_event.hpp>
+#include <shmkit/named_mutex.hpp>
+#include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
 #include <shmkit/options.hpp>

@@ -38,6 +38,10 @@ class Category final : public std::error_category {
                "backend";
       case errc::read_only:
         return "the handle is read-only: open it with Access::read_write";
+      case errc::wrong_kind:
+        return "the name belongs to another kind of object: give each object its own name";
+      case errc::overflow:
+        return "the count would pass its maximum: post less, or wait more";
     }
     return "unknown shmkit error " + std::to_string(value);
   }

@@ -2,6 +2,10 @@
 
 #include <shmkit/errc.hpp>
 
+#include "name_check.hpp"
+
+#include <string>
+
 namespace shmkit {
 
 bool is_valid_name(std::string_view name) noexcept {
@@ -23,4 +27,15 @@ void validate_name(std::string_view name, std::error_code& ec) noexcept {
   }
 }
 
+namespace detail {
+
+bool check_name(std::string_view name, Failure& failure) {
+  if (is_valid_name(name)) return true;
+  failure.set(errc::invalid_name, "'" + std::string(name) +
+                                      "' is not a valid shmkit name: use 1-30 characters of "
+                                      "A-Z a-z 0-9 . _ -");
+  return false;
+}
+
+}  // namespace detail
 }  // namespace shmkit

@@ -2,7 +2,9 @@
 
 #include <shmkit/name.hpp>
 
+#include "error_wrappers.hpp"
 #include "failure.hpp"
+#include "segment_access.hpp"
 #include "segment_backend.hpp"
 #include "segment_header.hpp"
 
@@ -14,8 +16,6 @@
 namespace shmkit {
 namespace detail {
 
-enum class OpenMode { create, open, open_or_create };
-
 // Touches one byte per page so that the first real access does not fault.
 // Reading is enough: a read fault on shared memory maps the real page.
 void prefault(const void* base, std::size_t length) noexcept {
@@ -26,7 +26,8 @@ void prefault(const void* base, std::size_t length) noexcept {
 
 struct SegmentAccess {
   static NamedSharedMemory open(std::string_view name_view, std::size_t size,
-                                const Options& options, OpenMode mode, Failure& failure);
+                                const Options& options, OpenMode mode,
+                                const SegmentRequest& request, Failure& failure);
   static void adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
                     std::size_t data_size, const Options& options, bool created);
 };
@@ -53,7 +54,8 @@ void SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mappi
 }
 
 NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t size,
-                                      const Options& options, OpenMode mode, Failure& failure) {
+                                      const Options& options, OpenMode mode,
+                                      const SegmentRequest& request, Failure& failure) {
   NamedSharedMemory shm;
   std::string name(name_view);
   if (!is_valid_name(name)) {
@@ -88,9 +90,21 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     if (mode != OpenMode::open) {
       Mapping m = backend->create(name, size + overhead, options, failure);
       if (!failure) {
+        if (!options.raw) {
+          if (request.initialize != nullptr) {
+            request.initialize(static_cast<char*>(m.base) + k_header_size, size, request.context,
+                               failure);
+            if (failure) {
+              // Nobody can have opened it: it was never published.
+              Failure ignored;
+              backend->close(m);
+              backend->remove(name, options, ignored);
+              return shm;
+            }
+          }
+          initialize_header(m.base, size, backend->id(), request.kind, name);
+        }
         shm.name_ = name;
-        if (!options.raw)
-          initialize_header(m.base, size, backend->id(), SegmentKind::segment, name);
         adopt(shm, *backend, m, size, options, true);
         return shm;
       }
@@ -116,7 +130,7 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     std::size_t data_size = m.length;
     if (!options.raw) {
       const HeaderFacts facts =
-          validate_header(m.base, m.length, name, backend->id(), deadline, failure);
+          validate_header(m.base, m.length, name, backend->id(), request.kind, deadline, failure);
       if (failure) {
         backend->close(m);
         return shm;
@@ -137,31 +151,31 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
   }
 }
 
-template <typename Fn>
-auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
-    -> decltype(fn(std::declval<Failure&>())) {
-  using Result = decltype(fn(std::declval<Failure&>()));
-  try {
-    Failure failure;
-    Result result = fn(failure);
-    ec = failure.code;
-    return result;
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
-  } catch (const std::system_error& e) {
-    ec = e.code();
-  } catch (...) {
-    ec = std::make_error_code(std::errc::io_error);
-  }
-  return Result{};
+NamedSharedMemory open_segment(std::string_view name, std::size_t size, const Options& options,
+                               OpenMode mode, const SegmentRequest& request, Failure& failure) {
+  return SegmentAccess::open(name, size, options, mode, request, failure);
 }
 
-template <typename Fn>
-auto throwing(Fn&& fn) -> decltype(fn(std::declval<Failure&>())) {
-  Failure failure;
-  auto result = fn(failure);
-  if (failure) failure.raise();
-  return result;
+const char* kind_name(SegmentKind kind) noexcept {
+  switch (kind) {
+    case SegmentKind::segment:
+      return "segment";
+    case SegmentKind::mutex:
+      return "mutex";
+    case SegmentKind::event:
+      return "event";
+    case SegmentKind::semaphore:
+      return "semaphore";
+    case SegmentKind::ring:
+      return "ring";
+    case SegmentKind::queue:
+      return "queue";
+    case SegmentKind::channel:
+      return "channel";
+    case SegmentKind::server:
+      return "server";
+  }
+  return "unknown object";
 }
 
 }  // namespace detail
@@ -172,32 +186,33 @@ using detail::SegmentAccess;
 
 NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
                                             const Options& options) {
-  return detail::throwing(
-      [&](Failure& f) { return SegmentAccess::open(name, size, options, OpenMode::create, f); });
+  return detail::throwing([&](Failure& f) {
+    return SegmentAccess::open(name, size, options, OpenMode::create, {}, f);
+  });
 }
 
 NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
                                             const Options& options, std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return SegmentAccess::open(name, size, options, OpenMode::create, f);
+    return SegmentAccess::open(name, size, options, OpenMode::create, {}, f);
   });
 }
 
 NamedSharedMemory NamedSharedMemory::open(std::string_view name, const Options& options) {
   return detail::throwing(
-      [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, f); });
+      [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, {}, f); });
 }
 
 NamedSharedMemory NamedSharedMemory::open(std::string_view name, const Options& options,
                                           std::error_code& ec) noexcept {
   return detail::without_throwing(
-      ec, [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, f); });
+      ec, [&](Failure& f) { return SegmentAccess::open(name, 0, options, OpenMode::open, {}, f); });
 }
 
 NamedSharedMemory NamedSharedMemory::open_or_create(std::string_view name, std::size_t size,
                                                     const Options& options) {
   return detail::throwing([&](Failure& f) {
-    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, f);
+    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, {}, f);
   });
 }
 
@@ -205,7 +220,7 @@ NamedSharedMemory NamedSharedMemory::open_or_create(std::string_view name, std::
                                                     const Options& options,
                                                     std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, f);
+    return SegmentAccess::open(name, size, options, OpenMode::open_or_create, {}, f);
   });
 }
 

@@ -1,5 +1,7 @@
 #include "segment_header.hpp"
 
+#include "segment_access.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -46,7 +48,7 @@ void initialize_header(void* mapping, std::size_t data_size, Backend backend, Se
 }
 
 HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
-                            const std::string& name, Backend backend,
+                            const std::string& name, Backend backend, SegmentKind kind,
                             std::chrono::steady_clock::time_point deadline, Failure& failure) {
   const std::string who = "segment " + quoted(name);
   if (mapping_length < k_header_size) {
@@ -95,6 +97,7 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
   const std::uint64_t data_size = h.data_size;
   const std::uint32_t header_backend = h.backend;
   const std::uint32_t capacity = h.attach_capacity;
+  const std::uint32_t header_kind = h.kind;
   char header_name[k_header_name_size];
   std::memcpy(header_name, h.name, sizeof header_name);
 
@@ -127,6 +130,12 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     failure.set(errc::corrupted, who + " has a header that names another backend (" +
                                      std::to_string(header_backend) +
                                      "); remove it and create it again");
+    return {};
+  }
+  if (header_kind != static_cast<std::uint32_t>(kind)) {
+    failure.set(errc::wrong_kind,
+                "'" + name + "' is a " + kind_name(static_cast<SegmentKind>(header_kind)) +
+                    ", not a " + kind_name(kind) + ": every shmkit object needs a name of its own");
     return {};
   }
   const std::size_t stored_length = static_cast<std::size_t>(

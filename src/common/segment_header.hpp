@@ -87,7 +87,7 @@ void initialize_header(void* mapping, std::size_t data_size, Backend backend, Se
 // Waits until the header is published (or `deadline` passes) and checks every
 // field against the mapping it sits in. Never reads outside `mapping_length`.
 HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
-                            const std::string& name, Backend backend,
+                            const std::string& name, Backend backend, SegmentKind kind,
                             std::chrono::steady_clock::time_point deadline, Failure& failure);
 
 // Records this process in the attach table; returns the slot, or -1 if the

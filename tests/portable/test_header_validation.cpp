@@ -50,6 +50,9 @@ TEST_SUITE("header") {
       CHECK(open_after(backend, [](H& h) { h.attach_capacity = 1000000; }) == errc::corrupted);
       CHECK(open_after(backend, [](H& h) { h.backend = 77; }) == errc::corrupted);
       CHECK(open_after(backend, [](H& h) { h.state = 3; }) == errc::incompatible_layout);
+      CHECK(open_after(backend, [](H& h) {
+              h.kind = static_cast<std::uint32_t>(detail::SegmentKind::mutex);
+            }) == errc::wrong_kind);
       CHECK(open_after(backend, [](H& h) { std::memset(h.name, 'z', sizeof h.name); }) !=
             std::error_code());
     }

@@ -1,0 +1,16 @@
+// A counting semaphore whose count lives in shared memory, sleeping on a
+// WordWaiter. POSIX's own sem_open is not used for the count because it
+// cannot report an owner-less, half-created or foreign object, and because
+// the portable path needs a wake-up channel per object anyway.
+#pragma once
+
+#include "sync_impl.hpp"
+#include "sync_segment.hpp"
+
+namespace shmkit::detail {
+
+std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
+                                                     const Options& options, OpenMode mode,
+                                                     std::uint32_t initial, Failure& failure);
+
+}  // namespace shmkit::detail

@@ -1,0 +1,107 @@
+// The portable path (Cygwin, macOS; SHMKIT_PORTABLE_POSIX on Linux): a named
+// POSIX semaphore per object carries wake-ups. Cygwin rejects process-shared
+// pthread objects and has no futex, but sem_open works there.
+#include "../common/sync_segment.hpp"
+#include "../common/word_waiter.hpp"
+
+#include "os_error.hpp"
+
+#include <fcntl.h>
+#include <semaphore.h>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <thread>
+
+namespace shmkit::detail {
+namespace {
+
+std::string os_name(const std::string& name) {
+  return "/" + name;
+}
+
+// Cygwin's sem_timedwait has been seen to return a positive error number
+// instead of -1 and errno; accept both.
+int timed_wait(sem_t* sem, const timespec& until) {
+  const int rc = ::sem_timedwait(sem, &until);
+  if (rc == 0) return 0;
+  return rc > 0 ? rc : errno;
+}
+
+class SemaphoreWaiter final : public WordWaiter {
+ public:
+  explicit SemaphoreWaiter(sem_t* sem) : sem_(sem) {}
+  ~SemaphoreWaiter() override { ::sem_close(sem_); }
+
+  void wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+            Deadline deadline) override {
+    if (word.load(std::memory_order_acquire) != expected) return;
+    if (deadline == k_forever) {
+      while (::sem_wait(sem_) != 0 && errno == EINTR) {
+      }
+      return;
+    }
+#if defined(__APPLE__)
+    // macOS has sem_open but no sem_timedwait: poll with a short sleep.
+    while (::sem_trywait(sem_) != 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+#else
+    // sem_timedwait takes CLOCK_REALTIME; translate the steady deadline.
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return;
+    timespec until{};
+    ::clock_gettime(CLOCK_REALTIME, &until);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count() +
+                    static_cast<long long>(until.tv_nsec);
+    until.tv_sec += static_cast<time_t>(ns / 1000000000);
+    until.tv_nsec = static_cast<long>(ns % 1000000000);
+    while (timed_wait(sem_, until) == EINTR) {
+    }
+#endif
+  }
+
+  void wake(std::atomic<std::uint32_t>&, std::uint32_t count) override {
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (::sem_post(sem_) != 0) break;  // EOVERFLOW: enough tokens are pending anyway
+    }
+  }
+
+ private:
+  sem_t* sem_;
+};
+
+}  // namespace
+
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, bool create,
+                                             unsigned permissions, Failure& failure) {
+  const std::string path = os_name(name);
+  sem_t* sem;
+  if (create) {
+    // The creator owns the name (its segment was created exclusively), so a
+    // semaphore under it is left over from a crashed run: start afresh.
+    ::sem_unlink(path.c_str());
+    sem = ::sem_open(path.c_str(), O_CREAT | O_EXCL, static_cast<mode_t>(permissions & 0777u), 0u);
+  } else {
+    sem = ::sem_open(path.c_str(), 0);
+  }
+  if (sem == SEM_FAILED) {
+    set_errno_failure(failure, errno, "the wake-up semaphore of " + quoted(name),
+                      create ? "create" : "open");
+    return nullptr;
+  }
+  return std::make_unique<SemaphoreWaiter>(sem);
+}
+
+void remove_word_waiter(const std::string& name) noexcept {
+  ::sem_unlink(os_name(name).c_str());
+}
+
+}  // namespace shmkit::detail
+
+namespace shmkit::detail {
+std::uint32_t word_waiter_kind() noexcept {
+  return 2;
+}  // named POSIX semaphore
+}  // namespace shmkit::detail
