@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake ninja-build g++
 cmake --preset demo >/dev/null
-cmake --build --preset demo --target quickstart >/dev/null
+cmake --build --preset demo --target quickstart owner_death >/dev/null
 
 quickstart=build/demo/examples/quickstart
 name="demo-$$"
@@ -15,3 +15,7 @@ writer=$!
 "$quickstart" read "$name"
 wait "$writer"
 echo "== done: the segment is removed =="
+echo
+echo "== a process dies holding a NamedMutex; the next one is told and repairs =="
+build/demo/examples/owner_death crash "acct-$$" || true
+build/demo/examples/owner_death recover "acct-$$"

@@ -77,7 +77,7 @@ NamedMutex::NamedMutex(NamedMutex&& other) noexcept {
 
 NamedMutex& NamedMutex::operator=(NamedMutex&& other) noexcept {
   if (this != &other) {
-    if (impl_ && owner_.load() == std::this_thread::get_id()) {
+    if (impl_ && owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
       Failure ignored;
       impl_->unlock(ignored);
     }
@@ -91,7 +91,7 @@ NamedMutex& NamedMutex::operator=(NamedMutex&& other) noexcept {
 
 NamedMutex::~NamedMutex() {
   // Leaving it locked would block every other process until this one exits.
-  if (impl_ && owner_.load() == std::this_thread::get_id()) {
+  if (impl_ && owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
     Failure ignored;
     impl_->unlock(ignored);
   }
@@ -104,14 +104,15 @@ LockStatus NamedMutex::acquire_until(Deadline deadline) {
   }
   // Checked here, not by the OS, so every platform behaves alike: Win32
   // mutexes would silently recurse, the portable one would wait forever.
-  if (owner_.load() == std::this_thread::get_id()) {
+  if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
     throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
                             "lock mutex '" + name_ + "': this thread already holds it");
   }
-  const LockStatus status =
-      detail::throwing([&](Failure& f) { return impl_->lock_until(deadline, f); });
+  Failure failure;
+  const LockStatus status = impl_->lock_until(deadline, failure);
+  if (failure) failure.raise();
   if (status != LockStatus::timed_out) {
-    owner_.store(std::this_thread::get_id());
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     owner_died_ = status == LockStatus::acquired_owner_died;
   }
   return status;
@@ -130,13 +131,15 @@ bool NamedMutex::try_lock() {
 }
 
 void NamedMutex::unlock() {
-  if (!impl_ || owner_.load() != std::this_thread::get_id()) {
+  if (!impl_ || owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
     throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
                             "unlock mutex '" + name_ + "': this thread does not hold it");
   }
   owner_died_ = false;
-  owner_.store(std::thread::id());
-  detail::throwing([&](Failure& f) { impl_->unlock(f); });
+  owner_.store(std::thread::id(), std::memory_order_relaxed);
+  Failure failure;
+  impl_->unlock(failure);
+  if (failure) failure.raise();
 }
 
 }  // namespace shmkit

@@ -1,0 +1,222 @@
+// Sync objects against their baselines, measured in the same run:
+// - uncontended lock/unlock: NamedMutex vs a raw robust process-shared pthread
+//   mutex in shared memory (and Boost.Interprocess named_mutex when present);
+// - cross-process handoff: two processes alternately take a mutex;
+// - event round trip: set -> wake -> set back between two processes, for
+//   NamedEvent vs raw futex vs eventfd.
+#include <shmkit/shmkit.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+
+#if __has_include(<boost/interprocess/sync/named_mutex.hpp>)
+#include <boost/interprocess/sync/named_mutex.hpp>
+#define SHMKIT_BENCH_HAVE_BOOST 1
+#endif
+
+namespace {
+
+std::string bench_name(const char* what) {
+  char text[31];
+  std::snprintf(text, sizeof text, "bsync-%s-%d", what, static_cast<int>(::getpid()));
+  return text;
+}
+
+void* shared_anonymous(std::size_t size) {
+  return ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+}
+
+// ---- uncontended lock/unlock ------------------------------------------------
+
+void BM_Uncontended_RawRobustPthread(benchmark::State& state) {
+  auto* m = static_cast<pthread_mutex_t*>(shared_anonymous(sizeof(pthread_mutex_t)));
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+  pthread_mutex_init(m, &a);
+  for (auto _ : state) {
+    pthread_mutex_lock(m);
+    pthread_mutex_unlock(m);
+  }
+  ::munmap(m, sizeof(pthread_mutex_t));
+}
+
+void BM_Uncontended_NamedMutex(benchmark::State& state) {
+  const std::string name = bench_name("unc");
+  auto mutex = shmkit::NamedMutex::create(name);
+  for (auto _ : state) {
+    mutex.lock();
+    mutex.unlock();
+  }
+  shmkit::NamedMutex::remove(name);
+}
+
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+void BM_Uncontended_BoostNamedMutex(benchmark::State& state) {
+  namespace bip = boost::interprocess;
+  const std::string name = bench_name("boost");
+  bip::named_mutex::remove(name.c_str());
+  bip::named_mutex mutex(bip::create_only, name.c_str());
+  for (auto _ : state) {
+    mutex.lock();
+    mutex.unlock();
+  }
+  bip::named_mutex::remove(name.c_str());
+}
+#endif
+
+// ---- cross-process handoff --------------------------------------------------
+// A child process loops lock/unlock on the same mutex while we measure ours.
+
+template <typename Lock, typename Unlock>
+void run_contended(benchmark::State& state, Lock lock, Unlock unlock, std::atomic<int>* stop) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    while (stop->load(std::memory_order_relaxed) == 0) {
+      lock();
+      unlock();
+    }
+    ::_exit(0);
+  }
+  for (auto _ : state) {
+    lock();
+    unlock();
+  }
+  stop->store(1);
+  ::waitpid(child, nullptr, 0);
+}
+
+void BM_Contended_RawRobustPthread(benchmark::State& state) {
+  struct Shared {
+    pthread_mutex_t m;
+    std::atomic<int> stop;
+  };
+  auto* s = static_cast<Shared*>(shared_anonymous(sizeof(Shared)));
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&s->m, &a);
+  run_contended(
+      state, [&] { pthread_mutex_lock(&s->m); }, [&] { pthread_mutex_unlock(&s->m); }, &s->stop);
+  ::munmap(s, sizeof(Shared));
+}
+
+void BM_Contended_NamedMutex(benchmark::State& state) {
+  const std::string name = bench_name("con");
+  auto mutex = shmkit::NamedMutex::create(name);
+  auto* stop = static_cast<std::atomic<int>*>(shared_anonymous(sizeof(std::atomic<int>)));
+  run_contended(
+      state, [&] { mutex.lock(); }, [&] { mutex.unlock(); }, stop);
+  shmkit::NamedMutex::remove(name);
+}
+
+// ---- event round trip ---------------------------------------------------------
+// ping: parent -> child, pong: child -> parent; one iteration = one round trip.
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value) {
+  return ::syscall(SYS_futex, word, op, value, nullptr, nullptr, 0);
+}
+
+void BM_RoundTrip_RawFutex(benchmark::State& state) {
+  auto* words = static_cast<std::atomic<std::uint32_t>*>(shared_anonymous(64));
+  std::atomic<std::uint32_t>& ping = words[0];
+  std::atomic<std::uint32_t>& pong = words[1];
+  const pid_t child = ::fork();
+  if (child == 0) {
+    for (std::uint32_t seen = 0;;) {
+      while (ping.load() == seen) futex(&ping, FUTEX_WAIT, seen);
+      seen = ping.load();
+      if (seen == UINT32_MAX) ::_exit(0);
+      pong.fetch_add(1);
+      futex(&pong, FUTEX_WAKE, 1);
+    }
+  }
+  for (auto _ : state) {
+    const std::uint32_t before = pong.load();
+    ping.fetch_add(1);
+    futex(&ping, FUTEX_WAKE, 1);
+    while (pong.load() == before) futex(&pong, FUTEX_WAIT, before);
+  }
+  ping.store(UINT32_MAX);
+  futex(&ping, FUTEX_WAKE, 1);
+  ::waitpid(child, nullptr, 0);
+}
+
+void BM_RoundTrip_Eventfd(benchmark::State& state) {
+  const int ping = ::eventfd(0, 0);
+  const int pong = ::eventfd(0, 0);
+  const pid_t child = ::fork();
+  std::uint64_t value = 1;
+  if (child == 0) {
+    for (;;) {
+      if (::read(ping, &value, sizeof value) != sizeof value || value > 1) ::_exit(0);
+      value = 1;
+      if (::write(pong, &value, sizeof value) != sizeof value) ::_exit(1);
+    }
+  }
+  for (auto _ : state) {
+    value = 1;
+    if (::write(ping, &value, sizeof value) != sizeof value) break;
+    if (::read(pong, &value, sizeof value) != sizeof value) break;
+  }
+  value = 2;  // "stop"
+  if (::write(ping, &value, sizeof value) != sizeof value) ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ping);
+  ::close(pong);
+}
+
+void BM_RoundTrip_NamedEvent(benchmark::State& state) {
+  const std::string ping_name = bench_name("ping");
+  const std::string pong_name = bench_name("pong");
+  auto ping = shmkit::NamedEvent::create(ping_name, shmkit::EventReset::auto_reset);
+  auto pong = shmkit::NamedEvent::create(pong_name, shmkit::EventReset::auto_reset);
+  auto* stop = static_cast<std::atomic<int>*>(shared_anonymous(sizeof(std::atomic<int>)));
+  const pid_t child = ::fork();
+  if (child == 0) {
+    auto my_ping = shmkit::NamedEvent::open(ping_name);
+    auto my_pong = shmkit::NamedEvent::open(pong_name);
+    for (;;) {
+      my_ping.wait();
+      if (stop->load() != 0) ::_exit(0);
+      my_pong.set();
+    }
+  }
+  for (auto _ : state) {
+    ping.set();
+    pong.wait();
+  }
+  stop->store(1);
+  ping.set();
+  ::waitpid(child, nullptr, 0);
+  shmkit::NamedEvent::remove(ping_name);
+  shmkit::NamedEvent::remove(pong_name);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Uncontended_RawRobustPthread);
+BENCHMARK(BM_Uncontended_NamedMutex);
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+BENCHMARK(BM_Uncontended_BoostNamedMutex);
+#endif
+BENCHMARK(BM_Contended_RawRobustPthread)->UseRealTime();
+BENCHMARK(BM_Contended_NamedMutex)->UseRealTime();
+BENCHMARK(BM_RoundTrip_RawFutex)->UseRealTime();
+BENCHMARK(BM_RoundTrip_Eventfd)->UseRealTime();
+BENCHMARK(BM_RoundTrip_NamedEvent)->UseRealTime();
+BENCHMARK_MAIN();

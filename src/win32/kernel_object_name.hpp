@@ -1,0 +1,16 @@
+// Local\name or Global\name: where every shmkit object lives on Win32.
+#pragma once
+
+#include "os_error.hpp"
+
+#include <shmkit/options.hpp>
+
+#include <string>
+
+namespace shmkit::detail {
+
+inline std::wstring kernel_object_name(const std::string& name, Scope scope) {
+  return (scope == Scope::global ? L"Global\\" : L"Local\\") + widen(name);
+}
+
+}  // namespace shmkit::detail

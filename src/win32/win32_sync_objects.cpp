@@ -1,0 +1,234 @@
+// Win32: named kernel mutexes, events and semaphores. The kernel already does
+// what the POSIX side builds in shared memory, including telling the next
+// owner that a mutex was abandoned (WAIT_ABANDONED).
+#include "../common/sync_impl.hpp"
+
+#include "kernel_object_name.hpp"
+#include "os_error.hpp"
+#include "security_attributes.hpp"
+
+#include <windows.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace shmkit::detail {
+namespace {
+
+class Handle {
+ public:
+  explicit Handle(HANDLE h) noexcept : h_(h) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() {
+    if (h_ != nullptr) ::CloseHandle(h_);
+  }
+  HANDLE get() const noexcept { return h_; }
+
+ private:
+  HANDLE h_;
+};
+
+std::string describe(const char* kind, const std::string& name, const Options& options) {
+  return std::string(kind) + " " + quoted(name) + " (win32, " +
+         narrow(kernel_object_name(name, options.scope)) + ")";
+}
+
+// Creates or opens a named kernel object with `create_fn` / `open_fn`, with
+// the same create/open/open_or_create rules as segments.
+template <typename CreateFn, typename OpenFn>
+HANDLE open_kernel_object(const char* kind, const std::string& name, const Options& options,
+                          OpenMode mode, CreateFn create_fn, OpenFn open_fn, Failure& failure) {
+  const std::string what = describe(kind, name, options);
+  if (options.raw || options.access == Access::read_only) {
+    failure.set(errc::invalid_argument, what +
+                                            ": Options::raw and Access::read_only apply to "
+                                            "segments only");
+    return nullptr;
+  }
+  if (options.backend != Backend::native && options.backend != Backend::win32) {
+    failure.set(errc::backend_unavailable,
+                what + ": only the win32 backend exists here; use Backend::native");
+    return nullptr;
+  }
+  const std::wstring os_name = kernel_object_name(name, options.scope);
+  HANDLE h;
+  if (mode == OpenMode::open) {
+    h = open_fn(os_name.c_str());
+  } else {
+    SecurityAttributes security;
+    if (!security.parse(options.security_descriptor, what, failure)) return nullptr;
+    h = create_fn(security.get(), os_name.c_str());
+    if (h != nullptr && mode == OpenMode::create && ::GetLastError() == ERROR_ALREADY_EXISTS) {
+      ::CloseHandle(h);
+      failure.set(errc::already_exists,
+                  what + " already exists; open it, use open_or_create, or pick another name");
+      return nullptr;
+    }
+  }
+  if (h == nullptr) {
+    const DWORD e = ::GetLastError();
+    if (e == ERROR_INVALID_HANDLE) {
+      // Mappings, events, mutexes and semaphores share one namespace.
+      failure.set(errc::wrong_kind, "'" + name +
+                                        "' is already used by another kind of object "
+                                        "(a segment, event, mutex or semaphore), not a " +
+                                        kind + ": every shmkit object needs a name of its own");
+    } else {
+      set_win32_failure(failure, e, what, mode == OpenMode::open ? "open" : "create");
+    }
+  }
+  return h;
+}
+
+// Waits for `h` until `deadline`; WaitForSingleObject takes at most
+// INFINITE - 1 milliseconds at a time.
+DWORD wait_until(HANDLE h, Deadline deadline) {
+  for (;;) {
+    DWORD ms = INFINITE;
+    if (deadline != k_forever) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      const auto left_ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+      ms = static_cast<DWORD>(std::clamp<long long>(left_ms, 0, INFINITE - 1));
+    }
+    const DWORD result = ::WaitForSingleObject(h, ms);
+    if (result != WAIT_TIMEOUT || ms == 0 || std::chrono::steady_clock::now() >= deadline) {
+      return result;
+    }
+  }
+}
+
+class Win32Mutex final : public MutexImpl {
+ public:
+  Win32Mutex(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
+
+  LockStatus lock_until(Deadline deadline, Failure& failure) override {
+    switch (wait_until(handle_.get(), deadline)) {
+      case WAIT_OBJECT_0:
+        return LockStatus::acquired;
+      case WAIT_ABANDONED:
+        return LockStatus::acquired_owner_died;
+      case WAIT_TIMEOUT:
+        return LockStatus::timed_out;
+      default:
+        set_win32_failure(failure, ::GetLastError(), "mutex " + quoted(name_), "lock");
+        return LockStatus::timed_out;
+    }
+  }
+
+  void unlock(Failure& failure) override {
+    if (!::ReleaseMutex(handle_.get())) {
+      set_win32_failure(failure, ::GetLastError(), "mutex " + quoted(name_), "unlock");
+    }
+  }
+
+ private:
+  Handle handle_;
+  std::string name_;
+};
+
+class Win32Event final : public EventImpl {
+ public:
+  Win32Event(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
+
+  void set(Failure& failure) override {
+    if (!::SetEvent(handle_.get())) fail(failure, "set");
+  }
+  void reset(Failure& failure) override {
+    if (!::ResetEvent(handle_.get())) fail(failure, "reset");
+  }
+  bool wait_until(Deadline deadline, Failure& failure) override {
+    const DWORD result = detail::wait_until(handle_.get(), deadline);
+    if (result == WAIT_OBJECT_0) return true;
+    if (result != WAIT_TIMEOUT) fail(failure, "wait for");
+    return false;
+  }
+
+ private:
+  void fail(Failure& failure, const char* operation) {
+    set_win32_failure(failure, ::GetLastError(), "event " + quoted(name_), operation);
+  }
+
+  Handle handle_;
+  std::string name_;
+};
+
+class Win32Semaphore final : public SemaphoreImpl {
+ public:
+  Win32Semaphore(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
+
+  void post(std::uint32_t count, Failure& failure) override {
+    if (::ReleaseSemaphore(handle_.get(), static_cast<LONG>(count), nullptr)) return;
+    const DWORD e = ::GetLastError();
+    if (e == ERROR_TOO_MANY_POSTS) {
+      failure.set(errc::overflow, "semaphore " + quoted(name_) + ": posting " +
+                                      std::to_string(count) + " would pass its maximum of " +
+                                      std::to_string(k_semaphore_max));
+    } else {
+      set_win32_failure(failure, e, "semaphore " + quoted(name_), "post");
+    }
+  }
+
+  bool wait_until(Deadline deadline, Failure& failure) override {
+    const DWORD result = detail::wait_until(handle_.get(), deadline);
+    if (result == WAIT_OBJECT_0) return true;
+    if (result != WAIT_TIMEOUT) {
+      set_win32_failure(failure, ::GetLastError(), "semaphore " + quoted(name_), "wait for");
+    }
+    return false;
+  }
+
+ private:
+  Handle handle_;
+  std::string name_;
+};
+
+}  // namespace
+
+std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& options,
+                                      OpenMode mode, Failure& failure) {
+  HANDLE h = open_kernel_object(
+      "mutex", name, options, mode,
+      [](SECURITY_ATTRIBUTES* sa, const wchar_t* n) { return ::CreateMutexW(sa, FALSE, n); },
+      [](const wchar_t* n) { return ::OpenMutexW(SYNCHRONIZE | MUTEX_MODIFY_STATE, FALSE, n); },
+      failure);
+  if (h == nullptr) return nullptr;
+  return std::make_unique<Win32Mutex>(h, name);
+}
+
+std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& options,
+                                      OpenMode mode, EventReset reset, Failure& failure) {
+  const BOOL manual = reset == EventReset::manual_reset;
+  HANDLE h = open_kernel_object(
+      "event", name, options, mode,
+      [manual](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
+        return ::CreateEventW(sa, manual, FALSE, n);
+      },
+      [](const wchar_t* n) { return ::OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, n); },
+      failure);
+  if (h == nullptr) return nullptr;
+  return std::make_unique<Win32Event>(h, name);
+}
+
+std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Options& options,
+                                              OpenMode mode, std::uint32_t initial,
+                                              Failure& failure) {
+  HANDLE h = open_kernel_object(
+      "semaphore", name, options, mode,
+      [initial](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
+        return ::CreateSemaphoreW(sa, static_cast<LONG>(initial),
+                                  static_cast<LONG>(k_semaphore_max), n);
+      },
+      [](const wchar_t* n) {
+        return ::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, n);
+      },
+      failure);
+  if (h == nullptr) return nullptr;
+  return std::make_unique<Win32Semaphore>(h, name);
+}
+
+bool remove_sync_object(const std::string&, const Options&, Failure&) {
+  return false;  // a Win32 kernel object dies with its last handle
+}
+
+}  // namespace shmkit::detail
