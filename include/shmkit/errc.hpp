@@ -25,6 +25,10 @@ enum class errc {
   read_only,            // a write operation on a read-only handle
   wrong_kind,           // the name belongs to another kind of object (a mutex, not a segment)
   overflow,             // a semaphore count would pass its maximum
+  peer_gone,            // the process at the other end exited or closed
+  message_too_large,    // a message bigger than the ring or the caller's buffer
+  role_taken,           // a live process already is this ring's producer (or consumer)
+  type_mismatch,        // a Queue<T> opened with another T than it was created with
 };
 
 // The category of shmkit::errc; its messages say what to do next.

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <shmkit/attached_process.hpp>
+#include <shmkit/byte_span.hpp>
+#include <shmkit/channel.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/name.hpp>
@@ -10,3 +12,7 @@
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
 #include <shmkit/options.hpp>
+#include <shmkit/queue.hpp>
+#include <shmkit/ring.hpp>
+#include <shmkit/server.hpp>
+#include <shmkit/wait_options.hpp>

@@ -42,6 +42,14 @@ class Category final : public std::error_category {
         return "the name belongs to another kind of object: give each object its own name";
       case errc::overflow:
         return "the count would pass its maximum: post less, or wait more";
+      case errc::peer_gone:
+        return "the process at the other end has exited or closed: reconnect, or stop";
+      case errc::message_too_large:
+        return "the message does not fit: use a larger ring or buffer, or split the message";
+      case errc::role_taken:
+        return "another live process holds this end: close it there first";
+      case errc::type_mismatch:
+        return "the queue holds another message type: open it with the type it was created with";
     }
     return "unknown shmkit error " + std::to_string(value);
   }

@@ -4,6 +4,7 @@
 
 #include "error_wrappers.hpp"
 #include "failure.hpp"
+#include "lifecycle_internal.hpp"
 #include "segment_access.hpp"
 #include "segment_backend.hpp"
 #include "segment_header.hpp"
@@ -28,11 +29,13 @@ struct SegmentAccess {
   static NamedSharedMemory open(std::string_view name_view, std::size_t size,
                                 const Options& options, OpenMode mode,
                                 const SegmentRequest& request, Failure& failure);
-  static void adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
+  static bool adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
                     std::size_t data_size, const Options& options, bool created);
 };
 
-void SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
+// Returns false, with the mapping closed and `shm` empty, when a stale-segment
+// remover marked the segment before this process was recorded in it.
+bool SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mapping mapping,
                           std::size_t data_size, const Options& options, bool created) {
   shm.backend_ = backend.id();
   shm.access_ = options.access;
@@ -50,7 +53,18 @@ void SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mappi
     shm.attach_token_ = pack_slot(current_process());
     shm.attach_slot_ = claim_attach_slot(mapping.base, shm.attach_token_);
   }
+  // Claim first, then look: a remover marks first, then looks at the slots,
+  // so at least one of the two sees the other (docs/lifecycle.md). A
+  // read-only opener has no slot; the check still keeps it off a segment
+  // that is already marked.
+  if (!options.raw && !attach_accepted(mapping.base)) {
+    if (shm.attach_token_ != 0) release_attach_slot(mapping.base, shm.attach_slot_, shm.attach_token_);
+    backend.close(mapping);
+    shm.reset();
+    return false;
+  }
   if (options.populate && !mapping.populated) prefault(mapping.base, mapping.length);
+  return true;
 }
 
 NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t size,
@@ -105,7 +119,11 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
           initialize_header(m.base, size, backend->id(), request.kind, name);
         }
         shm.name_ = name;
-        adopt(shm, *backend, m, size, options, true);
+        // Nobody can mark a segment whose creator is alive, but a creator
+        // must not ignore it if it happened.
+        if (adopt(shm, *backend, m, size, options, true)) return shm;
+        failure.set(errc::not_ready, "segment " + quoted(name) +
+                                         " was marked as stale while it was being created");
         return shm;
       }
       if (mode == OpenMode::create || failure.code != make_error_code(errc::already_exists)) {
@@ -115,6 +133,13 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     }
 
     Mapping m = backend->open(name, options, failure);
+    // A SysV segment removed between shmget and shmat/IPC_STAT (a stale
+    // segment being reclaimed, say) fails with EINVAL or EIDRM: it is gone.
+    if (backend->id() == Backend::sysv &&
+        (failure.code == std::errc::invalid_argument ||
+         failure.code == std::errc::identifier_removed)) {
+      failure.set(errc::not_found, "segment " + quoted(name) + " (sysv) was removed while opening");
+    }
     // not_found after already_exists: the other creator removed it again;
     // not_ready: it exists but has no size yet. Both settle quickly.
     const bool transient =
@@ -127,13 +152,37 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
       continue;
     }
 
+    const bool reclaim = mode == OpenMode::open_or_create && options.reclaim_stale;
     std::size_t data_size = m.length;
     if (!options.raw) {
       const HeaderFacts facts =
           validate_header(m.base, m.length, name, backend->id(), request.kind, deadline, failure);
-      if (failure) {
+      Settled settled = Settled::in_use;
+      if (facts.removing) {
+        // On its way out: take over from a remover that died, else wait for
+        // the live one to finish or give up, then look again.
+        settled = settle_if_stale(*backend, name, m, request.kind, options, reclaim);
+        if (settled == Settled::in_use) settled = Settled::busy;
+      } else if (failure) {
         backend->close(m);
         return shm;
+      } else if (reclaim) {
+        // Before the size check: a stale leftover of another size is replaced.
+        settled = settle_if_stale(*backend, name, m, request.kind, options, true);
+      }
+      if (settled != Settled::in_use) {
+        backend->close(m);
+        if (settled == Settled::removed) continue;  // create it afresh
+        if (std::chrono::steady_clock::now() >= deadline) {
+          failure.set(errc::not_ready,
+                      "segment " + quoted(name) +
+                          " is being removed as stale (its creator and every process attached to "
+                          "it have exited); try again, or create it anew with open_or_create");
+          return shm;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
+        continue;
       }
       data_size = static_cast<std::size_t>(facts.data_size);
     }
@@ -146,8 +195,16 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
       return shm;
     }
     shm.name_ = name;
-    adopt(shm, *backend, m, data_size, options, false);
-    return shm;
+    if (adopt(shm, *backend, m, data_size, options, false)) return shm;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      failure.set(errc::not_ready,
+                  "segment " + quoted(name) +
+                      " is being removed as stale (its creator and every process attached to it "
+                      "have exited); try again, or create it anew with open_or_create");
+      return shm;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
   }
 }
 

@@ -49,7 +49,7 @@ class OwnerWordMutex final : public MutexImpl {
       if (state_.owner.load(std::memory_order_seq_cst) != 0) {
         const Deadline slice =
             deadline - now > k_liveness_slice ? now + k_liveness_slice : deadline;
-        segment_.waiter->wait(state_.releases, releases, slice);
+        segment_.waiters[0]->wait(state_.releases, releases, slice);
       }
       state_.waiters.fetch_sub(1, std::memory_order_seq_cst);
     }
@@ -65,7 +65,7 @@ class OwnerWordMutex final : public MutexImpl {
     }
     if (state_.waiters.load(std::memory_order_seq_cst) != 0) {
       state_.releases.fetch_add(1, std::memory_order_seq_cst);
-      segment_.waiter->wake(state_.releases, 1);
+      segment_.waiters[0]->wake(state_.releases, 1);
     }
   }
 
@@ -81,7 +81,7 @@ class OwnerWordMutex final : public MutexImpl {
 std::unique_ptr<MutexImpl> open_owner_word_mutex(const std::string& name, const Options& options,
                                                  OpenMode mode, Failure& failure) {
   SyncRequest request{
-      SegmentKind::mutex, k_owner_word_layout, sizeof(OwnerWordState), true, nullptr, nullptr};
+      SegmentKind::mutex, k_owner_word_layout, sizeof(OwnerWordState), 1, true, nullptr, nullptr};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;
   return std::make_unique<OwnerWordMutex>(std::move(segment), name);

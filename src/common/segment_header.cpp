@@ -67,6 +67,16 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     const auto state = h.state.load(std::memory_order_acquire);
     if (state == static_cast<std::uint32_t>(SegmentState::ready)) break;
     const auto magic = h.magic.load(std::memory_order_relaxed);
+    if (magic == k_segment_magic &&
+        state == static_cast<std::uint32_t>(SegmentState::removing)) {
+      failure.set(errc::not_ready,
+                  who +
+                      " is being removed as stale (its creator and every process attached to it "
+                      "have exited); try again, or create it anew with open_or_create");
+      HeaderFacts facts;
+      facts.removing = true;
+      return facts;
+    }
     const bool foreign = magic != 0 && magic != k_segment_magic;
     if (foreign || state != static_cast<std::uint32_t>(SegmentState::initializing)) {
       failure.set(errc::incompatible_layout,
@@ -159,7 +169,7 @@ int claim_attach_slot(void* mapping, std::uint64_t token) noexcept {
   auto& h = *static_cast<SegmentHeader*>(mapping);
   for (std::size_t i = 0; i < k_attach_slots; ++i) {
     std::uint64_t expected = 0;
-    if (h.attach[i].compare_exchange_strong(expected, token, std::memory_order_acq_rel)) {
+    if (h.attach[i].compare_exchange_strong(expected, token, std::memory_order_seq_cst)) {
       return static_cast<int>(i);
     }
   }
@@ -167,12 +177,20 @@ int claim_attach_slot(void* mapping, std::uint64_t token) noexcept {
   for (std::size_t i = 0; i < k_attach_slots; ++i) {
     std::uint64_t seen = h.attach[i].load(std::memory_order_acquire);
     if (seen != 0 && !is_alive(seen >> 32, seen, k_slot_start_time_mask) &&
-        h.attach[i].compare_exchange_strong(seen, token, std::memory_order_acq_rel)) {
+        h.attach[i].compare_exchange_strong(seen, token, std::memory_order_seq_cst)) {
       return static_cast<int>(i);
     }
   }
-  h.attach_overflow.fetch_add(1, std::memory_order_relaxed);
+  h.attach_overflow.fetch_add(1, std::memory_order_seq_cst);
   return -1;
+}
+
+bool attach_accepted(const void* mapping) noexcept {
+  const auto& h = *static_cast<const SegmentHeader*>(mapping);
+  // Must not move before the claim: store-then-load across two addresses
+  // needs seq_cst on both sides (docs/lifecycle.md has the argument).
+  return h.state.load(std::memory_order_seq_cst) !=
+         static_cast<std::uint32_t>(SegmentState::removing);
 }
 
 void release_attach_slot(void* mapping, int slot, std::uint64_t token) noexcept {

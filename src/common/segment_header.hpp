@@ -31,6 +31,12 @@ inline constexpr std::size_t k_header_name_size = 32;
 enum class SegmentState : std::uint32_t {
   initializing = 0,    // zero-filled memory: the creator is still at work
   ready = 0x52454459,  // "READY": published last, with release ordering
+  // "REMV": a process that found the segment stale is removing it. Openers
+  // that see it back out (docs/lifecycle.md). Only ever replaces `ready`, and
+  // goes back to `ready` if the removal is abandoned. Builds that predate it
+  // read it as "not a shmkit header" and refuse to open: they fail, never
+  // attach to a segment on its way out.
+  removing = 0x524d4556,
 };
 
 // What a segment holds, for tools that list segments.
@@ -59,7 +65,10 @@ struct SegmentHeader {
   std::uint64_t created_unix_ns;
   char name[k_header_name_size];
   std::atomic<std::uint64_t> attach_overflow;  // attaches that found no free slot
-  std::uint8_t reserved[24];
+  // pack_slot() of the process that is judging the segment for removal, or
+  // 0: a lock that keeps two removers apart, taken over when its holder dies.
+  std::atomic<std::uint64_t> remover;
+  std::uint8_t reserved[16];
   // Each slot is 0 (free) or pack_slot(pid, start time) in one word, so a
   // process that dies at any instant leaves either nothing or a whole entry.
   std::atomic<std::uint64_t> attach[k_attach_slots];
@@ -78,6 +87,9 @@ inline std::uint64_t pack_slot(const ProcessIdentity& p) noexcept {
 // What open() learned from a valid header.
 struct HeaderFacts {
   std::uint64_t data_size = 0;
+  // validate_header() failed because the segment is being removed as stale:
+  // a passing condition, unlike the other failures.
+  bool removing = false;
 };
 
 // Fills a fresh zero-filled header and publishes it as ready.
@@ -92,7 +104,13 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
 
 // Records this process in the attach table; returns the slot, or -1 if the
 // table is full of live processes (counted in attach_overflow instead).
+// Sequentially consistent, like the state check that must follow it
+// (attach_accepted()): together with the remover's mark-then-recheck this is
+// what keeps a stale-segment remover and an opener from missing each other.
 int claim_attach_slot(void* mapping, std::uint64_t token) noexcept;
+// After claim_attach_slot(): false if a remover marked the segment in the
+// meantime; the caller must then release its slot and not use the segment.
+bool attach_accepted(const void* mapping) noexcept;
 void release_attach_slot(void* mapping, int slot, std::uint64_t token) noexcept;
 std::vector<AttachedProcess> read_attach_table(const void* mapping);
 

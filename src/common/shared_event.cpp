@@ -26,7 +26,7 @@ class SharedEvent final : public EventImpl {
     // it, or it sees our store before it sleeps.
     state_.signaled.store(1, std::memory_order_seq_cst);
     if (state_.waiters.load(std::memory_order_seq_cst) != 0) {
-      segment_.waiter->wake(state_.signaled, manual_ ? state_.waiters.load() : 1);
+      segment_.waiters[0]->wake(state_.signaled, manual_ ? state_.waiters.load() : 1);
     }
   }
 
@@ -38,7 +38,7 @@ class SharedEvent final : public EventImpl {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       state_.waiters.fetch_add(1, std::memory_order_seq_cst);
       if (state_.signaled.load(std::memory_order_seq_cst) == 0) {
-        segment_.waiter->wait(state_.signaled, 0, deadline);
+        segment_.waiters[0]->wait(state_.signaled, 0, deadline);
       }
       state_.waiters.fetch_sub(1, std::memory_order_seq_cst);
     }
@@ -69,7 +69,7 @@ void initialize_event(void* state, const void* context, Failure&) {
 
 std::unique_ptr<EventImpl> open_shared_event(const std::string& name, const Options& options,
                                              OpenMode mode, EventReset reset, Failure& failure) {
-  SyncRequest request{SegmentKind::event, k_event_layout, sizeof(EventState), true,
+  SyncRequest request{SegmentKind::event, k_event_layout, sizeof(EventState), 1, true,
                       &initialize_event,  &reset};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;

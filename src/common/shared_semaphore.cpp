@@ -33,7 +33,7 @@ class SharedSemaphore final : public SemaphoreImpl {
       }
     } while (!state_.count.compare_exchange_weak(seen, seen + n, std::memory_order_seq_cst));
     const std::uint32_t sleeping = state_.waiters.load(std::memory_order_seq_cst);
-    if (sleeping != 0) segment_.waiter->wake(state_.count, std::min(n, sleeping));
+    if (sleeping != 0) segment_.waiters[0]->wake(state_.count, std::min(n, sleeping));
   }
 
   bool wait_until(Deadline deadline, Failure&) override {
@@ -42,7 +42,7 @@ class SharedSemaphore final : public SemaphoreImpl {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       state_.waiters.fetch_add(1, std::memory_order_seq_cst);
       if (state_.count.load(std::memory_order_seq_cst) == 0) {
-        segment_.waiter->wait(state_.count, 0, deadline);
+        segment_.waiters[0]->wait(state_.count, 0, deadline);
       }
       state_.waiters.fetch_sub(1, std::memory_order_seq_cst);
     }
@@ -74,7 +74,7 @@ std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
                                                      const Options& options, OpenMode mode,
                                                      std::uint32_t initial, Failure& failure) {
   SyncRequest request{SegmentKind::semaphore, k_semaphore_layout,
-                      sizeof(SemaphoreState), true,
+                      sizeof(SemaphoreState), 1, true,
                       &initialize_semaphore,  &initial};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;

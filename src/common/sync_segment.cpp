@@ -10,9 +10,16 @@ namespace {
 struct InitContext {
   const SyncRequest* request;
   const std::string* name;
-  unsigned permissions;
-  std::unique_ptr<WordWaiter>* waiter;
+  const Options* options;
+  std::vector<std::unique_ptr<WordWaiter>>* waiters;
 };
+
+void make_waiters(const std::string& name, unsigned slots, bool create, const Options& options,
+                  std::vector<std::unique_ptr<WordWaiter>>& waiters, Failure& failure) {
+  for (unsigned slot = 0; slot < slots && !failure; ++slot) {
+    waiters.push_back(make_word_waiter(name, slot, create, options, failure));
+  }
+}
 
 void initialize(void* data, std::size_t, const void* context, Failure& failure) {
   const auto& c = *static_cast<const InitContext*>(context);
@@ -21,10 +28,8 @@ void initialize(void* data, std::size_t, const void* context, Failure& failure) 
   preamble->waiter_kind = word_waiter_kind();
   // The waiter exists before the object is published, so an opener can
   // always open it.
-  if (c.request->needs_waiter) {
-    *c.waiter = make_word_waiter(*c.name, true, c.permissions, failure);
-    if (failure) return;
-  }
+  make_waiters(*c.name, c.request->waiter_slots, true, *c.options, *c.waiters, failure);
+  if (failure) return;
   if (c.request->initialize != nullptr) {
     c.request->initialize(preamble + 1, c.request->context, failure);
   }
@@ -44,11 +49,11 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
     return result;
   }
   const std::size_t size = sizeof(SyncPreamble) + request.state_size;
-  InitContext context{&request, &name, options.permissions, &result.waiter};
+  InitContext context{&request, &name, &options, &result.waiters};
   SegmentRequest segment_request{request.kind, &initialize, &context};
   result.memory = open_segment(name, size, options, mode, segment_request, failure);
   if (failure) {
-    if (failure.code == make_error_code(errc::size_mismatch)) {
+    if (failure.code == make_error_code(errc::size_mismatch) && request.size_is_version) {
       failure.set(errc::incompatible_layout,
                   std::string(what) + " " + quoted(name) +
                       " was made by another version of shmkit (its state has another size); "
@@ -56,7 +61,8 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
     }
     return result;
   }
-  if (result.memory.size() != size) {
+  const bool any_size = request.state_size == 0 && mode == OpenMode::open;
+  if (any_size ? result.memory.size() < sizeof(SyncPreamble) : result.memory.size() != size) {
     failure.set(errc::incompatible_layout,
                 std::string(what) + " " + quoted(name) + " has a state of " +
                     std::to_string(result.memory.size()) + " bytes, expected " +
@@ -74,15 +80,17 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
     result.memory.close();
     return result;
   }
-  if (request.needs_waiter && !result.memory.created()) {
-    result.waiter = make_word_waiter(name, false, options.permissions, failure);
+  if (!result.memory.created()) {
+    make_waiters(name, request.waiter_slots, false, options, result.waiters, failure);
     if (failure) return result;
   }
   result.state = static_cast<char*>(result.memory.data()) + sizeof(SyncPreamble);
+  result.state_size = result.memory.size() - sizeof(SyncPreamble);
   return result;
 }
 
-bool remove_sync_segment(const std::string& name, const Options& options, Failure& failure) {
+bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
+                         Failure& failure) {
   if (!is_valid_name(name)) {
     failure.set(errc::invalid_name, "'" + name +
                                         "' is not a valid shmkit name: use 1-30 "
@@ -95,7 +103,7 @@ bool remove_sync_segment(const std::string& name, const Options& options, Failur
     failure.set(ec, "remove " + quoted(name) + " failed");
     return false;
   }
-  remove_word_waiter(name);
+  for (unsigned slot = 0; slot < waiter_slots; ++slot) remove_word_waiter(name, slot, options);
   return removed;
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace shmkit::detail {
 
@@ -29,15 +30,21 @@ std::uint32_t word_waiter_kind() noexcept;
 
 struct SyncSegment {
   NamedSharedMemory memory;
-  std::unique_ptr<WordWaiter> waiter;  // null if the layout does not sleep on words
-  void* state = nullptr;               // just past the preamble
+  std::vector<std::unique_ptr<WordWaiter>> waiters;  // one per requested slot
+  void* state = nullptr;                             // just past the preamble
+  std::size_t state_size = 0;
 };
 
 struct SyncRequest {
   SegmentKind kind;
   std::uint32_t layout;
+  // Bytes after the preamble. 0 when opening an object whose size its
+  // creator chose (a ring's capacity): the caller validates what it finds.
   std::size_t state_size;
-  bool needs_waiter;
+  unsigned waiter_slots;
+  // True for fixed layouts, where another size can only mean another
+  // version of shmkit; false where the creator picks the size.
+  bool size_is_version;
   // Fills the zeroed state in the creator, before anyone can open it.
   void (*initialize)(void* state, const void* context, Failure& failure) = nullptr;
   const void* context = nullptr;
@@ -48,6 +55,7 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
 
 // Removes the segment and the waiter's named object. Returns false if there
 // was no segment.
-bool remove_sync_segment(const std::string& name, const Options& options, Failure& failure);
+bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
+                         Failure& failure);
 
 }  // namespace shmkit::detail

@@ -11,6 +11,7 @@
 #include "failure.hpp"
 
 #include <shmkit/deadline.hpp>
+#include <shmkit/options.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -29,13 +30,14 @@ class WordWaiter {
   virtual void wake(std::atomic<std::uint32_t>& word, std::uint32_t count) = 0;
 };
 
-// The waiter for the object called `name`. `create` is true in the creator
-// (before it publishes the object), false in openers.
-// `permissions` are the POSIX mode bits of any named object it creates.
-std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, bool create,
-                                             unsigned permissions, Failure& failure);
+// Waiter number `slot` of the object called `name` (an object whose two
+// sides sleep independently, such as a ring, uses one slot per side).
+// `create` is true in the creator, before it publishes the object; any named
+// OS object it makes gets `options`' permissions (POSIX) or scope (Win32).
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
+                                             const Options& options, Failure& failure);
 
-// Removes whatever named OS object the waiter for `name` uses, if any.
-void remove_word_waiter(const std::string& name) noexcept;
+// Removes whatever named OS object waiter `slot` of `name` uses, if any.
+void remove_word_waiter(const std::string& name, unsigned slot, const Options& options) noexcept;
 
 }  // namespace shmkit::detail

@@ -46,11 +46,12 @@ class FutexWaiter final : public WordWaiter {
 
 }  // namespace
 
-std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, bool, unsigned, Failure&) {
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool, const Options&,
+                                             Failure&) {
   return std::make_unique<FutexWaiter>();
 }
 
-void remove_word_waiter(const std::string&) noexcept {}
+void remove_word_waiter(const std::string&, unsigned, const Options&) noexcept {}
 
 }  // namespace shmkit::detail
 

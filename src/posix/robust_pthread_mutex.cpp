@@ -104,7 +104,7 @@ void initialize_robust(void* state, const void*, Failure& failure) {
 std::unique_ptr<MutexImpl> open_robust_pthread_mutex(const std::string& name,
                                                      const Options& options, OpenMode mode,
                                                      Failure& failure) {
-  SyncRequest request{SegmentKind::mutex, k_robust_layout, sizeof(RobustState), false,
+  SyncRequest request{SegmentKind::mutex, k_robust_layout, sizeof(RobustState), 0, true,
                       &initialize_robust, nullptr};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;

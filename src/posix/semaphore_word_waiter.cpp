@@ -16,8 +16,11 @@
 namespace shmkit::detail {
 namespace {
 
-std::string os_name(const std::string& name) {
-  return "/" + name;
+// Slot 0 uses the object's own name (POSIX semaphores have a namespace of
+// their own); further slots add ".N", which is why objects with several
+// slots take names two characters shorter.
+std::string os_name(const std::string& name, unsigned slot) {
+  return "/" + name + (slot == 0 ? std::string() : "." + std::to_string(slot));
 }
 
 // Cygwin's sem_timedwait has been seen to return a positive error number
@@ -74,15 +77,15 @@ class SemaphoreWaiter final : public WordWaiter {
 
 }  // namespace
 
-std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, bool create,
-                                             unsigned permissions, Failure& failure) {
-  const std::string path = os_name(name);
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
+                                             const Options& options, Failure& failure) {
+  const std::string path = os_name(name, slot);
   sem_t* sem;
   if (create) {
     // The creator owns the name (its segment was created exclusively), so a
     // semaphore under it is left over from a crashed run: start afresh.
     ::sem_unlink(path.c_str());
-    sem = ::sem_open(path.c_str(), O_CREAT | O_EXCL, static_cast<mode_t>(permissions & 0777u), 0u);
+    sem = ::sem_open(path.c_str(), O_CREAT | O_EXCL, static_cast<mode_t>(options.permissions & 0777u), 0u);
   } else {
     sem = ::sem_open(path.c_str(), 0);
   }
@@ -94,8 +97,8 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, bool creat
   return std::make_unique<SemaphoreWaiter>(sem);
 }
 
-void remove_word_waiter(const std::string& name) noexcept {
-  ::sem_unlink(os_name(name).c_str());
+void remove_word_waiter(const std::string& name, unsigned slot, const Options&) noexcept {
+  ::sem_unlink(os_name(name, slot).c_str());
 }
 
 }  // namespace shmkit::detail

@@ -32,7 +32,7 @@ std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Opt
 }
 
 bool remove_sync_object(const std::string& name, const Options& options, Failure& failure) {
-  return remove_sync_segment(name, options, failure);
+  return remove_sync_segment(name, options, 1, failure);
 }
 
 }  // namespace shmkit::detail

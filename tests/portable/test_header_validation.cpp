@@ -93,7 +93,14 @@ TEST_SUITE("header") {
       options.backend = backend;
       std::error_code ec;
       NamedSharedMemory::open(guard.name(), options, ec);
-      CHECK(ec == errc::incompatible_layout);
+      if (backend == Backend::win32) {
+        // Win32 maps whole pages, so the 100 bytes arrive as a zero-filled
+        // page: exactly what a creator that has not published its header
+        // looks like.
+        CHECK(ec == errc::not_ready);
+      } else {
+        CHECK(ec == errc::incompatible_layout);
+      }
     }
   }
 }

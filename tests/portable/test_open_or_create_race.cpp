@@ -24,6 +24,8 @@ constexpr int k_racers = 8;
 struct RaceBoard {
   std::atomic<int> creators;
   std::atomic<int> openers;
+  std::atomic<int> finished;  // Win32 only, see the role
+  std::atomic<int> released;
 };
 
 }  // namespace
@@ -49,6 +51,17 @@ SHMKIT_CHILD_ROLE(race_open_or_create) {
   static_cast<unsigned char*>(shm.data())[k_size - 1] = 0xAB;
   auto again = NamedSharedMemory::open(args.at(0), options);
   if (again.size() != k_size) return 4;
+  // Win32: a segment dies with its last handle, so a racer that is done and
+  // exits could let a late one create the segment afresh. Everybody holds on
+  // until the parent has opened it too.
+  if (args.at(2) == "win32") {
+    board.finished.fetch_add(1);
+    const auto hold_until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (board.released.load() == 0) {
+      if (std::chrono::steady_clock::now() > hold_until) return 6;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
   return shm.created() ? 0 : 1;
 }
 
@@ -65,6 +78,16 @@ TEST_SUITE("race") {
       for (int i = 0; i < k_racers; ++i) {
         racers.push_back(test::Child::spawn("race_open_or_create",
                                             {guard.name(), board_name, to_string(backend)}));
+      }
+      NamedSharedMemory held;
+      if (backend == Backend::win32) {
+        // See the role: open it while the racers still hold it, then let them go.
+        auto& shared_board = *static_cast<RaceBoard*>(board.data());
+        REQUIRE(test::eventually([&] { return shared_board.finished.load() == k_racers; }));
+        Options options;
+        options.backend = backend;
+        held = NamedSharedMemory::open(guard.name(), options);
+        shared_board.released.store(1);
       }
       int created = 0;
       int opened = 0;

@@ -1,6 +1,6 @@
 #include "test_names.hpp"
 
-#include <shmkit/named_mutex.hpp>
+#include <shmkit/channel.hpp>
 #include <shmkit/named_shared_memory.hpp>
 
 #include <atomic>
@@ -22,9 +22,10 @@ std::string unique_name(const char* prefix) {
 NameGuard::~NameGuard() {
   for (const auto& name : names_) {
     std::error_code ignored;
-    // A sync object may own more than its segment (the portable path's
-    // wake-up semaphore); its own remove() takes all of it.
-    NamedMutex::remove(name, {}, ignored);
+    // An object may own more than its segment (the portable path's wake-up
+    // semaphores, up to four for a channel); Channel::remove() takes the
+    // segment and every such semaphore, whatever kind the object is.
+    Channel::remove(name, {}, ignored);
     for (Backend backend : segment_backends()) {
       Options options;
       options.backend = backend;

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "../common/segment_backend.hpp"
+
+namespace shmkit::detail {
+
+// Backend::win32: named file mappings backed by the paging file. A mapping
+// lives exactly as long as some process holds a handle to it, so there is
+// nothing to remove.
+class Win32SegmentBackend final : public SegmentBackend {
+ public:
+  Backend id() const noexcept override;
+  Mapping create(const std::string& name, std::size_t length, const Options& options,
+                 Failure& failure) override;
+  Mapping open(const std::string& name, const Options& options, Failure& failure) override;
+  void close(Mapping& mapping) noexcept override;
+  // Always false, without a failure: see the class comment.
+  bool remove(const std::string& name, const Options& options, Failure& failure) override;
+  bool exists(const std::string& name, const Options& options, Failure& failure) override;
+};
+
+}  // namespace shmkit::detail

@@ -1,0 +1,332 @@
+// shmkit: list, inspect, clean up and script named shared memory.
+// docs/cli.md describes every command, the JSON schema and the exit codes.
+#include "args.hpp"
+#include "output.hpp"
+
+#include <shmkit/shmkit.hpp>
+#include <shmkit/lifecycle.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace shmkit::cli {
+namespace {
+
+void complain(const std::string& message) {
+  std::fprintf(stderr, "shmkit: %s\n", message.c_str());
+}
+
+bool is_permission(const std::error_code& ec) {
+  return ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted;
+}
+
+// The exit code for a failure.
+int exit_for(const std::error_code& ec) {
+  if (is_permission(ec)) return k_permission;
+  if (ec == errc::invalid_name || ec == errc::invalid_size || ec == errc::invalid_argument ||
+      ec == errc::backend_unavailable) {
+    return k_usage;
+  }
+  return k_not_found;
+}
+
+// The worse of two exit codes: permission beats usage beats not-found.
+int worse(int a, int b) {
+  auto rank = [](int code) { return code == k_permission ? 3 : code == k_usage ? 2 : code; };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+Options options_for(const Arguments& args, Backend backend) {
+  Options options;
+  options.backend = backend;
+  options.scope = args.global ? Scope::global : Scope::local;
+  options.raw = args.raw;
+  return options;
+}
+
+// The backends a NAME is looked for in: the one asked for, or the native
+// one first (so `info x` finds the usual segment first), then SysV.
+std::vector<Backend> backends_for(const Arguments& args) {
+  if (args.backend) return {*args.backend};
+  if (native_backend() == Backend::posix) return {Backend::posix, Backend::sysv};
+  return {native_backend()};
+}
+
+ListOptions list_options(const Arguments& args) {
+  ListOptions options;
+  if (args.backend) options.backends = {*args.backend};
+  options.all = args.all;
+  options.name_prefix = args.prefix;
+  options.find_mappers = true;
+  options.scope = args.global ? Scope::global : Scope::local;
+  return options;
+}
+
+int list(const Arguments& args) {
+  std::error_code ec;
+  const auto segments = list_segments(list_options(args), ec);
+  if (ec) {
+    complain("cannot list segments: " + ec.message());
+    return exit_for(ec);
+  }
+  if (args.json) {
+    print_json(segments, stdout);
+  } else {
+    print_table(segments, stdout);
+  }
+  return k_ok;
+}
+
+// Every segment called NAME, in every backend looked at.
+std::vector<SegmentInfo> find(const Arguments& args, const std::string& name, int& code) {
+  std::vector<SegmentInfo> found;
+  code = k_not_found;
+  std::error_code first_error;
+  for (Backend backend : backends_for(args)) {
+    std::error_code ec;
+    SegmentInfo info = inspect_segment(name, options_for(args, backend), ec);
+    if (!ec) {
+      found.push_back(std::move(info));
+    } else if (ec != errc::not_found && !first_error &&
+               (args.backend || ec != std::errc::function_not_supported)) {
+      first_error = ec;
+    }
+  }
+  if (!found.empty()) {
+    code = k_ok;
+  } else if (first_error) {
+    complain("'" + name + "': " + first_error.message());
+    code = exit_for(first_error);
+  } else {
+    complain("no segment called '" + name + "'" +
+             (args.backend ? std::string(" (") + to_string(*args.backend) + ")" : ""));
+  }
+  return found;
+}
+
+int info(const Arguments& args) {
+  int code = k_ok;
+  const auto found = find(args, args.operands.front(), code);
+  if (found.empty()) return code;
+  if (args.json) {
+    print_json(found, stdout);
+  } else {
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (i != 0) std::fputs("\n", stdout);
+      print_details(found[i], stdout);
+    }
+  }
+  return k_ok;
+}
+
+int rm(const Arguments& args) {
+  int result = k_ok;
+  for (const auto& name : args.operands) {
+    int code = k_ok;
+    const auto found = find(args, name, code);
+    if (found.empty()) {
+      result = worse(result, code);
+      continue;
+    }
+    for (const auto& segment : found) {
+      Options options = options_for(args, segment.backend);
+      if (segment.kind == ObjectKind::raw && !args.raw) {
+        complain("'" + name + "' (" + to_string(segment.backend) +
+                 ") has no shmkit header, so shmkit cannot tell what owns it; add --raw to "
+                 "remove it anyway");
+        result = worse(result, k_usage);
+        continue;
+      }
+      std::error_code ec;
+      const bool removed = remove_object(name, options, ec);
+      if (ec) {
+        complain("cannot remove '" + name + "' (" + to_string(segment.backend) +
+                 "): " + ec.message());
+        result = worse(result, exit_for(ec));
+      } else if (!removed) {
+        complain("'" + name + "' (" + to_string(segment.backend) + ") " +
+                 (segment.backend == Backend::win32
+                      ? "cannot be removed: a win32 segment goes when its last handle closes"
+                      : "was already gone"));
+        result = worse(result, k_not_found);
+      } else {
+        std::printf("removed %s (%s, %s)\n", name.c_str(), to_string(segment.backend),
+                    to_string(segment.kind));
+      }
+    }
+  }
+  return result;
+}
+
+std::string describe_stale(const SegmentInfo& s) {
+  return s.name + " (" + to_string(s.backend) + ", " + to_string(s.kind) + ", " +
+         std::to_string(s.size) + " bytes, creator " + std::to_string(s.creator.pid) + " exited)";
+}
+
+int clean(const Arguments& args) {
+  ListOptions options = list_options(args);
+  options.all = false;
+  options.find_mappers = false;
+  std::error_code ec;
+  const auto segments = list_segments(options, ec);
+  if (ec) {
+    complain("cannot list segments: " + ec.message());
+    return exit_for(ec);
+  }
+  std::size_t removed = 0;
+  int failure = k_ok;
+  for (const auto& s : segments) {
+    if (!s.stale) continue;
+    if (s.backend == Backend::win32) {
+      std::printf("kept %s: a win32 segment goes when its last handle closes\n", s.name.c_str());
+      continue;
+    }
+    if (args.dry_run) {
+      std::printf("would remove %s\n", describe_stale(s).c_str());
+      ++removed;
+      continue;
+    }
+    Options one;
+    one.backend = s.backend;
+    one.scope = s.scope;
+    std::error_code remove_ec;
+    if (remove_if_stale(s.name, one, remove_ec)) {
+      std::printf("removed %s\n", describe_stale(s).c_str());
+      ++removed;
+    } else if (remove_ec) {
+      complain("skipped " + s.name + " (" + to_string(s.backend) + "): " + remove_ec.message());
+      failure = worse(failure, exit_for(remove_ec));
+    } else {
+      std::printf("kept %s: in use again\n", s.name.c_str());
+    }
+  }
+  if (failure != k_ok) return failure;
+  if (removed == 0) {
+    std::printf("nothing to clean\n");
+    return k_not_found;
+  }
+  return k_ok;
+}
+
+int dump(const Arguments& args) {
+  const std::string& name = args.operands.front();
+  int code = k_ok;
+  const auto found = find(args, name, code);
+  if (found.empty()) return code;
+  const SegmentInfo& target = found.front();
+  Options options = options_for(args, target.backend);
+  options.access = Access::read_only;
+  // Segments show their data; anything else (a mutex, a foreign object)
+  // only makes sense whole, header included.
+  options.raw = args.raw || target.kind != ObjectKind::segment;
+  if (options.raw && !args.raw) {
+    std::fprintf(stderr, "shmkit: '%s' is a %s; dumping the whole object, header included\n",
+                 name.c_str(), to_string(target.kind));
+  }
+  std::error_code ec;
+  auto shm = NamedSharedMemory::open(name, options, ec);
+  if (ec) {
+    complain("cannot open '" + name + "': " + ec.message());
+    return exit_for(ec);
+  }
+  const std::uint64_t size = shm.size();
+  const std::uint64_t offset = args.offset.value_or(0);
+  if (offset > size) {
+    complain("--offset " + std::to_string(offset) + " is past the end of '" + name + "' (" +
+             std::to_string(size) + " bytes)");
+    return k_usage;
+  }
+  const std::uint64_t length = args.length.value_or(size - offset);
+  if (length > size - offset) {
+    complain("--length " + std::to_string(length) + " from offset " + std::to_string(offset) +
+             " passes the end of '" + name + "' (" + std::to_string(size) + " bytes)");
+    return k_usage;
+  }
+  print_hex(static_cast<const unsigned char*>(shm.data()) + offset,
+            static_cast<std::size_t>(length), offset, stdout);
+  return k_ok;
+}
+
+int create(const Arguments& args) {
+  const std::string& name = args.operands[0];
+  const auto size = parse_size(args.operands[1]);
+  if (!size || *size == 0) {
+    throw UsageError{"create", "SIZE '" + args.operands[1] + "' is not a byte count above 0"};
+  }
+  Options options = options_for(args, args.backend.value_or(native_backend()));
+  if (args.mode) options.permissions = *args.mode;
+  std::error_code ec;
+  auto shm = NamedSharedMemory::create(name, static_cast<std::size_t>(*size), options, ec);
+  if (ec) {
+    complain("cannot create '" + name + "': " + ec.message());
+    return exit_for(ec);
+  }
+  std::printf("created %s (%s, %llu bytes)\n", name.c_str(), to_string(shm.backend()),
+              static_cast<unsigned long long>(shm.size()));
+  if (shm.backend() == Backend::win32) {
+    std::printf("note: a win32 segment goes when its last handle closes, which is now\n");
+  }
+  return k_ok;
+}
+
+int help(const Arguments& args) {
+  if (!args.operands.empty()) {
+    std::printf("%s\n", usage_line(args.operands.front()).c_str());
+    return k_ok;
+  }
+  std::fputs(
+      "shmkit: list, inspect and clean up named shared memory\n"
+      "\n"
+      "  shmkit list [--all] [--json] [--prefix P]   shmkit's segments (--all: every one)\n"
+      "  shmkit info NAME [--json]                   everything known about NAME\n"
+      "  shmkit rm NAME... [--raw]                   remove NAME (--raw: no shmkit header)\n"
+      "  shmkit clean [--dry-run] [--prefix P]       remove stale segments only\n"
+      "  shmkit dump NAME [--offset N] [--length N]  hex + ASCII of the data\n"
+      "  shmkit create NAME SIZE [--mode 0640]       make a segment, for scripts\n"
+      "\n"
+      "Every command takes --backend posix|sysv|win32 (and --global on Windows).\n"
+      "Exit codes: 0 ok, 1 not found or nothing to do, 2 usage, 3 permission denied.\n"
+      "A segment is stale when its creator and every process attached to it have\n"
+      "exited; see docs/cli.md and docs/lifecycle.md.\n",
+      stdout);
+  return k_ok;
+}
+
+int run(const Arguments& args) {
+  if (args.command == "list") return list(args);
+  if (args.command == "info") return info(args);
+  if (args.command == "rm") return rm(args);
+  if (args.command == "clean") return clean(args);
+  if (args.command == "dump") return dump(args);
+  if (args.command == "create") return create(args);
+  return help(args);
+}
+
+}  // namespace
+}  // namespace shmkit::cli
+
+int main(int argc, char** argv) {
+  using namespace shmkit::cli;
+  try {
+    return run(parse_arguments(argc, argv));
+  } catch (const UsageError& e) {
+    complain(e.message);
+    std::fprintf(stderr, "%s\n", usage_line(e.command).c_str());
+    return k_usage;
+  } catch (const std::bad_alloc&) {
+    complain("out of memory");
+  } catch (const std::system_error& e) {
+    complain(e.what());
+    return exit_for(e.code());
+  } catch (const std::exception& e) {
+    complain(e.what());
+  } catch (...) {
+    complain("unexpected failure");
+  }
+  return k_not_found;
+}

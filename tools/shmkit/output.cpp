@@ -1,0 +1,327 @@
+#include "output.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstring>
+#include <utility>
+
+namespace shmkit::cli {
+namespace {
+
+struct Civil {
+  std::int64_t year;
+  unsigned month, day, hour, minute, second, millisecond;
+};
+
+bool leap(std::int64_t year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+// UTC calendar fields of a Unix time. Walking years and months is plenty
+// fast for dates near now and needs no time-zone-aware C library call.
+Civil to_civil(std::uint64_t unix_ns) {
+  const std::uint64_t ms_total = unix_ns / 1000000u;
+  std::uint64_t seconds = ms_total / 1000u;
+  Civil c{1970, 1, 1, 0, 0, 0, static_cast<unsigned>(ms_total % 1000u)};
+  std::uint64_t days = seconds / 86400u;
+  seconds %= 86400u;
+  c.hour = static_cast<unsigned>(seconds / 3600u);
+  c.minute = static_cast<unsigned>(seconds / 60u % 60u);
+  c.second = static_cast<unsigned>(seconds % 60u);
+  while (days >= (leap(c.year) ? 366u : 365u)) {
+    days -= leap(c.year) ? 366u : 365u;
+    ++c.year;
+  }
+  static constexpr unsigned k_month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  for (unsigned m = 0; m < 12; ++m) {
+    const unsigned length = k_month_days[m] + (m == 1 && leap(c.year) ? 1u : 0u);
+    if (days < length) {
+      c.month = m + 1;
+      c.day = static_cast<unsigned>(days) + 1;
+      break;
+    }
+    days -= length;
+  }
+  return c;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string number(std::uint64_t n) {
+  return std::to_string(n);
+}
+
+std::string octal_mode(std::uint32_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+std::string hex_key(std::int32_t key) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(key));
+  return text;
+}
+
+std::string process(const AttachedProcess& p) {
+  return number(p.pid) + (p.alive ? "" : "(dead)");
+}
+
+// At most `limit` processes, then "+N".
+std::string process_list(const std::vector<AttachedProcess>& list, std::size_t limit) {
+  if (list.empty()) return "-";
+  std::string text;
+  for (std::size_t i = 0; i < list.size() && i < limit; ++i) {
+    if (!text.empty()) text += ",";
+    text += process(list[i]);
+  }
+  if (list.size() > limit) text += ",+" + number(list.size() - limit);
+  return text;
+}
+
+// How many processes map it, as far as the OS tells.
+std::string mapped_count(const SegmentInfo& info) {
+  if (info.mapped_by) return number(info.mapped_by->size());
+  if (info.sysv) return number(info.sysv->attach_count);
+  return "-";
+}
+
+bool has_header(const SegmentInfo& info) {
+  return info.kind != ObjectKind::raw && info.state != HeaderState::unreadable;
+}
+
+std::string json_process(const AttachedProcess& p) {
+  return "{\"pid\": " + number(p.pid) + ", \"alive\": " + (p.alive ? "true" : "false") + "}";
+}
+
+std::string json_segment(const SegmentInfo& s) {
+  std::string o = "    {\n";
+  auto field = [&](const char* key, const std::string& value, bool last = false) {
+    o += std::string("      \"") + key + "\": " + value + (last ? "\n" : ",\n");
+  };
+  field("name", s.name.empty() ? "null" : json_string(s.name));
+  field("backend", json_string(to_string(s.backend)));
+  field("scope", s.backend == Backend::win32
+                     ? json_string(s.scope == Scope::global ? "global" : "local")
+                     : "null");
+  field("kind", json_string(to_string(s.kind)));
+  field("state", json_string(to_string(s.state)));
+  field("size", number(s.size));
+  field("os_size", number(s.os_size));
+  field("creator", s.creator.pid == 0 ? "null" : json_process(s.creator));
+  std::string attached = "[";
+  for (std::size_t i = 0; i < s.attached.size(); ++i) {
+    attached += (i == 0 ? "" : ", ") + json_process(s.attached[i]);
+  }
+  field("attached", attached + "]");
+  field("uncounted_attachers", number(s.uncounted_attachers));
+  field("created_unix_ns", s.created_unix_ns == 0 ? "null" : number(s.created_unix_ns));
+  field("created", s.created_unix_ns == 0 ? "null" : json_string(format_time_iso(s.created_unix_ns)));
+  field("stale", s.stale ? "true" : "false");
+  field("owner_uid", s.owner_uid ? number(*s.owner_uid) : "null");
+  field("permissions", s.owner_uid ? json_string(octal_mode(s.permissions)) : "null");
+  std::string mapped = "null";
+  if (s.mapped_by) {
+    mapped = "[";
+    for (std::size_t i = 0; i < s.mapped_by->size(); ++i) {
+      mapped += (i == 0 ? "" : ", ") + number((*s.mapped_by)[i]);
+    }
+    mapped += "]";
+  }
+  field("mapped_by", mapped);
+  std::string sysv = "null";
+  if (s.sysv) {
+    const SysvDetails& d = *s.sysv;
+    sysv = "{\"key\": " + json_string(hex_key(d.key)) + ", \"shmid\": " + std::to_string(d.shmid) +
+           ", \"nattch\": " + number(d.attach_count) + ", \"cpid\": " + number(d.creator_pid) +
+           ", \"lpid\": " + number(d.last_pid) +
+           ", \"dest\": " + (d.marked_for_destruction ? "true" : "false") + "}";
+  }
+  field("sysv", sysv, true);
+  return o + "    }";
+}
+
+}  // namespace
+
+Table::Table(std::vector<std::string> headings, std::vector<bool> right_aligned)
+    : right_(std::move(right_aligned)) {
+  rows_.push_back(std::move(headings));
+}
+
+void Table::add(std::vector<std::string> row) {
+  rows_.push_back(std::move(row));
+}
+
+void Table::print(std::FILE* out) const {
+  std::vector<std::size_t> width(rows_.front().size(), 0);
+  for (const auto& row : rows_) {
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < width.size(); ++i) {
+      const std::string& cell = i < row.size() ? row[i] : std::string();
+      const std::string pad(width[i] - std::min(width[i], cell.size()), ' ');
+      const bool right = i < right_.size() && right_[i] && &row != &rows_.front();
+      line += right ? pad + cell : cell + (i + 1 < width.size() ? pad : "");
+      if (i + 1 < width.size()) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::fprintf(out, "%s\n", line.c_str());
+  }
+}
+
+std::string format_time(std::uint64_t unix_ns) {
+  if (unix_ns == 0) return "-";
+  const Civil c = to_civil(unix_ns);
+  char text[40];
+  std::snprintf(text, sizeof text, "%04" PRId64 "-%02u-%02u %02u:%02u:%02u", c.year, c.month, c.day,
+                c.hour, c.minute, c.second);
+  return text;
+}
+
+std::string format_time_iso(std::uint64_t unix_ns) {
+  const Civil c = to_civil(unix_ns);
+  char text[40];
+  std::snprintf(text, sizeof text, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", c.year, c.month,
+                c.day, c.hour, c.minute, c.second, c.millisecond);
+  return text;
+}
+
+std::string display_name(const SegmentInfo& info) {
+  if (!info.name.empty()) return info.name;
+  if (info.sysv) return "(key " + hex_key(info.sysv->key) + ")";
+  return "-";
+}
+
+void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out) {
+  Table table({"NAME", "BACKEND", "KIND", "STATE", "SIZE", "CREATOR", "ATTACHED", "MAPPED",
+               "CREATED (UTC)", "STALE"},
+              {false, false, false, false, true, false, false, true, false, false});
+  for (const auto& s : segments) {
+    const bool header = has_header(s);
+    table.add({display_name(s), to_string(s.backend), to_string(s.kind),
+               header ? to_string(s.state) : "-", number(s.size),
+               s.creator.pid == 0 ? "-" : process(s.creator),
+               header ? process_list(s.attached, 3) : "-", mapped_count(s),
+               format_time(s.created_unix_ns), header ? (s.stale ? "yes" : "no") : "-"});
+  }
+  table.print(out);
+}
+
+void print_details(const SegmentInfo& s, std::FILE* out) {
+  auto line = [&](const char* key, const std::string& value) {
+    std::fprintf(out, "%-12s %s\n", key, value.c_str());
+  };
+  line("name:", display_name(s));
+  std::string where = to_string(s.backend);
+  if (s.backend == Backend::posix && !s.name.empty()) where += " (/" + s.name + ")";
+  if (s.backend == Backend::win32) {
+    where += std::string(" (") + (s.scope == Scope::global ? "Global\\" : "Local\\") + s.name + ")";
+  }
+  line("backend:", where);
+  line("kind:", to_string(s.kind));
+  line("state:", to_string(s.state));
+  line("size:", number(s.size) + " bytes (the OS object: " + number(s.os_size) + " bytes)");
+  if (s.owner_uid) line("owner:", "uid " + number(*s.owner_uid) + ", mode " + octal_mode(s.permissions));
+  if (s.creator.pid != 0) {
+    line("creator:", "pid " + number(s.creator.pid) + (s.creator.alive ? " (running)" : " (exited)"));
+  }
+  if (s.created_unix_ns != 0) line("created:", format_time(s.created_unix_ns) + " UTC");
+  if (has_header(s) && s.kind != ObjectKind::unknown) {
+    std::string attached;
+    for (const auto& p : s.attached) {
+      attached += (attached.empty() ? "" : ", ") + number(p.pid) + (p.alive ? " (running)" : " (exited)");
+    }
+    line("attached:", attached.empty() ? "none" : attached);
+    if (s.uncounted_attachers != 0) {
+      line("uncounted:", number(s.uncounted_attachers) + " more openers (the attach table was full)");
+    }
+  }
+  if (s.mapped_by) {
+    std::string pids;
+    for (auto pid : *s.mapped_by) pids += (pids.empty() ? "" : ", ") + number(pid);
+    line("mapped by:", pids.empty() ? "no process" : pids);
+  }
+  if (s.sysv) {
+    const SysvDetails& d = *s.sysv;
+    line("sysv:", "key " + hex_key(d.key) + ", shmid " + std::to_string(d.shmid) + ", nattch " +
+                      number(d.attach_count) + ", cpid " + number(d.creator_pid) + ", lpid " +
+                      number(d.last_pid) + (d.marked_for_destruction ? ", dest" : ""));
+  }
+  if (has_header(s)) line("stale:", s.stale ? "yes (shmkit clean removes it)" : "no");
+}
+
+void print_json(const std::vector<SegmentInfo>& segments, std::FILE* out) {
+  std::string text = "{\n  \"version\": 1,\n  \"segments\": [";
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    text += (i == 0 ? "\n" : ",\n") + json_segment(segments[i]);
+  }
+  text += segments.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  std::fputs(text.c_str(), out);
+}
+
+void print_hex(const unsigned char* bytes, std::size_t length, std::uint64_t first_offset,
+               std::FILE* out) {
+  constexpr std::size_t k_width = 16;
+  bool squeezing = false;
+  for (std::size_t at = 0; at < length; at += k_width) {
+    const std::size_t n = std::min(k_width, length - at);
+    if (at >= k_width && n == k_width && std::memcmp(bytes + at, bytes + at - k_width, k_width) == 0) {
+      if (!squeezing) std::fputs("*\n", out);
+      squeezing = true;
+      continue;
+    }
+    squeezing = false;
+    char line[96];
+    int used = std::snprintf(line, sizeof line, "%08" PRIx64 " ", first_offset + at);
+    for (std::size_t i = 0; i < k_width; ++i) {
+      if (i == 8) line[used++] = ' ';
+      if (i < n) {
+        used += std::snprintf(line + used, sizeof line - static_cast<std::size_t>(used), " %02x",
+                              bytes[at + i]);
+      } else {
+        used += std::snprintf(line + used, sizeof line - static_cast<std::size_t>(used), "   ");
+      }
+    }
+    line[used] = '\0';
+    std::string ascii;
+    for (std::size_t i = 0; i < n; ++i) {
+      const unsigned char c = bytes[at + i];
+      ascii += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';
+    }
+    std::fprintf(out, "%s  |%s|\n", line, ascii.c_str());
+  }
+  std::fprintf(out, "%08" PRIx64 "\n", first_offset + length);
+}
+
+}  // namespace shmkit::cli

@@ -1,0 +1,47 @@
+// How the shmkit tool prints: aligned tables, JSON (schema in docs/cli.md),
+// and hex dumps in the layout of `hexdump -C`.
+#pragma once
+
+#include <shmkit/segment_info.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace shmkit::cli {
+
+// Columns padded to their widest cell; `right_aligned[i]` for numbers.
+class Table {
+ public:
+  Table(std::vector<std::string> headings, std::vector<bool> right_aligned);
+  void add(std::vector<std::string> row);
+  void print(std::FILE* out) const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+  std::vector<bool> right_;
+};
+
+// "2025-06-01 10:00:00" (UTC), or "-" for 0.
+std::string format_time(std::uint64_t unix_ns);
+// "2025-06-01T10:00:00.123Z", the JSON form.
+std::string format_time_iso(std::uint64_t unix_ns);
+
+// The NAME column: the name, or "(key 0x0001e240)" for a nameless SysV segment.
+std::string display_name(const SegmentInfo& info);
+
+// The `list` table.
+void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out);
+// The `info` block for one segment.
+void print_details(const SegmentInfo& info, std::FILE* out);
+// {"version": 1, "segments": [...]}
+void print_json(const std::vector<SegmentInfo>& segments, std::FILE* out);
+
+// `bytes` as hexdump -C prints them, with offsets starting at `first_offset`;
+// runs of identical lines collapse into "*".
+void print_hex(const unsigned char* bytes, std::size_t length, std::uint64_t first_offset,
+               std::FILE* out);
+
+}  // namespace shmkit::cli
