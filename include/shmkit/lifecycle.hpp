@@ -59,8 +59,8 @@ SHMKIT_EXPORT SegmentInfo inspect_segment(std::string_view name, const Options& 
 // Removes every stale segment that `options` selects (ListOptions::all is
 // ignored: only shmkit's segments can be judged) and returns what it
 // removed. A segment it may not remove (another user's) is skipped. A
-// mutex, event or semaphore goes with the named OS objects it owns. Nothing
-// is removed on Win32, where a segment dies with its last handle.
+// mutex, a ring or any other object goes with the named OS objects it owns.
+// Nothing is removed on Win32, where a segment dies with its last handle.
 SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options = {});
 SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options,
                                                     std::error_code& ec) noexcept;

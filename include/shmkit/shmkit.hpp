@@ -6,6 +6,7 @@
 #include <shmkit/channel.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
+#include <shmkit/lifecycle.hpp>
 #include <shmkit/name.hpp>
 #include <shmkit/named_event.hpp>
 #include <shmkit/named_mutex.hpp>
@@ -14,5 +15,6 @@
 #include <shmkit/options.hpp>
 #include <shmkit/queue.hpp>
 #include <shmkit/ring.hpp>
+#include <shmkit/segment_info.hpp>
 #include <shmkit/server.hpp>
 #include <shmkit/wait_options.hpp>

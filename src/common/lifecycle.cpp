@@ -2,11 +2,14 @@
 // remove) and why it never removes a live segment are in docs/lifecycle.md.
 #include <shmkit/lifecycle.hpp>
 
+#include <shmkit/channel.hpp>
 #include <shmkit/name.hpp>
 #include <shmkit/named_event.hpp>
 #include <shmkit/named_mutex.hpp>
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
+#include <shmkit/queue_core.hpp>
+#include <shmkit/ring.hpp>
 
 #include "error_wrappers.hpp"
 #include "failure.hpp"
@@ -14,6 +17,7 @@
 #include "segment_access.hpp"
 #include "segment_backend.hpp"
 #include "segment_header.hpp"
+#include "sync_segment.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -147,7 +151,8 @@ Parsed parse(const OsObject& object) {
         head, offsetof(SegmentHeader, attach) + i * sizeof(std::atomic<std::uint64_t>));
     if (entry == 0) continue;
     p.slots.push_back(entry);
-    info.attached.push_back({entry >> 32, may_be_alive(entry >> 32, entry, k_slot_start_time_mask)});
+    info.attached.push_back(
+        {entry >> 32, may_be_alive(entry >> 32, entry, k_slot_start_time_mask)});
   }
   p.judgeable = creator_pid != 0;
   return p;
@@ -261,8 +266,8 @@ SegmentInfo inspect_impl(std::string_view name_view, const Options& options, Fai
   collect(backend, query, true, found, failure);
   if (failure) return {};
   if (found.empty()) {
-    failure.set(errc::not_found, "there is no segment " + quoted(name) + " (" +
-                                     to_string(backend) + ")");
+    failure.set(errc::not_found,
+                "there is no segment " + quoted(name) + " (" + to_string(backend) + ")");
     return {};
   }
   return found.front();
@@ -270,9 +275,8 @@ SegmentInfo inspect_impl(std::string_view name_view, const Options& options, Fai
 
 // ---- removal ---------------------------------------------------------------
 
-// Removes `name` with the function of its kind, so that a mutex, event or
-// semaphore takes the named OS objects it owns along (the portable path's
-// wake-up semaphore).
+// Removes `name` with the function of its kind, so that an object takes the
+// named OS objects it owns along (the portable path's wake-up semaphores).
 bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& options,
                     Failure& failure) {
   try {
@@ -283,9 +287,24 @@ bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& op
         return NamedEvent::remove(name, options);
       case SegmentKind::semaphore:
         return NamedSemaphore::remove(name, options);
-      default:
-        return NamedSharedMemory::remove(name, options);
+      case SegmentKind::ring:
+        return Ring::remove(name, options);
+      case SegmentKind::channel:
+        return Channel::remove(name, options);
+      case SegmentKind::queue:
+        return QueueCore::remove(name, options);
+      case SegmentKind::server: {
+        // Server has no remove() of its own; its registry sleeps on two
+        // waiters (src/common/server.cpp).
+        Failure server;
+        const bool removed = remove_sync_segment(name, options, 2, server);
+        if (server) failure = server;
+        return removed;
+      }
+      case SegmentKind::segment:
+        break;
     }
+    return NamedSharedMemory::remove(name, options);
   } catch (const std::system_error& e) {
     failure.set(e.code(), e.what());
   }
@@ -320,8 +339,7 @@ bool stale_now(const SegmentHeader& h, Backend backend, const Mapping& m, bool i
 // The mapping holds a shmkit header for `name` in some state; returns its
 // kind, or nullopt for anything else. For an unpublished header only the
 // magic can be trusted.
-std::optional<SegmentKind> shmkit_kind(const Mapping& m, const std::string& name,
-                                       Backend backend) {
+std::optional<SegmentKind> shmkit_kind(const Mapping& m, const std::string& name, Backend backend) {
   if (m.base == nullptr || m.length < k_header_size) return std::nullopt;
   const auto& h = *static_cast<const SegmentHeader*>(m.base);
   if (h.magic.load(std::memory_order_acquire) != k_segment_magic) return std::nullopt;
@@ -548,8 +566,8 @@ SegmentInfo inspect_segment(std::string_view name, const Options& options) {
 
 SegmentInfo inspect_segment(std::string_view name, const Options& options,
                             std::error_code& ec) noexcept {
-  return detail::without_throwing(ec,
-                                  [&](Failure& f) { return detail::inspect_impl(name, options, f); });
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::inspect_impl(name, options, f); });
 }
 
 std::vector<SegmentInfo> remove_stale(const ListOptions& options) {
@@ -557,12 +575,13 @@ std::vector<SegmentInfo> remove_stale(const ListOptions& options) {
 }
 
 std::vector<SegmentInfo> remove_stale(const ListOptions& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec,
-                                  [&](Failure& f) { return detail::remove_stale_impl(options, f); });
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::remove_stale_impl(options, f); });
 }
 
 bool remove_if_stale(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) { return detail::remove_if_stale_impl(name, options, f); });
+  return detail::throwing(
+      [&](Failure& f) { return detail::remove_if_stale_impl(name, options, f); });
 }
 
 bool remove_if_stale(std::string_view name, const Options& options, std::error_code& ec) noexcept {

@@ -58,7 +58,8 @@ bool SegmentAccess::adopt(NamedSharedMemory& shm, SegmentBackend& backend, Mappi
   // read-only opener has no slot; the check still keeps it off a segment
   // that is already marked.
   if (!options.raw && !attach_accepted(mapping.base)) {
-    if (shm.attach_token_ != 0) release_attach_slot(mapping.base, shm.attach_slot_, shm.attach_token_);
+    if (shm.attach_token_ != 0)
+      release_attach_slot(mapping.base, shm.attach_slot_, shm.attach_token_);
     backend.close(mapping);
     shm.reset();
     return false;
@@ -122,8 +123,8 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
         // Nobody can mark a segment whose creator is alive, but a creator
         // must not ignore it if it happened.
         if (adopt(shm, *backend, m, size, options, true)) return shm;
-        failure.set(errc::not_ready, "segment " + quoted(name) +
-                                         " was marked as stale while it was being created");
+        failure.set(errc::not_ready,
+                    "segment " + quoted(name) + " was marked as stale while it was being created");
         return shm;
       }
       if (mode == OpenMode::create || failure.code != make_error_code(errc::already_exists)) {
@@ -135,9 +136,8 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     Mapping m = backend->open(name, options, failure);
     // A SysV segment removed between shmget and shmat/IPC_STAT (a stale
     // segment being reclaimed, say) fails with EINVAL or EIDRM: it is gone.
-    if (backend->id() == Backend::sysv &&
-        (failure.code == std::errc::invalid_argument ||
-         failure.code == std::errc::identifier_removed)) {
+    if (backend->id() == Backend::sysv && (failure.code == std::errc::invalid_argument ||
+                                           failure.code == std::errc::identifier_removed)) {
       failure.set(errc::not_found, "segment " + quoted(name) + " (sysv) was removed while opening");
     }
     // not_found after already_exists: the other creator removed it again;

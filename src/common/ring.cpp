@@ -153,25 +153,28 @@ void Ring::flush() noexcept {
   if (endpoint_ && endpoint_->role() == RingRole::producer) endpoint_->producer().publish();
 }
 
+namespace {
+
+bool send_one(detail::RingProducer& producer, const void* data, std::size_t size,
+              Deadline deadline, Failure& f) {
+  const ByteSpan span = producer.reserve(size, deadline, f);
+  if (!span) return false;
+  if (size != 0) std::memcpy(span.data, data, size);
+  producer.commit(size, true, f);
+  return !f;
+}
+
+}  // namespace
+
 bool Ring::send_until(const void* data, std::size_t size, Deadline deadline) {
   return detail::throwing([&](Failure& f) {
-    auto& producer = checked(endpoint_).producer();
-    const ByteSpan span = producer.reserve(size, deadline, f);
-    if (!span) return false;
-    if (size != 0) std::memcpy(span.data, data, size);
-    producer.commit(size, true, f);
-    return !f;
+    return send_one(checked(endpoint_).producer(), data, size, deadline, f);
   });
 }
 bool Ring::send_until(const void* data, std::size_t size, Deadline deadline,
                       std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    auto& producer = checked(endpoint_).producer();
-    const ByteSpan span = producer.reserve(size, deadline, f);
-    if (!span) return false;
-    if (size != 0) std::memcpy(span.data, data, size);
-    producer.commit(size, true, f);
-    return !f;
+    return send_one(checked(endpoint_).producer(), data, size, deadline, f);
   });
 }
 

@@ -67,8 +67,7 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     const auto state = h.state.load(std::memory_order_acquire);
     if (state == static_cast<std::uint32_t>(SegmentState::ready)) break;
     const auto magic = h.magic.load(std::memory_order_relaxed);
-    if (magic == k_segment_magic &&
-        state == static_cast<std::uint32_t>(SegmentState::removing)) {
+    if (magic == k_segment_magic && state == static_cast<std::uint32_t>(SegmentState::removing)) {
       failure.set(errc::not_ready,
                   who +
                       " is being removed as stale (its creator and every process attached to it "

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -24,7 +25,6 @@
 #include <map>
 #include <sstream>
 #include <utility>
-#include <algorithm>
 
 #if defined(__linux__)
 #include <sys/sysmacros.h>
@@ -131,8 +131,7 @@ void list_posix_directory(const ListQuery& query, std::vector<OsObject>& out, Fa
   if (dir == nullptr) {
     const int e = errno;
     failure.set(std::make_error_code(std::errc::function_not_supported),
-                std::string("cannot list POSIX segments: ") + k_shm_dir + ": " +
-                    std::strerror(e) +
+                std::string("cannot list POSIX segments: ") + k_shm_dir + ": " + std::strerror(e) +
                     " (only systems that keep them in /dev/shm, such as Linux and Cygwin, can "
                     "list them)");
     return;
@@ -244,9 +243,9 @@ std::string sysv_header_name(const OsObject& object, std::int32_t key, bool dest
 void list_sysv(const ListQuery& query, std::vector<OsObject>& out, Failure& failure) {
   std::vector<SysvLine> lines;
   if (!read_sysv_table(lines)) {
-    failure.set(std::make_error_code(std::errc::function_not_supported),
-                std::string("cannot list SysV segments: ") + k_sysv_table +
-                    " is not readable here");
+    failure.set(
+        std::make_error_code(std::errc::function_not_supported),
+        std::string("cannot list SysV segments: ") + k_sysv_table + " is not readable here");
     return;
   }
   const std::int32_t wanted = query.exact.empty() ? 0 : sysv_key(query.exact);
@@ -443,13 +442,14 @@ bool still_named(Backend backend, const std::string& name, const Mapping& m) noe
   if (backend == Backend::sysv) {
     return ::shmget(sysv_key(name), 0, 0) == static_cast<int>(m.handle);
   }
-  struct stat ours {}, named {};
+  struct stat ours {
+  }, named{};
   if (::fstat(static_cast<int>(m.handle), &ours) != 0) return false;
   const std::string path = "/" + name;
   const int fd = ::shm_open(path.c_str(), O_RDONLY, 0);
   if (fd < 0) return false;
-  const bool same = ::fstat(fd, &named) == 0 && named.st_dev == ours.st_dev &&
-                    named.st_ino == ours.st_ino;
+  const bool same =
+      ::fstat(fd, &named) == 0 && named.st_dev == ours.st_dev && named.st_ino == ours.st_ino;
   close_fd(fd);
   return same;
 }

@@ -79,10 +79,10 @@ std::vector<std::wstring> section_names(Scope scope, Failure& failure) {
   if (opened < 0) {
     char status[16];
     std::snprintf(status, sizeof status, "0x%08lx", static_cast<unsigned long>(opened));
-    failure.set(win32_code(ERROR_ACCESS_DENIED), "cannot list win32 segments: opening the object "
-                                                 "directory " +
-                                                     narrow(path) + " failed with NTSTATUS " +
-                                                     status);
+    failure.set(win32_code(ERROR_ACCESS_DENIED),
+                "cannot list win32 segments: opening the object "
+                "directory " +
+                    narrow(path) + " failed with NTSTATUS " + status);
     return {};
   }
   std::vector<std::wstring> names;
@@ -179,8 +179,7 @@ bool may_be_alive(std::uint64_t pid, std::uint64_t start_time, std::uint64_t mas
 
 bool pid_may_exist(std::uint64_t pid) noexcept {
   if (pid == 0 || pid > 0xffffffffu) return false;
-  HANDLE process =
-      ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
+  HANDLE process = ::OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid));
   // Another user's or a protected process may refuse even this: it exists.
   if (process == nullptr) return ::GetLastError() == ERROR_ACCESS_DENIED;
   const bool running = still_running(process);

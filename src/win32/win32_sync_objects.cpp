@@ -40,10 +40,13 @@ template <typename CreateFn, typename OpenFn>
 HANDLE open_kernel_object(const char* kind, const std::string& name, const Options& options,
                           OpenMode mode, CreateFn create_fn, OpenFn open_fn, Failure& failure) {
   const std::string what = describe(kind, name, options);
-  if (options.raw || options.access == Access::read_only) {
-    failure.set(errc::invalid_argument, what +
-                                            ": Options::raw and Access::read_only apply to "
-                                            "segments only");
+  // Access::read_only means "wait only" (SYNCHRONIZE): what a consumer that
+  // must not signal gets from a service's DACL. A mutex cannot be used so.
+  const bool wait_only_allowed = std::string(kind) != "mutex" && mode == OpenMode::open;
+  if (options.raw || (options.access == Access::read_only && !wait_only_allowed)) {
+    failure.set(errc::invalid_argument,
+                what + ": Options::raw applies to segments only, and Access::read_only to "
+                       "opening an event or semaphore for waiting only");
     return nullptr;
   }
   if (options.backend != Backend::native && options.backend != Backend::win32) {
@@ -204,7 +207,11 @@ std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& op
       [manual](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
         return ::CreateEventW(sa, manual, FALSE, n);
       },
-      [](const wchar_t* n) { return ::OpenEventW(SYNCHRONIZE | EVENT_MODIFY_STATE, FALSE, n); },
+      [&options](const wchar_t* n) {
+        const DWORD rights = options.access == Access::read_only ? SYNCHRONIZE
+                                                                 : SYNCHRONIZE | EVENT_MODIFY_STATE;
+        return ::OpenEventW(rights, FALSE, n);
+      },
       failure);
   if (h == nullptr) return nullptr;
   return std::make_unique<Win32Event>(h, name);
@@ -219,8 +226,11 @@ std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Opt
         return ::CreateSemaphoreW(sa, static_cast<LONG>(initial),
                                   static_cast<LONG>(k_semaphore_max), n);
       },
-      [](const wchar_t* n) {
-        return ::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, n);
+      [&options](const wchar_t* n) {
+        const DWORD rights = options.access == Access::read_only
+                                 ? SYNCHRONIZE
+                                 : SYNCHRONIZE | SEMAPHORE_MODIFY_STATE;
+        return ::OpenSemaphoreW(rights, FALSE, n);
       },
       failure);
   if (h == nullptr) return nullptr;

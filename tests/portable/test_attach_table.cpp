@@ -49,7 +49,7 @@ TEST_SUITE("attach") {
   TEST_CASE(
       "the table shows a live child, forgets it when it closes, and marks a killed one dead") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("att"));
       Options options;
       options.backend = backend;

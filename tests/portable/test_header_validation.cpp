@@ -40,7 +40,7 @@ std::error_code open_after(Backend backend,
 TEST_SUITE("header") {
   TEST_CASE("a damaged header gives a clear error") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       using H = detail::SegmentHeader;
       CHECK(open_after(backend, [](H& h) { h.magic = 0x1234; }) == errc::incompatible_layout);
       CHECK(open_after(backend, [](H& h) { h.layout_version = 99; }) == errc::incompatible_layout);

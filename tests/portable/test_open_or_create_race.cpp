@@ -68,7 +68,7 @@ SHMKIT_CHILD_ROLE(race_open_or_create) {
 TEST_SUITE("race") {
   TEST_CASE("8 processes racing open_or_create: exactly one creates") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("race"));
       test::NameGuard board_guard(test::unique_name("board"));
       const std::string& board_name = board_guard.name();

@@ -30,7 +30,7 @@ SHMKIT_CHILD_ROLE(ready_waiter) {
 TEST_SUITE("ready") {
   TEST_CASE("an opener waits for a slow creator's ready flag") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("slow"));
       // A raw object with room for a header: to an opener it looks exactly
       // like a segment whose creator has not finished.
@@ -52,7 +52,7 @@ TEST_SUITE("ready") {
 
   TEST_CASE("an opener times out cleanly when the creator never finishes") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("dead"));
       Options raw;
       raw.backend = backend;

@@ -134,16 +134,17 @@ TEST_SUITE("ring") {
     });
     std::vector<unsigned char> buffer(1024);
     bool intact = true;
+    std::size_t failed_size = 0;
     for (int round = 0; round < 2 && intact; ++round) {
       for (std::size_t size = 1; size <= k_largest && intact; ++size) {
         const auto received = consumer.receive_for(buffer.data(), buffer.size(), std::chrono::seconds(30));
         intact = received.has_value() && *received == size;
         for (std::size_t i = 0; intact && i < size; ++i) intact = buffer[i] == pattern(size, i);
-        if (!intact) CAPTURE(size);
+        if (!intact) failed_size = size;
       }
     }
     sender.join();
-    CHECK(intact);
+    CHECK_MESSAGE(intact, "first bad message: " << failed_size << " bytes");
   }
 
   TEST_CASE("a producer process streams to a consumer, zero-copy on both sides") {
@@ -215,7 +216,8 @@ TEST_SUITE("ring") {
 
   TEST_CASE("round trips between processes with every wait strategy") {
     for (const char* strategy : {"busy", "adaptive", "blocking"}) {
-      CAPTURE(strategy);
+      const std::string strategy_name = strategy;
+      CAPTURE(strategy_name);
       test::NameGuard guard(test::unique_name("re"));
       guard.add(guard.name() + "r");
       const WaitOptions wait = strategy_from(strategy);

@@ -43,7 +43,7 @@ SHMKIT_CHILD_ROLE(segment_echo) {
 TEST_SUITE("segment") {
   TEST_CASE("data written in one process is read in another, both ways") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("echo"));
       auto shm = NamedSharedMemory::create(guard.name(), 4096, with_backend(backend));
       CHECK(shm.created());
@@ -62,7 +62,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("a new segment is zero-filled and has exactly the requested size") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("zero"));
       auto shm = NamedSharedMemory::create(guard.name(), 1000, with_backend(backend));
       const auto* bytes = static_cast<const unsigned char*>(shm.data());
@@ -77,7 +77,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("create on a taken name, open of a missing one, remove of a missing one") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("life"));
       const Options options = with_backend(backend);
       std::error_code ec;
@@ -114,7 +114,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("size 0 and impossible sizes are refused") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("size"));
       std::error_code ec;
       NamedSharedMemory::create(guard.name(), 0, with_backend(backend), ec);
@@ -127,7 +127,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("open_or_create of an existing segment with another size names both sizes") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("mism"));
       auto shm = NamedSharedMemory::create(guard.name(), 4096, with_backend(backend));
       try {
@@ -155,7 +155,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("unlink_on_close removes the name when the handle closes") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("unl"));
       Options options = with_backend(backend);
       options.unlink_on_close = true;
@@ -188,7 +188,7 @@ TEST_SUITE("segment") {
 
   TEST_CASE("populate pre-faults the mapping and changes nothing else") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("pop"));
       Options options = with_backend(backend);
       options.populate = true;

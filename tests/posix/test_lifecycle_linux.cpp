@@ -49,7 +49,8 @@ bool maps_file(std::uint64_t pid, const std::string& path) {
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   std::string line;
   while (std::getline(maps, line)) {
-    if (line.size() >= path.size() && line.compare(line.size() - path.size(), path.size(), path) == 0) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0) {
       return true;
     }
   }
@@ -97,7 +98,8 @@ CliResult run_cli(const std::vector<std::string>& args, int uid = -1) {
     ::dup2(err_pipe[1], 2);
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    if (uid >= 0 && (::setgid(static_cast<gid_t>(uid)) != 0 || ::setuid(static_cast<uid_t>(uid)) != 0)) {
+    if (uid >= 0 &&
+        (::setgid(static_cast<gid_t>(uid)) != 0 || ::setuid(static_cast<uid_t>(uid)) != 0)) {
       ::_exit(120);
     }
     ::execv(argv[0], argv.data());
@@ -142,7 +144,8 @@ std::string normalise(std::string text,
       // Whole numbers only: pid 12 must not rewrite 4129.
       text = std::regex_replace(text, std::regex("(^|[^0-9])" + from + "(?![0-9])"), "$1" + to);
     } else {
-      for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      for (auto at = text.find(from); at != std::string::npos;
+           at = text.find(from, at + to.size())) {
         text.replace(at, from.size(), to);
       }
     }
@@ -165,10 +168,11 @@ void check_aligned(const std::string& table, const std::vector<std::string>& rig
   };
   std::vector<Column> columns;
   const std::regex cell(R"(\S+( \S+)*)");
-  for (auto it = std::sregex_iterator(heading.begin(), heading.end(), cell); it != std::sregex_iterator();
-       ++it) {
+  for (auto it = std::sregex_iterator(heading.begin(), heading.end(), cell);
+       it != std::sregex_iterator(); ++it) {
     const std::string title = it->str();
-    const bool right = std::find(right_aligned.begin(), right_aligned.end(), title) != right_aligned.end();
+    const bool right =
+        std::find(right_aligned.begin(), right_aligned.end(), title) != right_aligned.end();
     columns.push_back({static_cast<std::size_t>(it->position()),
                        static_cast<std::size_t>(it->position() + it->length()), right});
   }
@@ -223,8 +227,15 @@ SHMKIT_CHILD_ROLE(lcl_create_exit) {
 
 // args: name backend. Opens read-write, then waits to be killed.
 SHMKIT_CHILD_ROLE(lcl_attach_hold) {
-  auto shm = NamedSharedMemory::open(args.at(0), on(args.at(1) == "sysv" ? Backend::sysv : Backend::posix));
+  auto shm = NamedSharedMemory::open(args.at(0),
+                                     on(args.at(1) == "sysv" ? Backend::sysv : Backend::posix));
   std::this_thread::sleep_for(std::chrono::seconds(60));
+  return 0;
+}
+
+// args: name. Creates a ring and exits: a stale leftover.
+SHMKIT_CHILD_ROLE(lcl_ring_exit) {
+  auto ring = Ring::create(args.at(0), RingRole::consumer, 4096);
   return 0;
 }
 
@@ -304,8 +315,9 @@ TEST_SUITE("lifecycle_linux") {
     options.backends = {Backend::sysv};
     options.all = true;
     const auto found = list_segments(options);
-    const auto it = std::find_if(found.begin(), found.end(),
-                                 [&](const SegmentInfo& s) { return s.sysv && s.sysv->shmid == shmid; });
+    const auto it = std::find_if(found.begin(), found.end(), [&](const SegmentInfo& s) {
+      return s.sysv && s.sysv->shmid == shmid;
+    });
     REQUIRE(it != found.end());
     CHECK(it->name == name);  // from the header: the key is gone
     CHECK(it->sysv->marked_for_destruction);
@@ -326,8 +338,24 @@ TEST_SUITE("lifecycle_linux") {
     CHECK(remove_if_stale(name));
     CHECK_FALSE(NamedSharedMemory::exists(name));
     CHECK(::stat(semaphore.c_str(), &st) != 0);
-    MESSAGE("this build " << std::string(had_semaphore ? "has" : "has no")
-                          << " wake-up semaphore");
+    MESSAGE("this build " << std::string(had_semaphore ? "has" : "has no") << " wake-up semaphore");
+  }
+
+  TEST_CASE("a stale ring goes with both of its wake-up semaphores") {
+    test::NameGuard guard(test::unique_name("lxg"));
+    const std::string& name = guard.name();
+    REQUIRE(test::run_child("lcl_ring_exit", {name}).code == 0);
+    struct stat st {};
+    const std::string semaphores[] = {"/dev/shm/sem." + name, "/dev/shm/sem." + name + ".1"};
+    const bool had_semaphores = ::stat(semaphores[0].c_str(), &st) == 0;
+    const SegmentInfo info = inspect_segment(name);
+    CHECK(info.kind == ObjectKind::ring);
+    CHECK(info.stale);
+    CHECK(remove_if_stale(name));
+    CHECK_FALSE(NamedSharedMemory::exists(name));
+    for (const auto& path : semaphores) CHECK(::stat(path.c_str(), &st) != 0);
+    MESSAGE("this build " << std::string(had_semaphores ? "has" : "has no")
+                          << " wake-up semaphores");
   }
 }
 
@@ -398,7 +426,8 @@ TEST_SUITE("cli") {
           "00000020\n");
     const CliResult tail = run_cli({"dump", base + "live", "--offset", "4090"});
     CHECK(tail.code == 0);
-    CHECK(tail.out == "00000ffa  00 00 00 00 00 00                                 |......|\n00001000\n");
+    CHECK(tail.out ==
+          "00000ffa  00 00 00 00 00 00                                 |......|\n00001000\n");
     const CliResult past = run_cli({"dump", base + "live", "--offset", "4090", "--length", "7"});
     CHECK(past.code == 2);
     CHECK(past.out.empty());

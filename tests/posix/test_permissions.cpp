@@ -71,7 +71,7 @@ TEST_SUITE("permissions") {
       return;
     }
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("deny"));
       Options options;
       options.backend = backend;

@@ -27,7 +27,7 @@ SHMKIT_CHILD_ROLE(read_only_writer) {
 TEST_SUITE("read_only") {
   TEST_CASE("a child that writes through a read-only mapping dies with SIGSEGV") {
     for (Backend backend : test::segment_backends()) {
-      CAPTURE(to_string(backend));
+      CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("ro"));
       Options options;
       options.backend = backend;

@@ -391,4 +391,24 @@ TEST_SUITE("win32") {
     CHECK(std::any_of(table.begin(), table.end(),
                       [&](const AttachedProcess& p) { return p.pid == victim.pid() && !p.alive; }));
   }
+
+  TEST_CASE("a service-style Global\\ event with a DACL: consumers open it for waiting only") {
+    test::NameGuard guard(test::unique_name("svc"));
+    Options service;
+    service.scope = Scope::global;
+    service.security_descriptor = "D:P(A;;GA;;;SY)(A;;GA;;;OW)(A;;GA;;;BA)(A;;0x100000;;;AU)";
+    auto tick = NamedEvent::create(guard.name(), EventReset::manual_reset, service);
+    Options waiter;
+    waiter.scope = Scope::global;
+    waiter.access = Access::read_only;
+    auto consumer = NamedEvent::open(guard.name(), waiter);
+    CHECK_FALSE(consumer.try_wait());
+    tick.set();
+    CHECK(consumer.wait_for(std::chrono::seconds(5)));
+    // A wait-only handle cannot signal.
+    CHECK_THROWS_AS(consumer.set(), std::system_error);
+    std::error_code ec;
+    NamedMutex::open(guard.name(), waiter, ec);
+    CHECK(ec == errc::invalid_argument);  // a mutex has no wait-only use
+  }
 }

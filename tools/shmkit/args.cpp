@@ -178,8 +178,9 @@ Arguments parse_arguments(int argc, char** argv) {
   // NAME operands: checked here so that a bad one gets the usage line.
   if (args.command == "info" || args.command == "rm" || args.command == "dump" ||
       args.command == "create") {
-    const std::size_t names = args.command == "create" ? std::min<std::size_t>(1, args.operands.size())
-                                                       : args.operands.size();
+    const std::size_t names = args.command == "create"
+                                  ? std::min<std::size_t>(1, args.operands.size())
+                                  : args.operands.size();
     for (std::size_t i = 0; i < names; ++i) {
       if (!is_valid_name(args.operands[i])) {
         throw UsageError{args.command, "'" + args.operands[i] +
@@ -194,8 +195,8 @@ Arguments parse_arguments(int argc, char** argv) {
                                        (command->min_operands == 1 ? "a NAME" : "NAME and SIZE")};
   }
   if (count > command->max_operands) {
-    throw UsageError{args.command, "unexpected argument '" + args.operands[command->max_operands] +
-                                       "'"};
+    throw UsageError{args.command,
+                     "unexpected argument '" + args.operands[command->max_operands] + "'"};
   }
   return args;
 }

@@ -3,8 +3,8 @@
 #include "args.hpp"
 #include "output.hpp"
 
-#include <shmkit/shmkit.hpp>
 #include <shmkit/lifecycle.hpp>
+#include <shmkit/shmkit.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -224,9 +224,12 @@ int dump(const Arguments& args) {
   // Segments show their data; anything else (a mutex, a foreign object)
   // only makes sense whole, header included.
   options.raw = args.raw || target.kind != ObjectKind::segment;
-  if (options.raw && !args.raw) {
-    std::fprintf(stderr, "shmkit: '%s' is a %s; dumping the whole object, header included\n",
-                 name.c_str(), to_string(target.kind));
+  if (options.raw && !args.raw && target.state != HeaderState::unreadable) {
+    const std::string what =
+        target.kind == ObjectKind::raw
+            ? std::string("has no shmkit header")
+            : std::string("is a ") + to_string(target.kind) + ", not a segment";
+    std::fprintf(stderr, "shmkit: '%s' %s; dumping the whole object\n", name.c_str(), what.c_str());
   }
   std::error_code ec;
   auto shm = NamedSharedMemory::open(name, options, ec);

@@ -143,7 +143,8 @@ std::string json_segment(const SegmentInfo& s) {
   field("attached", attached + "]");
   field("uncounted_attachers", number(s.uncounted_attachers));
   field("created_unix_ns", s.created_unix_ns == 0 ? "null" : number(s.created_unix_ns));
-  field("created", s.created_unix_ns == 0 ? "null" : json_string(format_time_iso(s.created_unix_ns)));
+  field("created",
+        s.created_unix_ns == 0 ? "null" : json_string(format_time_iso(s.created_unix_ns)));
   field("stale", s.stale ? "true" : "false");
   field("owner_uid", s.owner_uid ? number(*s.owner_uid) : "null");
   field("permissions", s.owner_uid ? json_string(octal_mode(s.permissions)) : "null");
@@ -252,19 +253,23 @@ void print_details(const SegmentInfo& s, std::FILE* out) {
   line("kind:", to_string(s.kind));
   line("state:", to_string(s.state));
   line("size:", number(s.size) + " bytes (the OS object: " + number(s.os_size) + " bytes)");
-  if (s.owner_uid) line("owner:", "uid " + number(*s.owner_uid) + ", mode " + octal_mode(s.permissions));
+  if (s.owner_uid)
+    line("owner:", "uid " + number(*s.owner_uid) + ", mode " + octal_mode(s.permissions));
   if (s.creator.pid != 0) {
-    line("creator:", "pid " + number(s.creator.pid) + (s.creator.alive ? " (running)" : " (exited)"));
+    line("creator:",
+         "pid " + number(s.creator.pid) + (s.creator.alive ? " (running)" : " (exited)"));
   }
   if (s.created_unix_ns != 0) line("created:", format_time(s.created_unix_ns) + " UTC");
   if (has_header(s) && s.kind != ObjectKind::unknown) {
     std::string attached;
     for (const auto& p : s.attached) {
-      attached += (attached.empty() ? "" : ", ") + number(p.pid) + (p.alive ? " (running)" : " (exited)");
+      attached +=
+          (attached.empty() ? "" : ", ") + number(p.pid) + (p.alive ? " (running)" : " (exited)");
     }
     line("attached:", attached.empty() ? "none" : attached);
     if (s.uncounted_attachers != 0) {
-      line("uncounted:", number(s.uncounted_attachers) + " more openers (the attach table was full)");
+      line("uncounted:",
+           number(s.uncounted_attachers) + " more openers (the attach table was full)");
     }
   }
   if (s.mapped_by) {
@@ -296,7 +301,8 @@ void print_hex(const unsigned char* bytes, std::size_t length, std::uint64_t fir
   bool squeezing = false;
   for (std::size_t at = 0; at < length; at += k_width) {
     const std::size_t n = std::min(k_width, length - at);
-    if (at >= k_width && n == k_width && std::memcmp(bytes + at, bytes + at - k_width, k_width) == 0) {
+    if (at >= k_width && n == k_width &&
+        std::memcmp(bytes + at, bytes + at - k_width, k_width) == 0) {
       if (!squeezing) std::fputs("*\n", out);
       squeezing = true;
       continue;

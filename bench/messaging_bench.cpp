@@ -1,0 +1,976 @@
+// Messaging transports against their baselines, all in one run (issue 5):
+// - round trip of a 64-byte message between two processes (the parent pings,
+//   a forked child echoes): Ring (busy, adaptive), Queue<T>, Channel, against
+//   a raw atomic ping-pong (the floor), a raw ring with Ring's record layout,
+//   a raw futex ping-pong, pipes, an AF_UNIX socketpair and
+//   Boost.Interprocess message_queue. Every round trip is timed, so p50 and
+//   p99 come out as counters beside the mean;
+// - one-way throughput from 64 B to 1 MiB: Ring copying and zero-copy against
+//   a raw shared-memory SPSC ring (also with Ring's sleeper check added, to
+//   price that check alone) and a plain memcpy.
+//
+// The parent and the child are pinned to different CPUs when there are two,
+// so that a "round trip" is a cross-core handoff and not a context switch.
+// Defaults (repetitions, min time, interleaving) are prepended to the command
+// line so that a bare run is the whole suite; flags given explicitly win.
+#include <shmkit/shmkit.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#if __has_include(<boost/interprocess/ipc/message_queue.hpp>)
+#include <boost/interprocess/ipc/message_queue.hpp>
+#define SHMKIT_BENCH_HAVE_BOOST 1
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t k_message_size = 64;
+// Big enough for a 1 MiB message plus its header, with room for a few more
+// in flight.
+constexpr std::size_t k_stream_capacity = std::size_t{4} << 20;
+constexpr std::size_t k_stream_sizes[] = {64, 4096, 65536, std::size_t{1} << 20};
+
+struct Message {
+  std::uint64_t sequence;
+  std::uint8_t payload[k_message_size - sizeof(std::uint64_t)];
+};
+static_assert(sizeof(Message) == k_message_size);
+
+// A sequence number no round trip uses: it ends the child's echo loop.
+constexpr std::uint64_t k_stop = ~std::uint64_t{0};
+
+// The same pause the library spins with, so that the baselines are not
+// favoured by a tighter loop than Ring gets.
+inline void relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::string bench_name(const char* what) {
+  char text[29];  // rings and queues take at most 28 characters
+  std::snprintf(text, sizeof text, "bmsg-%s-%d", what, static_cast<int>(::getpid()));
+  return text;
+}
+
+// A MAP_SHARED anonymous mapping: a forked child sees the same pages.
+class SharedMapping {
+ public:
+  explicit SharedMapping(std::size_t size)
+      : size_(size),
+        data_(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) {
+    if (data_ == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap");
+  }
+  SharedMapping(const SharedMapping&) = delete;
+  SharedMapping& operator=(const SharedMapping&) = delete;
+  ~SharedMapping() { ::munmap(data_, size_); }
+  void* data() const noexcept { return data_; }
+
+ private:
+  std::size_t size_;
+  void* data_;
+};
+
+template <typename T>
+class Shared {
+ public:
+  Shared() : mapping_(sizeof(T)), object_(new (mapping_.data()) T()) {}
+  ~Shared() { object_->~T(); }
+  T* operator->() const noexcept { return object_; }
+  T& operator*() const noexcept { return *object_; }
+
+ private:
+  SharedMapping mapping_;
+  T* object_;
+};
+
+// Handshakes between parent and child, all outside the timed region.
+struct Control {
+  alignas(64) std::atomic<std::uint32_t> ready{0};
+  alignas(64) std::atomic<std::uint32_t> acks{0};
+};
+
+// The first two CPUs this process may run on: the parent takes one for the
+// benchmark's duration, the child the other. With fewer, nobody is pinned.
+class Pinning {
+ public:
+  Pinning() noexcept {
+    CPU_ZERO(&saved_);
+    if (::sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+    int found = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; ++cpu) {
+      if (CPU_ISSET(cpu, &saved_)) cpus_[found++] = cpu;
+    }
+    active_ = found == 2 && pin(cpus_[0]);
+  }
+  Pinning(const Pinning&) = delete;
+  Pinning& operator=(const Pinning&) = delete;
+  ~Pinning() {
+    if (active_) ::sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  void pin_child() const noexcept {
+    if (active_) pin(cpus_[1]);
+  }
+  std::string describe() const {
+    if (!active_) return "off (fewer than 2 CPUs allowed)";
+    return "parent on CPU " + std::to_string(cpus_[0]) + ", child on CPU " +
+           std::to_string(cpus_[1]);
+  }
+
+ private:
+  static bool pin(int cpu) noexcept {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return ::sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+
+  cpu_set_t saved_;
+  int cpus_[2] = {0, 0};
+  bool active_ = false;
+};
+
+// The forked child. It never returns into Google Benchmark: it runs its body
+// and _exits. Whatever is left running when the parent gives up is killed.
+class Peer {
+ public:
+  template <typename Body>
+  Peer(const Pinning& pinning, Body&& body) : pid_(::fork()) {
+    if (pid_ != 0) return;
+    pinning.pin_child();
+    int status = 0;
+    try {
+      body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_messaging child: %s\n", e.what());
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+  ~Peer() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+
+  // False if the child died (or never started) before it was ready.
+  bool wait_ready(const Control& control) {
+    while (control.ready.load(std::memory_order_acquire) == 0) {
+      if (pid_ <= 0 || ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      ::usleep(20);
+    }
+    return true;
+  }
+  void join() {
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+void wait_acks(const Control& control, std::uint32_t count) {
+  while (control.acks.load(std::memory_order_acquire) < count) relax();
+}
+
+void read_full(int fd, void* data, std::size_t size) {
+  auto* at = static_cast<char*>(data);
+  while (size != 0) {
+    const ssize_t n = ::read(fd, at, size);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      throw std::runtime_error("read failed or the peer closed");
+    }
+    at += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+void write_full(int fd, const void* data, std::size_t size) {
+  const auto* at = static_cast<const char*>(data);
+  while (size != 0) {
+    const ssize_t n = ::write(fd, at, size);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      throw std::runtime_error("write failed");
+    }
+    at += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value) {
+  // Not FUTEX_PRIVATE_FLAG: the word is shared between two processes.
+  return ::syscall(SYS_futex, word, op, value, nullptr, nullptr, 0);
+}
+
+shmkit::WaitOptions wait_with(shmkit::WaitStrategy strategy) {
+  shmkit::WaitOptions wait;
+  wait.strategy = strategy;
+  return wait;
+}
+
+// ---- round trip ---------------------------------------------------------------
+// A transport is built in the parent before the fork. The child calls
+// echo(), which opens its ends, raises control.ready and echoes until it
+// receives k_stop; the parent calls exchange() (send, then receive the echo
+// into the same message) and finally stop().
+
+struct AtomicPingPong {
+  struct Words {
+    alignas(64) std::atomic<std::uint64_t> ping{0};
+    alignas(64) std::atomic<std::uint64_t> pong{0};
+  };
+  Shared<Words> words;
+
+  void echo(Control& control) {
+    control.ready.store(1, std::memory_order_release);
+    for (std::uint64_t seen = 0;;) {
+      std::uint64_t value;
+      while ((value = words->ping.load(std::memory_order_acquire)) == seen) relax();
+      if (value == k_stop) return;
+      seen = value;
+      words->pong.store(value, std::memory_order_release);
+    }
+  }
+  void exchange(Message& message) {
+    words->ping.store(message.sequence, std::memory_order_release);
+    while (words->pong.load(std::memory_order_acquire) != message.sequence) relax();
+  }
+  void stop() { words->ping.store(k_stop, std::memory_order_release); }
+};
+
+// Sleeps on every message: what a round trip costs when each side has to be
+// woken by the kernel.
+struct FutexPingPong {
+  struct Words {
+    alignas(64) std::atomic<std::uint32_t> ping{0};
+    alignas(64) std::atomic<std::uint32_t> pong{0};
+    std::atomic<std::uint32_t> stop{0};
+  };
+  Shared<Words> words;
+
+  void echo(Control& control) {
+    control.ready.store(1, std::memory_order_release);
+    for (std::uint32_t seen = 0;;) {
+      std::uint32_t value;
+      while ((value = words->ping.load(std::memory_order_acquire)) == seen) {
+        futex(&words->ping, FUTEX_WAIT, seen);
+      }
+      if (words->stop.load(std::memory_order_acquire) != 0) return;
+      seen = value;
+      words->pong.store(value, std::memory_order_release);
+      futex(&words->pong, FUTEX_WAKE, 1);
+    }
+  }
+  void exchange(Message& message) {
+    const auto value = static_cast<std::uint32_t>(message.sequence);
+    words->ping.store(value, std::memory_order_release);
+    futex(&words->ping, FUTEX_WAKE, 1);
+    for (std::uint32_t seen; (seen = words->pong.load(std::memory_order_acquire)) != value;) {
+      futex(&words->pong, FUTEX_WAIT, seen);
+    }
+  }
+  void stop() {
+    words->stop.store(1, std::memory_order_release);
+    words->ping.fetch_add(1, std::memory_order_release);
+    futex(&words->ping, FUTEX_WAKE, 1);
+  }
+};
+
+// Two file descriptors per end: pipes (one per direction) or a socketpair
+// (the same descriptor both ways).
+class DescriptorPingPong {
+ public:
+  void echo(Control& control) {
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      read_full(child_in_, &message, sizeof message);
+      if (message.sequence == k_stop) return;
+      write_full(child_out_, &message, sizeof message);
+    }
+  }
+  void exchange(Message& message) {
+    write_full(parent_out_, &message, sizeof message);
+    read_full(parent_in_, &message, sizeof message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    write_full(parent_out_, &message, sizeof message);
+  }
+
+ protected:
+  DescriptorPingPong() = default;
+  ~DescriptorPingPong() = default;
+  int parent_out_ = -1, parent_in_ = -1, child_in_ = -1, child_out_ = -1;
+};
+
+class PipePingPong : public DescriptorPingPong {
+ public:
+  PipePingPong() {
+    if (::pipe(to_child_) != 0 || ::pipe(to_parent_) != 0) {
+      throw std::system_error(errno, std::system_category(), "pipe");
+    }
+    parent_out_ = to_child_[1];
+    child_in_ = to_child_[0];
+    child_out_ = to_parent_[1];
+    parent_in_ = to_parent_[0];
+  }
+  PipePingPong(const PipePingPong&) = delete;
+  PipePingPong& operator=(const PipePingPong&) = delete;
+  ~PipePingPong() {
+    for (int fd : {to_child_[0], to_child_[1], to_parent_[0], to_parent_[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+ private:
+  int to_child_[2] = {-1, -1};
+  int to_parent_[2] = {-1, -1};
+};
+
+class UnixPingPong : public DescriptorPingPong {
+ public:
+  UnixPingPong() {
+    // SEQPACKET keeps message boundaries, as every other transport here does.
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ends_) != 0) {
+      throw std::system_error(errno, std::system_category(), "socketpair");
+    }
+    parent_out_ = parent_in_ = ends_[0];
+    child_in_ = child_out_ = ends_[1];
+  }
+  UnixPingPong(const UnixPingPong&) = delete;
+  UnixPingPong& operator=(const UnixPingPong&) = delete;
+  ~UnixPingPong() {
+    ::close(ends_[0]);
+    ::close(ends_[1]);
+  }
+
+ private:
+  int ends_[2] = {-1, -1};
+};
+
+template <shmkit::WaitStrategy Strategy>
+struct RingPingPong {
+  const std::string ping_name = bench_name(Strategy == shmkit::WaitStrategy::busy ? "rbp" : "rap");
+  const std::string pong_name = bench_name(Strategy == shmkit::WaitStrategy::busy ? "rbq" : "raq");
+  const shmkit::WaitOptions wait = wait_with(Strategy);
+  shmkit::Ring ping;
+  shmkit::Ring pong;
+
+  RingPingPong() {
+    ping = shmkit::Ring::create(ping_name, shmkit::RingRole::producer,
+                                shmkit::Ring::k_default_capacity, wait);
+    pong = shmkit::Ring::create(pong_name, shmkit::RingRole::consumer,
+                                shmkit::Ring::k_default_capacity, wait);
+  }
+  RingPingPong(const RingPingPong&) = delete;
+  RingPingPong& operator=(const RingPingPong&) = delete;
+  ~RingPingPong() {
+    ping = shmkit::Ring();
+    pong = shmkit::Ring();
+    std::error_code ignored;
+    shmkit::Ring::remove(ping_name, {}, ignored);
+    shmkit::Ring::remove(pong_name, {}, ignored);
+  }
+
+  void echo(Control& control) {
+    auto in = shmkit::Ring::open(ping_name, shmkit::RingRole::consumer, wait);
+    auto out = shmkit::Ring::open(pong_name, shmkit::RingRole::producer, wait);
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      in.receive(&message, sizeof message);
+      if (message.sequence == k_stop) return;
+      out.send(&message, sizeof message);
+    }
+  }
+  void exchange(Message& message) {
+    ping.send(&message, sizeof message);
+    pong.receive(&message, sizeof message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    ping.send(&message, sizeof message);
+  }
+};
+
+struct QueuePingPong {
+  const std::string ping_name = bench_name("qp");
+  const std::string pong_name = bench_name("qq");
+  shmkit::QueueOptions options;
+  shmkit::Queue<Message> ping;
+  shmkit::Queue<Message> pong;
+
+  QueuePingPong() {
+    options.wait = wait_with(shmkit::WaitStrategy::busy);
+    ping = shmkit::Queue<Message>::create(ping_name, 64, options);
+    pong = shmkit::Queue<Message>::create(pong_name, 64, options);
+  }
+  QueuePingPong(const QueuePingPong&) = delete;
+  QueuePingPong& operator=(const QueuePingPong&) = delete;
+  ~QueuePingPong() {
+    ping = shmkit::Queue<Message>();
+    pong = shmkit::Queue<Message>();
+    std::error_code ignored;
+    shmkit::Queue<Message>::remove(ping_name, {}, ignored);
+    shmkit::Queue<Message>::remove(pong_name, {}, ignored);
+  }
+
+  void echo(Control& control) {
+    auto in = shmkit::Queue<Message>::open(ping_name, options);
+    auto out = shmkit::Queue<Message>::open(pong_name, options);
+    control.ready.store(1, std::memory_order_release);
+    for (;;) {
+      const Message message = in.pop();
+      if (message.sequence == k_stop) return;
+      out.push(message);
+    }
+  }
+  void exchange(Message& message) {
+    ping.push(message);
+    message = pong.pop();
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    ping.push(message);
+  }
+};
+
+struct ChannelPingPong {
+  const std::string name = bench_name("ch");
+  const shmkit::WaitOptions wait = wait_with(shmkit::WaitStrategy::busy);
+  shmkit::Channel channel;
+
+  ChannelPingPong() {
+    channel = shmkit::Channel::create(name, shmkit::Ring::k_default_capacity, wait);
+  }
+  ChannelPingPong(const ChannelPingPong&) = delete;
+  ChannelPingPong& operator=(const ChannelPingPong&) = delete;
+  ~ChannelPingPong() {
+    channel = shmkit::Channel();
+    std::error_code ignored;
+    shmkit::Channel::remove(name, {}, ignored);
+  }
+
+  void echo(Control& control) {
+    auto end = shmkit::Channel::open(name, wait);
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      end.receive(&message, sizeof message);
+      if (message.sequence == k_stop) return;
+      end.send(&message, sizeof message);
+    }
+  }
+  void exchange(Message& message) {
+    channel.send(&message, sizeof message);
+    channel.receive(&message, sizeof message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    channel.send(&message, sizeof message);
+  }
+};
+
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+struct BoostQueuePingPong {
+  using Queue = boost::interprocess::message_queue;
+  const std::string ping_name = bench_name("bp");
+  const std::string pong_name = bench_name("bq");
+  std::optional<Queue> ping;
+  std::optional<Queue> pong;
+
+  BoostQueuePingPong() {
+    Queue::remove(ping_name.c_str());
+    Queue::remove(pong_name.c_str());
+    ping.emplace(boost::interprocess::create_only, ping_name.c_str(), 16, k_message_size);
+    pong.emplace(boost::interprocess::create_only, pong_name.c_str(), 16, k_message_size);
+  }
+  BoostQueuePingPong(const BoostQueuePingPong&) = delete;
+  BoostQueuePingPong& operator=(const BoostQueuePingPong&) = delete;
+  ~BoostQueuePingPong() {
+    ping.reset();
+    pong.reset();
+    Queue::remove(ping_name.c_str());
+    Queue::remove(pong_name.c_str());
+  }
+
+  void echo(Control& control) {
+    Queue in(boost::interprocess::open_only, ping_name.c_str());
+    Queue out(boost::interprocess::open_only, pong_name.c_str());
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      receive(in, message);
+      if (message.sequence == k_stop) return;
+      out.send(&message, sizeof message, 0);
+    }
+  }
+  void exchange(Message& message) {
+    ping->send(&message, sizeof message, 0);
+    receive(*pong, message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    ping->send(&message, sizeof message, 0);
+  }
+  static void receive(Queue& queue, Message& message) {
+    Queue::size_type received = 0;
+    unsigned int priority = 0;
+    queue.receive(&message, sizeof message, received, priority);
+  }
+};
+#endif
+
+// Nearest-rank percentile; reorders `samples`.
+double percentile(std::vector<std::int64_t>& samples, double fraction) {
+  if (samples.empty()) return 0;
+  auto rank = static_cast<std::size_t>(fraction * static_cast<double>(samples.size()));
+  if (rank >= samples.size()) rank = samples.size() - 1;
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
+                   samples.end());
+  return static_cast<double>(samples[rank]);
+}
+
+template <typename Transport>
+void round_trip_bench(benchmark::State& state) {
+  const Pinning pinning;
+  Shared<Control> control;
+  std::optional<Transport> transport;
+  try {
+    transport.emplace();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  Peer peer(pinning, [&] { transport->echo(*control); });
+  if (!peer.wait_ready(*control)) {
+    state.SkipWithError("the child process failed to open its end");
+    return;
+  }
+  // Written before the clock starts: faulting its pages in while timing
+  // would add to the samples.
+  std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
+  std::size_t taken = 0;
+  bool echoed = true;
+  try {
+    Message message{};
+    std::uint64_t sequence = 0;
+    // The first round trips fault in pages and wake the child's loop.
+    for (int i = 0; i < 1000; ++i) {
+      message.sequence = ++sequence;
+      transport->exchange(message);
+    }
+    // One clock read per round trip: each sample ends where the next begins.
+    auto last = Clock::now();
+    for (auto _ : state) {
+      message.sequence = ++sequence;
+      transport->exchange(message);
+      const auto now = Clock::now();
+      samples[taken++] = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();
+      last = now;
+      echoed &= message.sequence == sequence;
+    }
+    transport->stop();
+    peer.join();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  if (!echoed) {
+    state.SkipWithError("an echo did not match its ping");
+    return;
+  }
+  samples.resize(taken);
+  state.counters["p50_ns"] = percentile(samples, 0.50);
+  state.counters["p99_ns"] = percentile(samples, 0.99);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---- one-way throughput -----------------------------------------------------------
+// A stream is built in the parent; send() runs in the parent (producer) and
+// consume() in the child. A message of size 0 is a marker: the child counts
+// it in control.acks, and leaves after the second.
+
+template <shmkit::WaitStrategy Strategy, bool ZeroCopy>
+struct RingStream {
+  const std::string name = bench_name(ZeroCopy ? "sz" : "sc");
+  const shmkit::WaitOptions wait = wait_with(Strategy);
+  shmkit::Ring ring;
+
+  RingStream() {
+    ring = shmkit::Ring::create(name, shmkit::RingRole::producer, k_stream_capacity, wait);
+  }
+  RingStream(const RingStream&) = delete;
+  RingStream& operator=(const RingStream&) = delete;
+  ~RingStream() {
+    ring = shmkit::Ring();
+    std::error_code ignored;
+    shmkit::Ring::remove(name, {}, ignored);
+  }
+
+  void send(const std::byte* data, std::size_t size) {
+    if constexpr (ZeroCopy) {
+      // The producer builds the message in place: one byte stands for that.
+      const shmkit::ByteSpan span = ring.reserve(size);
+      if (size != 0) span.data[0] = data[0];
+      ring.commit();
+    } else {
+      ring.send(data, size);
+    }
+  }
+
+  void consume(Control& control, std::byte* buffer, std::size_t capacity) {
+    auto in = shmkit::Ring::open(name, shmkit::RingRole::consumer, wait);
+    control.ready.store(1, std::memory_order_release);
+    for (;;) {
+      std::size_t size;
+      if constexpr (ZeroCopy) {
+        const shmkit::ConstByteSpan span = in.peek();
+        size = span.size;
+        if (size != 0) benchmark::DoNotOptimize(span.data[0]);
+        in.release();
+      } else {
+        size = in.receive(buffer, capacity);
+        benchmark::DoNotOptimize(buffer);
+      }
+      if (size == 0 && control.acks.fetch_add(1, std::memory_order_acq_rel) + 1 == 2) return;
+    }
+  }
+};
+
+// The baseline: Ring's record layout and copies (8-byte length header,
+// records padded to 8 bytes, a padding record instead of wrapping a message,
+// cached copies of the other side's index) without validation, role
+// ownership or wake-ups; both sides only spin.
+//
+// With CheckSleepers, every index store is followed by what Ring's wake-up
+// check costs when nobody sleeps (a seq_cst fence and a load of a sleeper
+// count): the difference to the plain ring is that check's price alone.
+template <std::size_t Capacity, bool CheckSleepers>
+class RawRing {
+  static_assert((Capacity & (Capacity - 1)) == 0, "a power of two, as in Ring");
+
+ public:
+  RawRing() : mapping_(sizeof(Indices) + Capacity) {
+    indices_ = new (mapping_.data()) Indices();
+    data_ = static_cast<std::byte*>(mapping_.data()) + sizeof(Indices);
+  }
+  RawRing(const RawRing&) = delete;
+  RawRing& operator=(const RawRing&) = delete;
+  ~RawRing() { indices_->~Indices(); }
+
+  void send(const void* data, std::size_t size) {
+    const std::uint64_t need = align8(k_header + size);
+    for (;;) {
+      const std::uint64_t offset = head_ & k_mask;
+      const std::uint64_t contiguous = Capacity - offset;
+      const std::uint64_t wanted = need <= contiguous ? need : contiguous;
+      if (Capacity - (head_ - cached_tail_) < wanted) {
+        while (Capacity -
+                   (head_ - (cached_tail_ = indices_->tail.load(std::memory_order_acquire))) <
+               wanted) {
+          relax();
+        }
+      }
+      if (need > contiguous) {
+        std::memcpy(data_ + offset, &k_padding, sizeof k_padding);
+        publish(indices_->head, head_ += contiguous, indices_->consumer_sleepers);
+        continue;
+      }
+      const auto length = static_cast<std::uint32_t>(size);
+      std::memcpy(data_ + offset, &length, sizeof length);
+      if (size != 0) std::memcpy(data_ + offset + k_header, data, size);
+      publish(indices_->head, head_ += need, indices_->consumer_sleepers);
+      return;
+    }
+  }
+
+  std::size_t receive(void* buffer) {
+    for (;;) {
+      if (tail_ == cached_head_) {
+        while ((cached_head_ = indices_->head.load(std::memory_order_acquire)) == tail_) relax();
+      }
+      const std::uint64_t offset = tail_ & k_mask;
+      std::uint32_t length;
+      std::memcpy(&length, data_ + offset, sizeof length);
+      if (length == k_padding) {
+        publish(indices_->tail, tail_ += Capacity - offset, indices_->producer_sleepers);
+        continue;
+      }
+      if (length != 0) std::memcpy(buffer, data_ + offset + k_header, length);
+      publish(indices_->tail, tail_ += align8(k_header + length), indices_->producer_sleepers);
+      return length;
+    }
+  }
+
+  void consume(Control& control, std::byte* buffer, std::size_t) {
+    control.ready.store(1, std::memory_order_release);
+    for (;;) {
+      const std::size_t size = receive(buffer);
+      benchmark::DoNotOptimize(buffer);
+      if (size == 0 && control.acks.fetch_add(1, std::memory_order_acq_rel) + 1 == 2) return;
+    }
+  }
+
+ private:
+  struct Indices {
+    alignas(64) std::atomic<std::uint64_t> head{0};
+    alignas(64) std::atomic<std::uint64_t> tail{0};
+    alignas(64) std::atomic<std::uint32_t> consumer_sleepers{0};
+    alignas(64) std::atomic<std::uint32_t> producer_sleepers{0};
+  };
+  static constexpr std::uint64_t k_header = 8;
+  static constexpr std::uint64_t k_mask = Capacity - 1;
+  static constexpr std::uint32_t k_padding = ~std::uint32_t{0};
+  static constexpr std::uint64_t align8(std::uint64_t n) noexcept { return (n + 7) & ~7ull; }
+
+  static void publish(std::atomic<std::uint64_t>& index, std::uint64_t value,
+                      std::atomic<std::uint32_t>& sleepers) {
+    index.store(value, std::memory_order_release);
+    if constexpr (CheckSleepers) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // Nobody ever sleeps here; the load only has to happen.
+      benchmark::DoNotOptimize(sleepers.load(std::memory_order_relaxed));
+    }
+  }
+
+  SharedMapping mapping_;
+  Indices* indices_;
+  std::byte* data_;
+  // Private to each side (after the fork, each process has its own copy).
+  std::uint64_t head_ = 0;
+  std::uint64_t cached_tail_ = 0;
+  std::uint64_t tail_ = 0;
+  std::uint64_t cached_head_ = 0;
+};
+
+using RawStream = RawRing<k_stream_capacity, false>;
+using RawStreamChecked = RawRing<k_stream_capacity, true>;
+
+// Ring's record layout without the library, as a round trip: what moving 64
+// bytes through an index-and-data ring costs at least, next to the floor
+// that moves a bare counter.
+struct RawRingPingPong {
+  RawRing<shmkit::Ring::k_default_capacity, false> ping;
+  RawRing<shmkit::Ring::k_default_capacity, false> pong;
+
+  void echo(Control& control) {
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      ping.receive(&message);
+      if (message.sequence == k_stop) return;
+      pong.send(&message, sizeof message);
+    }
+  }
+  void exchange(Message& message) {
+    ping.send(&message, sizeof message);
+    pong.receive(&message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    ping.send(&message, sizeof message);
+  }
+};
+
+template <typename Stream>
+void throughput_bench(benchmark::State& state, std::size_t size) {
+  const Pinning pinning;
+  Shared<Control> control;
+  std::vector<std::byte> source(size, std::byte{0x5a});
+  std::vector<std::byte> sink(size);
+  std::optional<Stream> stream;
+  try {
+    stream.emplace();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  Peer peer(pinning, [&] { stream->consume(*control, sink.data(), sink.size()); });
+  if (!peer.wait_ready(*control)) {
+    state.SkipWithError("the child process failed to open its end");
+    return;
+  }
+  try {
+    // Two passes over the whole ring first, so that page faults and the
+    // child's start are not timed.
+    const std::size_t warm = std::max<std::size_t>(16, 2 * k_stream_capacity / size);
+    for (std::size_t i = 0; i < warm; ++i) stream->send(source.data(), size);
+    stream->send(nullptr, 0);
+    wait_acks(*control, 1);
+
+    // Manual time, so that the clock stops when the child has taken the
+    // last message, not when the last one fit into the ring.
+    const auto start = Clock::now();
+    for (auto _ : state) stream->send(source.data(), size);
+    stream->send(nullptr, 0);
+    wait_acks(*control, 2);
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    peer.join();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The copy a message costs at least, in one process and a warm cache.
+void memcpy_bench(benchmark::State& state, std::size_t size) {
+  std::vector<std::byte> source(size, std::byte{0x5a});
+  std::vector<std::byte> sink(size);
+  for (auto _ : state) {
+    std::memcpy(sink.data(), source.data(), size);
+    benchmark::DoNotOptimize(sink.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---- registration ---------------------------------------------------------------
+
+void register_round_trip(const char* name, void (*bench)(benchmark::State&)) {
+  benchmark::RegisterBenchmark(name, bench)->UseRealTime()->Unit(benchmark::kNanosecond);
+}
+
+template <typename Stream>
+void register_stream(const char* kind, std::size_t size) {
+  const std::string name = std::string("throughput/") + kind + "/" + std::to_string(size);
+  benchmark::RegisterBenchmark(
+      name.c_str(), [size](benchmark::State& state) { throughput_bench<Stream>(state, size); })
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+void register_all() {
+  using shmkit::WaitStrategy;
+  register_round_trip("rtt/raw_atomic", &round_trip_bench<AtomicPingPong>);
+  register_round_trip("rtt/raw_ring", &round_trip_bench<RawRingPingPong>);
+  register_round_trip("rtt/ring_busy", &round_trip_bench<RingPingPong<WaitStrategy::busy>>);
+  register_round_trip("rtt/ring_adaptive", &round_trip_bench<RingPingPong<WaitStrategy::adaptive>>);
+  register_round_trip("rtt/queue_busy", &round_trip_bench<QueuePingPong>);
+  register_round_trip("rtt/channel_busy", &round_trip_bench<ChannelPingPong>);
+  register_round_trip("rtt/raw_futex", &round_trip_bench<FutexPingPong>);
+  register_round_trip("rtt/pipe", &round_trip_bench<PipePingPong>);
+  register_round_trip("rtt/unix_seqpacket", &round_trip_bench<UnixPingPong>);
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+  register_round_trip("rtt/boost_message_queue", &round_trip_bench<BoostQueuePingPong>);
+#endif
+  // Size-major, so that transports compared with each other run close
+  // together in time on a machine whose speed drifts.
+  for (const std::size_t size : k_stream_sizes) {
+    benchmark::RegisterBenchmark(("throughput/memcpy/" + std::to_string(size)).c_str(),
+                                 [size](benchmark::State& state) { memcpy_bench(state, size); })
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    register_stream<RawStream>("raw_ring", size);
+    register_stream<RawStreamChecked>("raw_ring_sleeper_check", size);
+    register_stream<RingStream<WaitStrategy::adaptive, false>>("ring_copy", size);
+    register_stream<RingStream<WaitStrategy::busy, false>>("ring_copy_busy", size);
+    register_stream<RingStream<WaitStrategy::adaptive, true>>("ring_zero_copy", size);
+  }
+}
+
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+// What the report needs to say where and how these numbers were made.
+void add_context(int argc, char** argv, const std::vector<char*>& defaults) {
+  std::string command;
+  for (int i = 0; i < argc; ++i) command += (i == 0 ? "" : " ") + std::string(argv[i]);
+  benchmark::AddCustomContext("command", command);
+  std::string implied;
+  for (const char* flag : defaults) implied += (implied.empty() ? "" : " ") + std::string(flag);
+  benchmark::AddCustomContext("default_flags", implied);
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  struct utsname host {};
+  if (::uname(&host) == 0) {
+    benchmark::AddCustomContext("kernel", std::string(host.sysname) + " " + host.release);
+  }
+  benchmark::AddCustomContext("online_cpus", std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)));
+  benchmark::AddCustomContext("pinning", Pinning().describe());
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+  benchmark::AddCustomContext("boost_message_queue", "yes");
+#else
+  benchmark::AddCustomContext("boost_message_queue", "no (headers not found)");
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // On a shared VM the speed of a cross-core handoff changes by several
+  // times whenever the host moves a vCPU, for seconds at a time. Many short
+  // repetitions in random order spread those phases over all transports, so
+  // that medians compare like with like; the suite stays near two minutes.
+  // Google Benchmark lets later flags override these.
+  static char repetitions[] = "--benchmark_repetitions=10";
+  static char min_time[] = "--benchmark_min_time=0.1";
+  static char interleave[] = "--benchmark_enable_random_interleaving=true";
+  static char aggregates[] = "--benchmark_display_aggregates_only=true";
+  const std::vector<char*> defaults{repetitions, min_time, interleave, aggregates};
+  std::vector<char*> args{argv[0]};
+  args.insert(args.end(), defaults.begin(), defaults.end());
+  args.insert(args.end(), argv + 1, argv + argc);
+  int count = static_cast<int>(args.size());
+  args.push_back(nullptr);
+
+  add_context(argc, argv, defaults);
+  register_all();
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
