@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The README's demo: two processes share one named segment.
+# The README's demo: processes sharing a segment, a mutex whose owner dies,
+# and the spooler (a server printing what its clients send) seen by `shmkit list`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake ninja-build g++
 cmake --preset demo >/dev/null
-cmake --build --preset demo --target quickstart owner_death shmkit_cli >/dev/null
+cmake --build --preset demo --target quickstart owner_death spooler_server spooler_client \
+  shmkit_cli >/dev/null
+examples=build/demo/examples
 
 quickstart=build/demo/examples/quickstart
 shmkit=build/demo/tools/shmkit
@@ -24,3 +27,17 @@ echo
 echo "== a process dies holding a NamedMutex; the next one is told and repairs =="
 build/demo/examples/owner_death crash "acct-$$" || true
 build/demo/examples/owner_death recover "acct-$$"
+echo
+echo "== the spooler: a server that prints what its clients send =="
+spool="spool-$$"
+"$examples/spooler_server" "$spool" 2 &
+server=$!
+(echo "hello from a slow client"; sleep 1; echo "its last line") |
+  "$examples/spooler_client" "$spool" &
+slow=$!
+for _ in $(seq 200); do "$shmkit" info "$spool.000000" >/dev/null 2>&1 && break; sleep 0.05; done
+echo "== shmkit list, while the spooler serves a client =="
+"$shmkit" list --prefix "$spool"
+"$examples/spooler_client" "$spool" "hello from a second client"
+wait "$slow"
+wait "$server"

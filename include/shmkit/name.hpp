@@ -12,8 +12,9 @@ namespace shmkit {
 // 30 because macOS allows 31 bytes for a POSIX name, including the '/'.
 inline constexpr std::size_t k_max_name_length = 30;
 
-// True for 1-30 characters of [A-Za-z0-9._-]. The same rule on every platform,
-// so a name that works on Linux also works on Windows and macOS.
+// True for 1-30 characters of [A-Za-z0-9._-], except ".", ".." and names
+// starting with "sem." (glibc's files for POSIX semaphores). The same rule on
+// every platform, so a name that works on Linux also works on Windows and macOS.
 SHMKIT_EXPORT bool is_valid_name(std::string_view name) noexcept;
 
 // Sets ec to errc::invalid_name when !is_valid_name(name), clears it otherwise.

@@ -43,10 +43,11 @@ struct Options {
   // Fault every page in at open, so the first access does not pay for it.
   bool populate = false;
   // open_or_create(): when the existing object is stale (its creator and
-  // every process attached to it have exited), remove it and create a fresh
-  // one instead of opening the leftover. Turn it off for data that must
-  // outlive its processes, such as a segment filled by a setup step that has
-  // exited. create() and open() never reclaim. See docs/lifecycle.md.
+  // every process attached to it have exited) AND cannot be used as asked
+  // (another size, or its creator died before finishing it), remove it and
+  // create a fresh one instead of failing. A stale object that can be used is
+  // opened with its data. create() and open() never reclaim. See
+  // docs/lifecycle.md.
   bool reclaim_stale = true;
   // Win32 only.
   Scope scope = Scope::local;

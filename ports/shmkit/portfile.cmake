@@ -8,9 +8,11 @@ vcpkg_cmake_configure(
     -DSHMKIT_BUILD_TESTS=OFF
     -DSHMKIT_BUILD_EXAMPLES=OFF
     -DSHMKIT_BUILD_BENCHMARKS=OFF
+    -DSHMKIT_BUILD_TOOLS=ON
 )
 vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(CONFIG_PATH lib/cmake/shmkit)
+vcpkg_copy_tools(TOOL_NAMES shmkit AUTO_CLEAN)  # the shmkit command-line tool
 vcpkg_fixup_pkgconfig()
 
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug/include" "${CURRENT_PACKAGES_DIR}/debug/share")

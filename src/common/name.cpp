@@ -15,8 +15,10 @@ bool is_valid_name(std::string_view name) noexcept {
                     c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
-  // "." and ".." would be directory entries under /dev/shm.
-  return name != "." && name != "..";
+  // "." and ".." would be directory entries under /dev/shm, and glibc keeps
+  // the POSIX semaphore "/x" as the file "/dev/shm/sem.x", where it would
+  // collide with a segment called "sem.x".
+  return name != "." && name != ".." && name.substr(0, 4) != "sem.";
 }
 
 void validate_name(std::string_view name, std::error_code& ec) noexcept {

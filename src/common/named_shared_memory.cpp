@@ -164,10 +164,23 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
         settled = settle_if_stale(*backend, name, m, request.kind, options, reclaim);
         if (settled == Settled::in_use) settled = Settled::busy;
       } else if (failure) {
+        // A creator that died before publishing leaves an object every opener
+        // refuses: with nobody left who could use it, replace it.
+        if (reclaim && failure.code == make_error_code(errc::not_ready)) {
+          Failure ignored;
+          if (settle_if_stale(*backend, name, m, request.kind, options, true, ignored) ==
+              Settled::removed) {
+            backend->close(m);
+            failure.clear();
+            continue;
+          }
+        }
         backend->close(m);
         return shm;
-      } else if (reclaim) {
-        // Before the size check: a stale leftover of another size is replaced.
+      } else if (reclaim && facts.data_size != size) {
+        // Only an object that cannot be used as asked is replaced: a stale
+        // segment of the right size keeps its data (POSIX segments are meant
+        // to outlive their processes), and a stale mutex or ring still works.
         settled = settle_if_stale(*backend, name, m, request.kind, options, true);
       }
       if (settled != Settled::in_use) {

@@ -249,7 +249,7 @@ TEST_SUITE("lifecycle") {
     }
   }
 
-  TEST_CASE("open_or_create reclaims a stale segment, unless told not to") {
+  TEST_CASE("open_or_create keeps a stale segment's data, and replaces it only when unusable") {
     for (Backend backend : test::segment_backends()) {
       if (backend == Backend::win32) continue;  // nothing outlives its processes there
       const std::string backend_name = to_string(backend);
@@ -258,6 +258,13 @@ TEST_SUITE("lifecycle") {
       const std::string& name = guard.name();
       REQUIRE(test::run_child("lc_create_exit", {name, to_string(backend), "64", "old"}).code == 0);
 
+      {
+        // Of the same size, a stale leftover is opened with its data: POSIX
+        // segments are meant to outlive their processes.
+        auto kept = NamedSharedMemory::open_or_create(name, 64, on(backend));
+        CHECK_FALSE(kept.created());
+        CHECK(std::string(static_cast<const char*>(kept.data())) == "old");
+      }
       Options keep = on(backend);
       keep.reclaim_stale = false;
       {
@@ -300,11 +307,11 @@ TEST_SUITE("lifecycle") {
       NamedMutex::open(name, on(backend), ec);
       CHECK(ec == errc::not_found);
 
-      // open_or_create of a stale mutex makes a fresh one, which this
-      // process then creates and owns.
+      // open_or_create of a stale mutex opens it: it is still a working
+      // mutex (only objects that cannot be used as asked are replaced).
       REQUIRE(test::run_child("lc_mutex_exit", {name, to_string(backend)}).exited);
       auto mutex = NamedMutex::open_or_create(name, on(backend));
-      CHECK(listed(name, backend).creator.pid == detail::current_process().pid);
+      CHECK(listed(name, backend).creator.pid != detail::current_process().pid);
       CHECK(mutex.try_lock());
       mutex.unlock();
     }

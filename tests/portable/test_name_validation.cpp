@@ -18,7 +18,7 @@ TEST_SUITE("names") {
 
   TEST_CASE("invalid names are rejected before any OS call") {
     for (const char* bad : {"", "/slash", "a/b", "sp ace", "tab\t", "ümlaut", ".", "..",
-                            "back\\slash", "Global\\x", "colon:", "star*"}) {
+                            "back\\slash", "Global\\x", "colon:", "star*", "sem.x"}) {
       const std::string bad_name = bad;
       CAPTURE(bad_name);
       CHECK_FALSE(is_valid_name(bad));
