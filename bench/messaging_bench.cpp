@@ -563,7 +563,8 @@ struct BoostQueuePingPong {
 };
 #endif
 
-// Nearest-rank percentile; reorders `samples`.
+// The sample at 0-based rank floor(fraction * n), without a full sort;
+// reorders `samples`.
 double percentile(std::vector<std::int64_t>& samples, double fraction) {
   if (samples.empty()) return 0;
   auto rank = static_cast<std::size_t>(fraction * static_cast<double>(samples.size()));

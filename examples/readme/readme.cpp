@@ -1,6 +1,6 @@
 // The README's example, kept identical to it by the readme_example test.
-#include <shmkit/shmkit.hpp>
 #include <cstring>
+#include <shmkit/shmkit.hpp>
 
 int main() {
   // Process A: create 4 KiB, owner-only, failing if the name is taken.

@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
       for (auto it = clients.begin(); it != clients.end();) {
         char line[4096];
         std::error_code ec;
-        const auto size = it->receive_until(line, sizeof line,
-                                            shmkit::deadline_after(std::chrono::milliseconds(1)), ec);
+        const auto size = it->receive_until(
+            line, sizeof line, shmkit::deadline_after(std::chrono::milliseconds(1)), ec);
         if (size) {
           std::printf("spooler: %.*s\n", static_cast<int>(*size), line);
           std::fflush(stdout);
@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("spooler: idle for %lld s, stopping\n",
-                static_cast<long long>(idle_limit.count()));
+    std::printf("spooler: idle for %lld s, stopping\n", static_cast<long long>(idle_limit.count()));
   } catch (const std::system_error& e) {
     std::fprintf(stderr, "spooler_server: %s\n", e.what());
     return 1;

@@ -14,8 +14,8 @@ namespace telemetry {
 
 int run_producer(long count, const std::atomic<bool>& stop) {
   using namespace std::chrono;
-  auto segment = shmkit::NamedSharedMemory::open_or_create(k_segment, sizeof(Sample),
-                                                           service_options());
+  auto segment =
+      shmkit::NamedSharedMemory::open_or_create(k_segment, sizeof(Sample), service_options());
   auto tick = shmkit::NamedEvent::open_or_create(k_event, shmkit::EventReset::manual_reset,
                                                  service_options());
   auto& sample = *static_cast<Sample*>(segment.data());

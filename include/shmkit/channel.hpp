@@ -52,7 +52,8 @@ class SHMKIT_EXPORT Channel {
                 const std::chrono::duration<Rep, Period>& timeout) {
     return out_.send_for(data, size, timeout);
   }
-  bool send_until(const void* data, std::size_t size, Deadline deadline, std::error_code& ec) noexcept {
+  bool send_until(const void* data, std::size_t size, Deadline deadline,
+                  std::error_code& ec) noexcept {
     return out_.send_until(data, size, deadline, ec);
   }
 

@@ -44,8 +44,8 @@ class Queue {
   }
   static Queue open(std::string_view name, const QueueOptions& queue, const Options& options,
                     std::error_code& ec) noexcept {
-    return Queue(detail::QueueCore::open(name, detail::QueueOpen::open, 0, type(queue), queue,
-                                         options, ec));
+    return Queue(
+        detail::QueueCore::open(name, detail::QueueOpen::open, 0, type(queue), queue, options, ec));
   }
   static Queue open_or_create(std::string_view name, std::size_t capacity,
                               const QueueOptions& queue = {}, const Options& options = {}) {

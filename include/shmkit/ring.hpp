@@ -22,7 +22,7 @@ namespace shmkit {
 namespace detail {
 class RingEndpoint;
 struct ChannelAccess;
-}
+}  // namespace detail
 
 enum class RingRole { producer, consumer };
 

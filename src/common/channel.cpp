@@ -76,13 +76,15 @@ Channel::~Channel() = default;
 Channel Channel::create(std::string_view name, std::size_t capacity, const WaitOptions& wait,
                         const Options& options) {
   return detail::throwing([&](Failure& f) {
-    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator, f);
+    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator,
+                               f);
   });
 }
 Channel Channel::create(std::string_view name, std::size_t capacity, const WaitOptions& wait,
                         const Options& options, std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator, f);
+    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator,
+                               f);
   });
 }
 Channel Channel::open(std::string_view name, const WaitOptions& wait, const Options& options) {

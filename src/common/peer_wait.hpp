@@ -62,8 +62,9 @@ WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const Sl
   using Clock = std::chrono::steady_clock;
   if (ready()) return WaitResult::ready;
   if (options.strategy != WaitStrategy::blocking) {
-    const Deadline spin_end =
-        options.strategy == WaitStrategy::busy ? deadline : std::min(deadline, deadline_after(options.spin));
+    const Deadline spin_end = options.strategy == WaitStrategy::busy
+                                  ? deadline
+                                  : std::min(deadline, deadline_after(options.spin));
     auto next_peer_check = Clock::now() + k_peer_check_interval;
     for (std::uint32_t spins = 1;; ++spins) {
       if (ready()) return WaitResult::ready;
@@ -96,7 +97,8 @@ WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const Sl
       words.sleepers.fetch_sub(1, std::memory_order_relaxed);
       return WaitResult::timed_out;
     }
-    const Deadline slice = deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
+    const Deadline slice =
+        deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
     words.waiter.wait(words.signal, seen, slice);
     words.sleepers.fetch_sub(1, std::memory_order_relaxed);
   }

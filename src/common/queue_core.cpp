@@ -46,7 +46,9 @@ struct Layout {
   std::size_t cell_size;
 };
 
-constexpr std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+constexpr std::size_t align_up(std::size_t n, std::size_t a) {
+  return (n + a - 1) / a * a;
+}
 
 Layout layout_for(std::size_t requested, const ElementType& type) {
   std::size_t capacity = 2;
@@ -95,8 +97,8 @@ class QueueImpl {
         if (result > 0) wake_sleepers(consumer_words(), 1);
         return result > 0;
       }
-      const WaitResult waited = wait_for_peer(wait_, deadline, producer_words(),
-                                              [&] { return has_space(); }, [] { return false; });
+      const WaitResult waited = wait_for_peer(
+          wait_, deadline, producer_words(), [&] { return has_space(); }, [] { return false; });
       if (waited != WaitResult::ready) return false;
     }
   }
@@ -108,8 +110,8 @@ class QueueImpl {
         if (result > 0) wake_sleepers(producer_words(), 1);
         return result > 0;
       }
-      const WaitResult waited = wait_for_peer(wait_, deadline, consumer_words(),
-                                              [&] { return has_item(); }, [] { return false; });
+      const WaitResult waited = wait_for_peer(
+          wait_, deadline, consumer_words(), [&] { return has_item(); }, [] { return false; });
       if (waited != WaitResult::ready) return false;
     }
   }
@@ -235,10 +237,11 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
                                           std::to_string(k_max_queue_cells));
       return nullptr;
     }
-    state_size = k_queue_offset + sizeof(QueueShared) + init.layout.capacity * init.layout.cell_size;
+    state_size =
+        k_queue_offset + sizeof(QueueShared) + init.layout.capacity * init.layout.cell_size;
   }
   const SyncRequest request{SegmentKind::queue, k_queue_layout, state_size, 2, false,
-                            &initialize_queue, &init};
+                            &initialize_queue,  &init};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;
 
@@ -247,7 +250,8 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
     failure.set(errc::corrupted, what + " is too small for a queue");
     return nullptr;
   }
-  auto* shared = reinterpret_cast<QueueShared*>(static_cast<std::byte*>(segment.state) + k_queue_offset);
+  auto* shared =
+      reinterpret_cast<QueueShared*>(static_cast<std::byte*>(segment.state) + k_queue_offset);
   const std::uint64_t cells = shared->capacity;
   const std::uint64_t cell_size = shared->cell_size;
   const std::uint64_t element_size = shared->element_size;
@@ -255,8 +259,8 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
   const std::uint64_t schema = shared->schema_id;
   const std::size_t room = segment.state_size - k_queue_offset - sizeof(QueueShared);
   const bool power_of_two = cells >= 2 && (cells & (cells - 1)) == 0 && cells <= k_max_queue_cells;
-  if (!power_of_two || cell_size < 8 + element_size || cell_size % 8 != 0 ||
-      cell_size > room || cells > room / cell_size) {
+  if (!power_of_two || cell_size < 8 + element_size || cell_size % 8 != 0 || cell_size > room ||
+      cells > room / cell_size) {
     failure.set(errc::corrupted, what + " has a corrupted layout (" + std::to_string(cells) +
                                      " cells of " + std::to_string(cell_size) + " bytes in " +
                                      std::to_string(room) + "); remove it and create it again");
@@ -266,15 +270,17 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
     failure.set(errc::type_mismatch,
                 what + " holds " + std::to_string(element_size) + "-byte elements aligned to " +
                     std::to_string(element_align) + " (schema " + std::to_string(schema) +
-                    "), but this code uses " + std::to_string(type.size) + "-byte elements aligned to " +
-                    std::to_string(type.align) + " (schema " + std::to_string(type.schema_id) +
+                    "), but this code uses " + std::to_string(type.size) +
+                    "-byte elements aligned to " + std::to_string(type.align) + " (schema " +
+                    std::to_string(type.schema_id) +
                     "); open it with the type it was created with");
     return nullptr;
   }
-  if (mode == OpenMode::open_or_create && !segment.memory.created() && cells != init.layout.capacity) {
-    failure.set(errc::size_mismatch, what + " exists with " + std::to_string(cells) +
-                                         " cells, requested " + std::to_string(init.layout.capacity) +
-                                         "; open it without a capacity");
+  if (mode == OpenMode::open_or_create && !segment.memory.created() &&
+      cells != init.layout.capacity) {
+    failure.set(errc::size_mismatch,
+                what + " exists with " + std::to_string(cells) + " cells, requested " +
+                    std::to_string(init.layout.capacity) + "; open it without a capacity");
     return nullptr;
   }
   return std::make_unique<QueueImpl>(std::move(segment), shared, name, queue.wait);
@@ -321,7 +327,8 @@ bool QueueCore::remove(std::string_view name, const Options& options) {
   });
 }
 
-bool QueueCore::remove(std::string_view name, const Options& options, std::error_code& ec) noexcept {
+bool QueueCore::remove(std::string_view name, const Options& options,
+                       std::error_code& ec) noexcept {
   return without_throwing(ec, [&](Failure& f) {
     return check_name(name, f) && remove_sync_segment(std::string(name), options, 2, f);
   });
@@ -331,7 +338,8 @@ bool QueueCore::push_until(const void* element, Deadline deadline) {
   return throwing([&](Failure& f) { return checked(impl_).push(element, deadline, f); });
 }
 bool QueueCore::push_until(const void* element, Deadline deadline, std::error_code& ec) noexcept {
-  return without_throwing(ec, [&](Failure& f) { return checked(impl_).push(element, deadline, f); });
+  return without_throwing(ec,
+                          [&](Failure& f) { return checked(impl_).push(element, deadline, f); });
 }
 bool QueueCore::pop_until(void* element, Deadline deadline) {
   return throwing([&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
@@ -340,7 +348,9 @@ bool QueueCore::pop_until(void* element, Deadline deadline, std::error_code& ec)
   return without_throwing(ec, [&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
 }
 
-std::size_t QueueCore::capacity() const noexcept { return impl_ ? impl_->capacity() : 0; }
+std::size_t QueueCore::capacity() const noexcept {
+  return impl_ ? impl_->capacity() : 0;
+}
 const std::string& QueueCore::name() const noexcept {
   static const std::string empty;
   return impl_ ? impl_->name() : empty;

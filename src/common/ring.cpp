@@ -35,20 +35,21 @@ RingConsumer& RingEndpoint::consumer() {
 }
 
 void RingEndpoint::wrong_role(const char* needed) const {
-  throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                          "'" + name_ + "': only the " + needed +
-                              " end may do this; this handle is the other end");
+  throw std::system_error(
+      std::make_error_code(std::errc::operation_not_permitted),
+      "'" + name_ + "': only the " + needed + " end may do this; this handle is the other end");
 }
 
-std::unique_ptr<RingEndpoint> open_ring(std::string_view name, RingRole role,
-                                        std::size_t capacity, const WaitOptions& wait,
-                                        const Options& options, OpenMode mode, Failure& failure) {
+std::unique_ptr<RingEndpoint> open_ring(std::string_view name, RingRole role, std::size_t capacity,
+                                        const WaitOptions& wait, const Options& options,
+                                        OpenMode mode, Failure& failure) {
   if (!check_ring_name(name, "ring", failure)) return nullptr;
   const std::string name_text(name);
   auto segment = std::make_shared<RingSegment>(
       open_ring_segment(name_text, SegmentKind::ring, 1, capacity, mode, options, failure));
   if (failure) return nullptr;
-  auto endpoint = std::make_unique<RingEndpoint>(std::move(segment), 0, role, name_text, wait, failure);
+  auto endpoint =
+      std::make_unique<RingEndpoint>(std::move(segment), 0, role, name_text, wait, failure);
   if (failure) return nullptr;
   return endpoint;
 }
@@ -155,8 +156,8 @@ void Ring::flush() noexcept {
 
 namespace {
 
-bool send_one(detail::RingProducer& producer, const void* data, std::size_t size,
-              Deadline deadline, Failure& f) {
+bool send_one(detail::RingProducer& producer, const void* data, std::size_t size, Deadline deadline,
+              Failure& f) {
   const ByteSpan span = producer.reserve(size, deadline, f);
   if (!span) return false;
   if (size != 0) std::memcpy(span.data, data, size);
@@ -167,12 +168,20 @@ bool send_one(detail::RingProducer& producer, const void* data, std::size_t size
 }  // namespace
 
 bool Ring::send_until(const void* data, std::size_t size, Deadline deadline) {
-  return detail::throwing([&](Failure& f) {
-    return send_one(checked(endpoint_).producer(), data, size, deadline, f);
-  });
+  if (endpoint_ && endpoint_->role() == RingRole::producer &&
+      endpoint_->producer().try_send_fast(data, size)) {
+    return true;
+  }
+  return detail::throwing(
+      [&](Failure& f) { return send_one(checked(endpoint_).producer(), data, size, deadline, f); });
 }
 bool Ring::send_until(const void* data, std::size_t size, Deadline deadline,
                       std::error_code& ec) noexcept {
+  if (endpoint_ && endpoint_->role() == RingRole::producer &&
+      endpoint_->producer().try_send_fast(data, size)) {
+    ec.clear();
+    return true;
+  }
   return detail::without_throwing(ec, [&](Failure& f) {
     return send_one(checked(endpoint_).producer(), data, size, deadline, f);
   });
@@ -232,6 +241,10 @@ std::optional<std::size_t> receive_into(detail::RingConsumer& consumer, void* bu
 
 std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacity,
                                                Deadline deadline) {
+  if (endpoint_ && endpoint_->role() == RingRole::consumer) {
+    const std::size_t size = endpoint_->consumer().try_receive_fast(buffer, capacity);
+    if (size != SIZE_MAX) return size;
+  }
   return detail::throwing([&](Failure& f) {
     auto& endpoint = checked(endpoint_);
     return receive_into(endpoint.consumer(), buffer, capacity, deadline, endpoint.name(), f);
@@ -239,6 +252,13 @@ std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacit
 }
 std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacity,
                                                Deadline deadline, std::error_code& ec) noexcept {
+  if (endpoint_ && endpoint_->role() == RingRole::consumer) {
+    const std::size_t size = endpoint_->consumer().try_receive_fast(buffer, capacity);
+    if (size != SIZE_MAX) {
+      ec.clear();
+      return size;
+    }
+  }
   return detail::without_throwing(ec, [&](Failure& f) {
     auto& endpoint = checked(endpoint_);
     return receive_into(endpoint.consumer(), buffer, capacity, deadline, endpoint.name(), f);
@@ -248,7 +268,9 @@ std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacit
 RingRole Ring::role() const noexcept {
   return endpoint_ ? endpoint_->role() : RingRole::producer;
 }
-std::size_t Ring::capacity() const noexcept { return endpoint_ ? endpoint_->capacity() : 0; }
+std::size_t Ring::capacity() const noexcept {
+  return endpoint_ ? endpoint_->capacity() : 0;
+}
 std::size_t Ring::max_message_size() const noexcept {
   return endpoint_ ? endpoint_->capacity() - detail::k_record_header_size : 0;
 }

@@ -8,7 +8,9 @@
 namespace shmkit::detail {
 namespace {
 
-constexpr std::uint64_t align8(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+constexpr std::uint64_t align8(std::uint64_t n) noexcept {
+  return (n + 7) & ~std::uint64_t{7};
+}
 
 struct RecordHeader {
   std::uint32_t length;
@@ -100,7 +102,10 @@ void close_endpoint(std::atomic<std::uint64_t>& word) noexcept {
 
 RingProducer::RingProducer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
                            std::string what, const WaitOptions& wait, Failure& failure)
-    : data_waiter_(&data_waiter), space_waiter_(&space_waiter), what_(std::move(what)), wait_(wait) {
+    : data_waiter_(&data_waiter),
+      space_waiter_(&space_waiter),
+      what_(std::move(what)),
+      wait_(wait) {
   capacity_ = static_cast<std::size_t>(shared.capacity);  // validated by the caller
   if (!claim_endpoint(shared.producer, what_, "producer", failure)) return;
   shared_ = &shared;
@@ -161,7 +166,9 @@ ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& fai
             [&] {
               return capacity_ - (head_ - shared_->tail.load(std::memory_order_acquire)) >= wanted;
             },
-            [&] { return consumer_watch_.gone(shared_->consumer.load(std::memory_order_acquire)); });
+            [&] {
+              return consumer_watch_.gone(shared_->consumer.load(std::memory_order_acquire));
+            });
         if (result == WaitResult::timed_out) return {};
         if (result == WaitResult::peer_gone) {
           failure.set(errc::peer_gone,
@@ -200,6 +207,25 @@ void RingProducer::commit(std::size_t used, bool publish_now, Failure& failure) 
   if (publish_now) publish();
 }
 
+bool RingProducer::try_send_fast(const void* data, std::size_t size) noexcept {
+  if (reserved_ || size > max_message_size()) return false;
+  const std::uint64_t need = align8(k_record_header_size + size);
+  const std::uint64_t offset = head_ & (capacity_ - 1);
+  if (need > capacity_ - offset) return false;
+  if (need > free_bytes()) {
+    const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
+    if (!valid_span(tail, published_head_, capacity_)) return false;
+    cached_tail_ = tail;
+    if (need > free_bytes()) return false;
+  }
+  const RecordHeader header{static_cast<std::uint32_t>(size), k_record_message};
+  std::memcpy(data_ + offset, &header, sizeof header);
+  if (size != 0) std::memcpy(data_ + offset + k_record_header_size, data, size);
+  head_ += need;
+  publish();
+  return true;
+}
+
 void RingProducer::publish() noexcept {
   if (published_head_ == head_) return;
   shared_->head.store(head_, std::memory_order_release);
@@ -211,7 +237,10 @@ void RingProducer::publish() noexcept {
 
 RingConsumer::RingConsumer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
                            std::string what, const WaitOptions& wait, Failure& failure)
-    : data_waiter_(&data_waiter), space_waiter_(&space_waiter), what_(std::move(what)), wait_(wait) {
+    : data_waiter_(&data_waiter),
+      space_waiter_(&space_waiter),
+      what_(std::move(what)),
+      wait_(wait) {
   capacity_ = static_cast<std::size_t>(shared.capacity);
   if (!claim_endpoint(shared.consumer, what_, "consumer", failure)) return;
   shared_ = &shared;
@@ -265,8 +294,7 @@ ConstByteSpan RingConsumer::parse(Failure& failure) {
       corrupted(failure, what_,
                 "the record at " + std::to_string(peeked_end_) + " (type " +
                     std::to_string(header.type) + ", " + std::to_string(header.length) +
-                    " bytes) does not fit the " + std::to_string(available) +
-                    " committed bytes");
+                    " bytes) does not fit the " + std::to_string(available) + " committed bytes");
       return {};
     }
     last_peek_at_ = peeked_end_;
@@ -280,7 +308,8 @@ ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
     const ConstByteSpan message = parse(failure);
     if (message || failure) return message;
     const WaitResult result = wait_for_peer(
-        wait_, deadline, SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
+        wait_, deadline,
+        SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
         [&] { return shared_->head.load(std::memory_order_acquire) != cached_head_; },
         [&] { return producer_watch_.gone(shared_->producer.load(std::memory_order_acquire)); });
     if (result == WaitResult::timed_out) return {};
@@ -291,6 +320,29 @@ ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
       return {};
     }
   }
+}
+
+std::size_t RingConsumer::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
+  constexpr std::size_t k_general = SIZE_MAX;
+  if (peeked_end_ != tail_) return k_general;
+  if (cached_head_ == tail_) {
+    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+    if (head == tail_ || !valid_span(tail_, head, capacity_)) return k_general;
+    cached_head_ = head;
+  }
+  const std::uint64_t available = cached_head_ - tail_;
+  const std::uint64_t offset = tail_ & (capacity_ - 1);
+  RecordHeader header;
+  std::memcpy(&header, data_ + offset, sizeof header);
+  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
+  if (header.type != k_record_message || record > capacity_ - offset || record > available ||
+      header.length > capacity) {
+    return k_general;  // padding, a large message, or garbage: parse() judges it
+  }
+  if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
+  peeked_end_ = tail_ + record;
+  release();
+  return header.length;
 }
 
 void RingConsumer::release() noexcept {

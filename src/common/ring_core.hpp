@@ -42,8 +42,8 @@ inline constexpr std::size_t k_max_ring_capacity = std::size_t{1} << 40;
 inline constexpr std::uint64_t k_endpoint_closed = 1;
 
 struct alignas(64) RingShared {
-  std::uint64_t capacity;      // data bytes: a power of two
-  std::uint64_t data_offset;   // from the start of this block to the data area
+  std::uint64_t capacity;     // data bytes: a power of two
+  std::uint64_t data_offset;  // from the start of this block to the data area
   std::uint8_t reserved0[48];
   alignas(64) std::atomic<std::uint64_t> head;  // written by the producer only
   alignas(64) std::atomic<std::uint64_t> tail;  // written by the consumer only
@@ -109,6 +109,11 @@ class RingProducer {
   void commit(std::size_t used, bool publish, Failure& failure);
   void publish() noexcept;
 
+  // The common case of a copying send, with no error plumbing: no open
+  // reservation and room before the end of the ring. False means "take the
+  // general path" (which also reports any error), not "failed".
+  bool try_send_fast(const void* data, std::size_t size) noexcept;
+
  private:
   bool refresh_tail(Failure& failure);
   std::size_t free_bytes() const noexcept { return capacity_ - (head_ - cached_tail_); }
@@ -123,7 +128,7 @@ class RingProducer {
   std::uint64_t head_ = 0;            // next free byte, including unpublished records
   std::uint64_t published_head_ = 0;  // what the consumer can see
   std::uint64_t cached_tail_ = 0;
-  std::uint64_t reserved_at_ = 0;     // header position of the open reservation
+  std::uint64_t reserved_at_ = 0;  // header position of the open reservation
   std::size_t reserved_size_ = 0;
   bool reserved_ = false;
   PeerWatch consumer_watch_;
@@ -145,6 +150,11 @@ class RingConsumer {
   void release() noexcept;
   // Takes back the last peek, so that the next peek returns it again.
   void unpeek_last() noexcept { peeked_end_ = last_peek_at_; }
+
+  // The common case of a copying receive: nothing peeked, a whole message
+  // waiting that fits `capacity`. Returns its size, or SIZE_MAX for "take the
+  // general path" (empty, padding, too large, or anything suspect).
+  std::size_t try_receive_fast(void* buffer, std::size_t capacity) noexcept;
   bool has_peeked() const noexcept { return peeked_end_ != tail_; }
 
  private:

@@ -59,13 +59,11 @@ RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::si
     }
     state_size = k_rings_offset + ring_count * ring_footprint(init.capacity);
   }
-  const SyncRequest request{kind,
-                            kind == SegmentKind::channel ? k_channel_layout : k_ring_layout,
-                            state_size,
-                            static_cast<unsigned>(2 * ring_count),
-                            false,
-                            &initialize_rings,
-                            &init};
+  const SyncRequest request{
+      kind,       kind == SegmentKind::channel ? k_channel_layout : k_ring_layout,
+      state_size, static_cast<unsigned>(2 * ring_count),
+      false,      &initialize_rings,
+      &init};
   result.sync = open_sync_segment(name, options, mode, request, failure);
   if (failure) {
     if (failure.code == make_error_code(errc::size_mismatch)) {

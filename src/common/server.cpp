@@ -27,7 +27,7 @@ namespace shmkit {
 namespace detail {
 namespace {
 
-constexpr std::uint32_t k_server_layout = 0x53525631;  // "SRV1"
+constexpr std::uint32_t k_server_layout = 0x53525631;             // "SRV1"
 constexpr std::size_t k_server_name_max = k_max_name_length - 9;  // ".xxxxxx" + ".N"
 constexpr std::uint32_t k_id_mask = 0xffffff;
 
@@ -36,7 +36,7 @@ enum SlotState : std::uint32_t { slot_free = 0, slot_requested = 2, slot_accepte
 struct ServerSlot {
   std::atomic<std::uint64_t> client;  // 0, or pack_slot() of the client holding the slot
   std::atomic<std::uint32_t> state;
-  std::atomic<std::uint32_t> id;      // the channel's suffix, set before state = requested
+  std::atomic<std::uint32_t> id;  // the channel's suffix, set before state = requested
 };
 
 struct ServerState {
@@ -59,7 +59,8 @@ std::string channel_name(const std::string& server, std::uint32_t id) {
 bool check_server_name(std::string_view name, Failure& failure) {
   if (!check_name(name, failure)) return false;
   if (name.size() > k_server_name_max) {
-    failure.set(errc::invalid_name, "server '" + std::string(name) + "': server names are at most " +
+    failure.set(errc::invalid_name, "server '" + std::string(name) +
+                                        "': server names are at most " +
                                         std::to_string(k_server_name_max) +
                                         " characters (each connection is named '<server>.<id>')");
     return false;
@@ -69,8 +70,8 @@ bool check_server_name(std::string_view name, Failure& failure) {
 
 SyncSegment open_registry(const std::string& name, const Options& options, OpenMode mode,
                           Failure& failure) {
-  const SyncRequest request{SegmentKind::server, k_server_layout, sizeof(ServerState), 2, true,
-                            nullptr, nullptr};
+  const SyncRequest request{
+      SegmentKind::server, k_server_layout, sizeof(ServerState), 2, true, nullptr, nullptr};
   return open_sync_segment(name, options, mode, request, failure);
 }
 
@@ -113,6 +114,12 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     // Clients waiting to be accepted must learn that nobody will.
     state_->connect_signal.fetch_add(1);
     registry_.waiters[1]->wake(state_->connect_signal, state_->connect_sleepers.load() + 1);
+    // A server that stops takes its name with it, unless a successor has
+    // already claimed the registry. Open connections keep their channels.
+    if (state_->server.load() == k_endpoint_closed) {
+      Failure ignored;
+      remove_sync_segment(name_, options_, 2, ignored);
+    }
   }
 
   Channel accept(Deadline deadline, Failure& failure) {
@@ -154,9 +161,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         continue;
       }
       Failure open_failure;
-      Channel channel = ChannelAccess::open(channel_name(name_, id), 0, connections_.wait,
-                                            options_, OpenMode::open, ChannelEnd::opener,
-                                            open_failure);
+      Channel channel = ChannelAccess::open(channel_name(name_, id), 0, connections_.wait, options_,
+                                            OpenMode::open, ChannelEnd::opener, open_failure);
       std::uint32_t expected = slot_requested;
       if (!channel.is_open() ||
           !slot.state.compare_exchange_strong(expected, slot_accepted, std::memory_order_acq_rel)) {
@@ -168,9 +174,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
       wake_connectors();
       auto self = shared_from_this();
       ServerSlot* slot_ptr = &slot;
-      ChannelAccess::on_close(channel, [self, slot_ptr, client, id] {
-        self->free_slot(*slot_ptr, client, id);
-      });
+      ChannelAccess::on_close(
+          channel, [self, slot_ptr, client, id] { self->free_slot(*slot_ptr, client, id); });
       (void)failure;
       return channel;
     }
@@ -186,8 +191,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   void wake_connectors() {
-    wake_sleepers(SleepWords{state_->connect_sleepers, state_->connect_signal, *registry_.waiters[1]},
-                  Server::k_max_connections);
+    wake_sleepers(
+        SleepWords{state_->connect_sleepers, state_->connect_signal, *registry_.waiters[1]},
+        Server::k_max_connections);
   }
 
   std::string name_;
@@ -199,8 +205,8 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
 
 // ---- client -----------------------------------------------------------------
 
-Channel connect(std::string_view server_view, Deadline deadline, const ConnectionOptions& connection,
-                const Options& options, Failure& failure) {
+Channel connect(std::string_view server_view, Deadline deadline,
+                const ConnectionOptions& connection, const Options& options, Failure& failure) {
   if (!check_server_name(server_view, failure)) return Channel();
   const std::string server(server_view);
   const std::string what = "server " + quoted(server);
@@ -224,8 +230,9 @@ Channel connect(std::string_view server_view, Deadline deadline, const Connectio
   auto& state = *static_cast<ServerState*>(registry.state);
   PeerWatch server_watch;
   if (server_watch.gone(state.server.load())) {
-    failure.set(errc::peer_gone, "connect to " + what + ": it is not running (its process exited "
-                                                        "or closed); start it first");
+    failure.set(errc::peer_gone, "connect to " + what +
+                                     ": it is not running (its process exited "
+                                     "or closed); start it first");
     return Channel();
   }
 
@@ -316,7 +323,8 @@ std::shared_ptr<detail::ServerCore> start_server(std::string_view name,
 }  // namespace
 
 Server::Server(std::string_view name, const ConnectionOptions& connections, const Options& options)
-    : core_(detail::throwing([&](Failure& f) { return start_server(name, connections, options, f); })) {}
+    : core_(detail::throwing(
+          [&](Failure& f) { return start_server(name, connections, options, f); })) {}
 
 Server Server::start(std::string_view name, const ConnectionOptions& connections,
                      const Options& options, std::error_code& ec) noexcept {
@@ -328,8 +336,9 @@ Server Server::start(std::string_view name, const ConnectionOptions& connections
 
 Channel Server::accept_until(Deadline deadline) {
   return detail::throwing([&](Failure& f) {
-    if (!core_) throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                                        "accept on an empty Server handle");
+    if (!core_)
+      throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
+                              "accept on an empty Server handle");
     return core_->accept(deadline, f);
   });
 }

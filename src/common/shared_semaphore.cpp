@@ -73,9 +73,13 @@ void initialize_semaphore(void* state, const void* context, Failure&) {
 std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
                                                      const Options& options, OpenMode mode,
                                                      std::uint32_t initial, Failure& failure) {
-  SyncRequest request{SegmentKind::semaphore, k_semaphore_layout,
-                      sizeof(SemaphoreState), 1, true,
-                      &initialize_semaphore,  &initial};
+  SyncRequest request{SegmentKind::semaphore,
+                      k_semaphore_layout,
+                      sizeof(SemaphoreState),
+                      1,
+                      true,
+                      &initialize_semaphore,
+                      &initial};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;
   return std::make_unique<SharedSemaphore>(std::move(segment), name);

@@ -85,7 +85,8 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
     // The creator owns the name (its segment was created exclusively), so a
     // semaphore under it is left over from a crashed run: start afresh.
     ::sem_unlink(path.c_str());
-    sem = ::sem_open(path.c_str(), O_CREAT | O_EXCL, static_cast<mode_t>(options.permissions & 0777u), 0u);
+    sem = ::sem_open(path.c_str(), O_CREAT | O_EXCL,
+                     static_cast<mode_t>(options.permissions & 0777u), 0u);
   } else {
     sem = ::sem_open(path.c_str(), 0);
   }

@@ -30,9 +30,9 @@ class KernelSemaphoreWaiter final : public WordWaiter {
     if (word.load(std::memory_order_acquire) != expected) return;
     DWORD ms = INFINITE;
     if (deadline != k_forever) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-                            deadline - std::chrono::steady_clock::now())
-                            .count();
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+              .count();
       ms = static_cast<DWORD>(std::clamp<long long>(left, 0, INFINITE - 1));
     }
     ::WaitForSingleObject(h_, ms);  // a timeout or a token: the caller re-checks
@@ -49,7 +49,9 @@ class KernelSemaphoreWaiter final : public WordWaiter {
 
 }  // namespace
 
-std::uint32_t word_waiter_kind() noexcept { return 3; }  // named kernel semaphore
+std::uint32_t word_waiter_kind() noexcept {
+  return 3;
+}  // named kernel semaphore
 
 std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
                                              const Options& options, Failure& failure) {

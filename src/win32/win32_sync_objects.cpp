@@ -45,8 +45,9 @@ HANDLE open_kernel_object(const char* kind, const std::string& name, const Optio
   const bool wait_only_allowed = std::string(kind) != "mutex" && mode == OpenMode::open;
   if (options.raw || (options.access == Access::read_only && !wait_only_allowed)) {
     failure.set(errc::invalid_argument,
-                what + ": Options::raw applies to segments only, and Access::read_only to "
-                       "opening an event or semaphore for waiting only");
+                what +
+                    ": Options::raw applies to segments only, and Access::read_only to "
+                    "opening an event or semaphore for waiting only");
     return nullptr;
   }
   if (options.backend != Backend::native && options.backend != Backend::win32) {
@@ -208,8 +209,8 @@ std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& op
         return ::CreateEventW(sa, manual, FALSE, n);
       },
       [&options](const wchar_t* n) {
-        const DWORD rights = options.access == Access::read_only ? SYNCHRONIZE
-                                                                 : SYNCHRONIZE | EVENT_MODIFY_STATE;
+        const DWORD rights =
+            options.access == Access::read_only ? SYNCHRONIZE : SYNCHRONIZE | EVENT_MODIFY_STATE;
         return ::OpenEventW(rights, FALSE, n);
       },
       failure);

@@ -74,7 +74,8 @@ TEST_SUITE("queue") {
 
     std::vector<test::Child> consumers;
     for (int i = 0; i < k_consumers; ++i) {
-      consumers.push_back(test::Child::spawn("queue_consumer", {guard.name(), totals_guard.name()}));
+      consumers.push_back(
+          test::Child::spawn("queue_consumer", {guard.name(), totals_guard.name()}));
     }
     std::vector<test::Child> producers;
     for (int i = 0; i < k_producers; ++i) {

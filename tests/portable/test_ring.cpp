@@ -26,7 +26,8 @@ namespace {
 std::vector<unsigned char> make_message(std::uint64_t sequence, std::size_t size) {
   std::vector<unsigned char> bytes(std::max<std::size_t>(size, 16));
   std::memcpy(bytes.data(), &sequence, 8);
-  for (std::size_t i = 16; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(sequence * 31 + i);
+  for (std::size_t i = 16; i < bytes.size(); ++i)
+    bytes[i] = static_cast<unsigned char>(sequence * 31 + i);
   std::uint64_t sum = 0;
   for (std::size_t i = 16; i < bytes.size(); ++i) sum = sum * 131 + bytes[i];
   std::memcpy(bytes.data() + 8, &sum, 8);
@@ -45,7 +46,9 @@ bool check_message(const void* data, std::size_t size, std::uint64_t expected_se
   return sequence == expected_sequence && sum == stored_sum;
 }
 
-std::size_t size_for(std::uint64_t sequence) { return 16 + (sequence * 7919) % 300; }
+std::size_t size_for(std::uint64_t sequence) {
+  return 16 + (sequence * 7919) % 300;
+}
 
 struct Progress {
   std::atomic<std::uint64_t> committed;
@@ -137,7 +140,8 @@ TEST_SUITE("ring") {
     std::size_t failed_size = 0;
     for (int round = 0; round < 2 && intact; ++round) {
       for (std::size_t size = 1; size <= k_largest && intact; ++size) {
-        const auto received = consumer.receive_for(buffer.data(), buffer.size(), std::chrono::seconds(30));
+        const auto received =
+            consumer.receive_for(buffer.data(), buffer.size(), std::chrono::seconds(30));
         intact = received.has_value() && *received == size;
         for (std::size_t i = 0; intact && i < size; ++i) intact = buffer[i] == pattern(size, i);
         if (!intact) failed_size = size;
@@ -152,7 +156,8 @@ TEST_SUITE("ring") {
     test::NameGuard progress_guard(test::unique_name("rsp"));
     auto consumer = Ring::create(guard.name(), RingRole::consumer, 4096);
     auto progress = NamedSharedMemory::create(progress_guard.name(), sizeof(Progress));
-    auto child = test::Child::spawn("ring_producer", {guard.name(), progress_guard.name(), "20000"});
+    auto child =
+        test::Child::spawn("ring_producer", {guard.name(), progress_guard.name(), "20000"});
     for (std::uint64_t sequence = 0; sequence < 20000; ++sequence) {
       const ConstByteSpan message = consumer.peek_for(std::chrono::seconds(30));
       REQUIRE(message);
@@ -174,7 +179,8 @@ TEST_SUITE("ring") {
     std::uint64_t received = 0;
     std::vector<unsigned char> buffer(1024);
     while (received < 5000) {
-      const auto size = consumer.receive_for(buffer.data(), buffer.size(), std::chrono::seconds(30));
+      const auto size =
+          consumer.receive_for(buffer.data(), buffer.size(), std::chrono::seconds(30));
       REQUIRE(size.has_value());
       REQUIRE(check_message(buffer.data(), *size, received));
       ++received;
@@ -209,7 +215,8 @@ TEST_SUITE("ring") {
     child.wait();
     std::error_code ec;
     const auto started = std::chrono::steady_clock::now();
-    CHECK_FALSE(producer.send_until(message, sizeof message, deadline_after(std::chrono::seconds(60)), ec));
+    CHECK_FALSE(
+        producer.send_until(message, sizeof message, deadline_after(std::chrono::seconds(60)), ec));
     CHECK(ec == errc::peer_gone);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
   }
@@ -320,7 +327,8 @@ TEST_SUITE("ring") {
            std::memcpy(d, pad, 8);
          },
          true},
-        {"tail beyond head", [](RingShared& r, std::byte*) { r.tail = r.head + (1u << 30); }, false},
+        {"tail beyond head", [](RingShared& r, std::byte*) { r.tail = r.head + (1u << 30); },
+         false},
         {"tail unaligned", [](RingShared& r, std::byte*) { r.tail = 3; }, false},
     };
     for (const Damage& damage : damages) {
@@ -334,16 +342,18 @@ TEST_SUITE("ring") {
       raw.raw = true;
       auto bytes = NamedSharedMemory::open(guard.name(), raw);
       auto& shared = *reinterpret_cast<RingShared*>(static_cast<std::byte*>(bytes.data()) +
-                                                     detail::k_header_size + 64);
+                                                    detail::k_header_size + 64);
       damage.apply(shared, reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared));
       std::error_code ec;
       char buffer[2048];
       if (damage.on_consumer) {
-        consumer.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::milliseconds(50)), ec);
+        consumer.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::milliseconds(50)),
+                               ec);
       } else {
         std::vector<char> fill(600);  // the second one needs the (damaged) tail
         for (int i = 0; i < 3 && !ec; ++i) {
-          producer.send_until(fill.data(), fill.size(), deadline_after(std::chrono::milliseconds(50)), ec);
+          producer.send_until(fill.data(), fill.size(),
+                              deadline_after(std::chrono::milliseconds(50)), ec);
         }
       }
       CHECK(ec == errc::corrupted);

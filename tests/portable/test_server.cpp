@@ -27,7 +27,9 @@ std::string receive_text(Channel& channel) {
   return std::string(buffer, *size);
 }
 
-void send_text(Channel& channel, const std::string& text) { channel.send(text.data(), text.size()); }
+void send_text(Channel& channel, const std::string& text) {
+  channel.send(text.data(), text.size());
+}
 
 }  // namespace
 
@@ -82,7 +84,8 @@ TEST_SUITE("server") {
     // The other end closed: receiving now reports it.
     std::error_code ec;
     char buffer[16];
-    CHECK_FALSE(channel.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
+    CHECK_FALSE(
+        channel.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
     CHECK(ec == errc::peer_gone);
   }
 
@@ -91,7 +94,8 @@ TEST_SUITE("server") {
     Server server(guard.name());
     std::vector<test::Child> clients;
     for (int i = 0; i < 4; ++i) {
-      clients.push_back(test::Child::spawn("server_client", {guard.name(), "c" + std::to_string(i), "50"}));
+      clients.push_back(
+          test::Child::spawn("server_client", {guard.name(), "c" + std::to_string(i), "50"}));
     }
     std::vector<Channel> connections;
     for (int i = 0; i < 4; ++i) {
@@ -127,7 +131,8 @@ TEST_SUITE("server") {
     client.wait();
     std::error_code ec;
     char buffer[16];
-    CHECK_FALSE(connection.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
+    CHECK_FALSE(connection.receive_until(buffer, sizeof buffer,
+                                         deadline_after(std::chrono::seconds(30)), ec));
     CHECK(ec == errc::peer_gone);
     connection = Channel();  // closing frees the connection
     if (native_backend() != Backend::win32) CHECK_FALSE(NamedSharedMemory::exists(channel_name));
@@ -143,7 +148,8 @@ TEST_SUITE("server") {
     server_process.wait();
     std::error_code ec;
     char buffer[16];
-    CHECK_FALSE(channel.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
+    CHECK_FALSE(
+        channel.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
     CHECK(ec == errc::peer_gone);
     // Connecting to the dead server fails at once instead of hanging.
     Client::connect_until(guard.name(), deadline_after(std::chrono::seconds(30)), {}, {}, ec);
