@@ -1,6 +1,7 @@
-// The README's example, kept identical to it by the readme_example test.
-#include <cstring>
+// The README's example, kept identical to it by the readme_in_sync test.
 #include <shmkit/shmkit.hpp>
+
+#include <cstring>
 
 int main() {
   // Process A: create 4 KiB, owner-only, failing if the name is taken.

@@ -40,6 +40,16 @@ SHMKIT_CHILD_ROLE(open_as_nobody) {
   return 24;
 }
 
+// args: mutex-name. Becomes "nobody", then tries to open the mutex.
+SHMKIT_CHILD_ROLE(open_mutex_as_nobody) {
+  if (::setgid(k_nobody) != 0 || ::setuid(k_nobody) != 0) return 20;
+  std::error_code ec;
+  NamedMutex::open(args.at(0), {}, ec);
+  if (ec != std::errc::permission_denied) return 21;
+  NamedEvent::open(args.at(0), {}, ec);  // the same answer, whatever kind is asked for
+  return ec == std::errc::permission_denied ? 0 : 22;
+}
+
 TEST_SUITE("permissions") {
   TEST_CASE("created segments are owner-only (0600) regardless of the umask") {
     const mode_t old_umask = ::umask(0);
@@ -80,5 +90,17 @@ TEST_SUITE("permissions") {
       REQUIRE(status.exited);
       CHECK(status.code == 0);
     }
+  }
+
+  TEST_CASE("sync objects are owner-only too") {
+    if (::geteuid() != 0) {
+      MESSAGE("skipped: needs root to become another user");
+      return;
+    }
+    test::NameGuard guard(test::unique_name("denym"));
+    auto mutex = NamedMutex::create(guard.name());
+    const auto status = test::run_child("open_mutex_as_nobody", {guard.name()});
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
   }
 }
