@@ -84,6 +84,9 @@ WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const Sl
   for (;;) {
     const std::uint32_t seen = words.signal.load(std::memory_order_acquire);
     words.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    // Pairs with the waker's fence: our announcement is ordered before our
+    // re-check on every architecture, not only where RMWs are full barriers.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (ready()) {
       words.sleepers.fetch_sub(1, std::memory_order_relaxed);
       return WaitResult::ready;

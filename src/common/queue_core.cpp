@@ -80,13 +80,16 @@ void initialize_queue(void* state, const void* context, Failure&) {
 
 class QueueImpl {
  public:
-  QueueImpl(SyncSegment segment, QueueShared* shared, std::string name, WaitOptions wait)
+  // The layout values are the ones open_queue() validated, never re-read
+  // from shared memory.
+  QueueImpl(SyncSegment segment, QueueShared* shared, std::size_t capacity, std::size_t cell_size,
+            std::size_t element_size, std::string name, WaitOptions wait)
       : segment_(std::move(segment)),
         shared_(shared),
         cells_(reinterpret_cast<std::byte*>(shared + 1)),
-        capacity_(static_cast<std::size_t>(shared->capacity)),
-        cell_size_(static_cast<std::size_t>(shared->cell_size)),
-        element_size_(static_cast<std::size_t>(shared->element_size)),
+        capacity_(capacity),
+        cell_size_(cell_size),
+        element_size_(element_size),
         name_(std::move(name)),
         wait_(wait) {}
 
@@ -283,7 +286,9 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
                     std::to_string(init.layout.capacity) + "; open it without a capacity");
     return nullptr;
   }
-  return std::make_unique<QueueImpl>(std::move(segment), shared, name, queue.wait);
+  return std::make_unique<QueueImpl>(std::move(segment), shared, static_cast<std::size_t>(cells),
+                                     static_cast<std::size_t>(cell_size),
+                                     static_cast<std::size_t>(element_size), name, queue.wait);
 }
 
 QueueImpl& checked(const std::unique_ptr<QueueImpl>& impl) {

@@ -18,9 +18,9 @@ RingEndpoint::RingEndpoint(std::shared_ptr<RingSegment> segment, std::size_t ind
   WordWaiter& data_waiter = *segment_->sync.waiters[2 * index];
   WordWaiter& space_waiter = *segment_->sync.waiters[2 * index + 1];
   if (role == RingRole::producer) {
-    producer_.emplace(shared, data_waiter, space_waiter, what, wait, failure);
+    producer_.emplace(shared, segment_->capacity, data_waiter, space_waiter, what, wait, failure);
   } else {
-    consumer_.emplace(shared, data_waiter, space_waiter, what, wait, failure);
+    consumer_.emplace(shared, segment_->capacity, data_waiter, space_waiter, what, wait, failure);
   }
 }
 

@@ -100,13 +100,14 @@ void close_endpoint(std::atomic<std::uint64_t>& word) noexcept {
 
 // ---- producer ---------------------------------------------------------------
 
-RingProducer::RingProducer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
-                           std::string what, const WaitOptions& wait, Failure& failure)
+RingProducer::RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+                           WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+                           Failure& failure)
     : data_waiter_(&data_waiter),
       space_waiter_(&space_waiter),
       what_(std::move(what)),
       wait_(wait) {
-  capacity_ = static_cast<std::size_t>(shared.capacity);  // validated by the caller
+  capacity_ = capacity;
   if (!claim_endpoint(shared.producer, what_, "producer", failure)) return;
   shared_ = &shared;
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
@@ -160,6 +161,7 @@ ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& fai
     if (wanted > free_bytes()) {
       if (!refresh_tail(failure)) return {};
       if (wanted > free_bytes()) {
+        publish();  // our own deferred commits may be what fills the ring
         const WaitResult result = wait_for_peer(
             wait_, deadline,
             SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_},
@@ -235,13 +237,14 @@ void RingProducer::publish() noexcept {
 
 // ---- consumer ---------------------------------------------------------------
 
-RingConsumer::RingConsumer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
-                           std::string what, const WaitOptions& wait, Failure& failure)
+RingConsumer::RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+                           WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+                           Failure& failure)
     : data_waiter_(&data_waiter),
       space_waiter_(&space_waiter),
       what_(std::move(what)),
       wait_(wait) {
-  capacity_ = static_cast<std::size_t>(shared.capacity);
+  capacity_ = capacity;
   if (!claim_endpoint(shared.consumer, what_, "consumer", failure)) return;
   shared_ = &shared;
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);

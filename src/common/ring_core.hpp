@@ -93,8 +93,11 @@ void close_endpoint(std::atomic<std::uint64_t>& word) noexcept;
 class RingProducer {
  public:
   RingProducer() = default;
-  RingProducer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
-               std::string what, const WaitOptions& wait, Failure& failure);
+  // `capacity` is the one validate_ring() returned: never re-read from
+  // shared memory, where another process could change it.
+  RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+               WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+               Failure& failure);
   RingProducer(const RingProducer&) = delete;
   RingProducer& operator=(const RingProducer&) = delete;
   ~RingProducer();
@@ -137,8 +140,9 @@ class RingProducer {
 class RingConsumer {
  public:
   RingConsumer() = default;
-  RingConsumer(RingShared& shared, WordWaiter& data_waiter, WordWaiter& space_waiter,
-               std::string what, const WaitOptions& wait, Failure& failure);
+  RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+               WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+               Failure& failure);
   RingConsumer(const RingConsumer&) = delete;
   RingConsumer& operator=(const RingConsumer&) = delete;
   ~RingConsumer();

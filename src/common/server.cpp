@@ -3,10 +3,13 @@
 //
 // A slot belongs to whoever holds its `client` word (0 = free). A client
 // claims a slot, picks a fresh id, creates the channel "<server>.<id>" and
-// marks the slot requested; the server opens that channel, marks the slot
-// accepted and wakes the client. Closing the server's end of the connection
-// removes the channel and frees the slot. A client that dies before being
-// accepted is found by the server's next scan and its slot freed.
+// publishes the ticket {id, requested}; the server opens that channel, turns
+// the ticket into {id, accepted} and wakes the client. Every change of a
+// ticket is a compare-and-swap on the whole {id, state} pair, so a server
+// that took long to open a channel can never accept a later client's request
+// with an earlier client's channel. Closing the server's end of the
+// connection removes the channel and frees the slot. A client that dies
+// before being accepted is found by the server's next scan and its slot freed.
 #include <shmkit/server.hpp>
 
 #include "channel_access.hpp"
@@ -31,13 +34,27 @@ constexpr std::uint32_t k_server_layout = 0x53525631;             // "SRV1"
 constexpr std::size_t k_server_name_max = k_max_name_length - 9;  // ".xxxxxx" + ".N"
 constexpr std::uint32_t k_id_mask = 0xffffff;
 
-enum SlotState : std::uint32_t { slot_free = 0, slot_requested = 2, slot_accepted = 3 };
+enum SlotState : std::uint32_t {
+  slot_free = 0,
+  slot_requested = 2,
+  slot_accepted = 3,
+  slot_refused = 4,  // the server could not open the client's channel
+};
 
 struct ServerSlot {
   std::atomic<std::uint64_t> client;  // 0, or pack_slot() of the client holding the slot
-  std::atomic<std::uint32_t> state;
-  std::atomic<std::uint32_t> id;  // the channel's suffix, set before state = requested
+  std::atomic<std::uint64_t> ticket;  // ticket(id, state); 0 = free
 };
+
+constexpr std::uint64_t ticket(std::uint32_t id, SlotState state) {
+  return (std::uint64_t{id & k_id_mask} << 32) | state;
+}
+constexpr std::uint32_t ticket_id(std::uint64_t t) {
+  return static_cast<std::uint32_t>(t >> 32) & k_id_mask;
+}
+constexpr std::uint32_t ticket_state(std::uint64_t t) {
+  return static_cast<std::uint32_t>(t);
+}
 
 struct ServerState {
   std::atomic<std::uint64_t> server;  // endpoint word of the accepting process
@@ -93,17 +110,15 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     registry_options.reclaim_stale = false;
     registry_ = open_registry(name_, registry_options, OpenMode::open_or_create, failure);
     if (failure) return false;
-    state_ = static_cast<ServerState*>(registry_.state);
-    if (!claim_endpoint(state_->server, "server " + quoted(name_), "server process", failure)) {
-      return false;
+    auto* state = static_cast<ServerState*>(registry_.state);
+    if (!claim_endpoint(state->server, "server " + quoted(name_), "server process", failure)) {
+      return false;  // state_ stays null: this core must not close or remove anything
     }
+    state_ = state;
     // Whatever a dead predecessor left: its connections' channels and slots.
     for (ServerSlot& slot : state_->slots) {
-      if (slot.client.load() == 0) continue;
-      Failure ignored;
-      remove_ring_channel(slot.id.load(), ignored);
-      slot.state.store(slot_free);
-      slot.client.store(0);
+      const std::uint64_t client = slot.client.load();
+      if (client != 0) free_slot(slot, client, slot.ticket.load());
     }
     return true;
   }
@@ -113,7 +128,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     close_endpoint(state_->server);
     // Clients waiting to be accepted must learn that nobody will.
     state_->connect_signal.fetch_add(1);
-    registry_.waiters[1]->wake(state_->connect_signal, state_->connect_sleepers.load() + 1);
+    registry_.waiters[1]->wake(state_->connect_signal, Server::k_max_connections);
     // A server that stops takes its name with it, unless a successor has
     // already claimed the registry. Open connections keep their channels.
     if (state_->server.load() == k_endpoint_closed) {
@@ -122,9 +137,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     }
   }
 
-  Channel accept(Deadline deadline, Failure& failure) {
+  Channel accept(Deadline deadline, Failure& /*failure*/) {
     for (;;) {
-      if (Channel channel = take_request(failure); channel.is_open() || failure) return channel;
+      if (Channel channel = take_request(); channel.is_open()) return channel;
       const WaitResult result = wait_for_peer(
           connections_.wait, deadline,
           SleepWords{state_->accept_sleepers, state_->accept_signal, *registry_.waiters[0]},
@@ -138,7 +153,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
  private:
   bool has_request() const {
     for (const ServerSlot& slot : state_->slots) {
-      if (slot.state.load(std::memory_order_acquire) == slot_requested) return true;
+      if (ticket_state(slot.ticket.load(std::memory_order_acquire)) == slot_requested) return true;
     }
     return false;
   }
@@ -149,43 +164,46 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
 
   // Accepts one pending request, freeing the slots of clients that died on
   // the way. An empty Channel if there is none.
-  Channel take_request(Failure& failure) {
+  Channel take_request() {
     for (ServerSlot& slot : state_->slots) {
       const std::uint64_t client = slot.client.load(std::memory_order_acquire);
       if (client == 0) continue;
-      const std::uint32_t state = slot.state.load(std::memory_order_acquire);
+      std::uint64_t seen = slot.ticket.load(std::memory_order_acquire);
+      const std::uint32_t state = ticket_state(seen);
       if (state == slot_accepted) continue;
-      const std::uint32_t id = slot.id.load(std::memory_order_relaxed) & k_id_mask;
       if (state != slot_requested) {
-        if (!alive(client)) free_slot(slot, client, id);  // died while connecting
+        if (!alive(client)) free_slot(slot, client, seen);  // died while connecting
         continue;
       }
+      const std::uint32_t id = ticket_id(seen);
       Failure open_failure;
       Channel channel = ChannelAccess::open(channel_name(name_, id), 0, connections_.wait, options_,
                                             OpenMode::open, ChannelEnd::opener, open_failure);
-      std::uint32_t expected = slot_requested;
-      if (!channel.is_open() ||
-          !slot.state.compare_exchange_strong(expected, slot_accepted, std::memory_order_acq_rel)) {
-        // The client gave up or died, or its channel is unusable.
-        channel = Channel();
-        if (!alive(client) || expected != slot_requested) free_slot(slot, client, id);
-        continue;
+      const std::uint64_t outcome = ticket(id, channel.is_open() ? slot_accepted : slot_refused);
+      if (!slot.ticket.compare_exchange_strong(seen, outcome, std::memory_order_acq_rel)) {
+        continue;  // that client gave up meanwhile (another may use the slot by now)
       }
       wake_connectors();
+      if (!channel.is_open()) continue;  // refused: the client cleans up and leaves
       auto self = shared_from_this();
       ServerSlot* slot_ptr = &slot;
-      ChannelAccess::on_close(
-          channel, [self, slot_ptr, client, id] { self->free_slot(*slot_ptr, client, id); });
-      (void)failure;
+      ChannelAccess::on_close(channel, [self, slot_ptr, client, outcome] {
+        self->free_slot(*slot_ptr, client, outcome);
+      });
       return channel;
     }
     return Channel();
   }
 
-  void free_slot(ServerSlot& slot, std::uint64_t client, std::uint32_t id) {
-    Failure ignored;
-    remove_ring_channel(id, ignored);
-    slot.state.store(slot_free, std::memory_order_release);
+  // Frees `slot` if it still holds `expected_ticket` for `client`.
+  void free_slot(ServerSlot& slot, std::uint64_t client, std::uint64_t expected_ticket) {
+    if (expected_ticket != 0) {
+      Failure ignored;
+      remove_ring_channel(ticket_id(expected_ticket), ignored);
+      if (!slot.ticket.compare_exchange_strong(expected_ticket, 0, std::memory_order_acq_rel)) {
+        return;  // the slot has moved on to another connection
+      }
+    }
     std::uint64_t expected = client;
     slot.client.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
   }
@@ -258,39 +276,47 @@ Channel connect(std::string_view server_view, Deadline deadline,
   for (int attempt = 0; attempt < 64; ++attempt) {
     failure.clear();
     id = state.next_id.fetch_add(1) & k_id_mask;
-    slot->id.store(id, std::memory_order_relaxed);
     channel = ChannelAccess::open(channel_name(server, id), connection.capacity, connection.wait,
                                   options, OpenMode::create, ChannelEnd::creator, failure);
     if (failure.code != make_error_code(errc::already_exists)) break;
   }
-  auto give_up = [&] {
+  // Leaves the slot, removing our channel only if we made it.
+  auto give_up = [&](bool made_channel) {
     const std::string channel_text = channel_name(server, id);
     channel = Channel();
-    std::error_code ignored;
-    Channel::remove(channel_text, options, ignored);
-    slot->state.store(slot_free, std::memory_order_release);
+    if (made_channel) {
+      std::error_code ignored;
+      Channel::remove(channel_text, options, ignored);
+    }
+    slot->ticket.store(0, std::memory_order_release);
     std::uint64_t expected = self;
     slot->client.compare_exchange_strong(expected, 0);
   };
   if (failure) {
-    give_up();
+    give_up(false);
     return Channel();
   }
-  slot->state.store(slot_requested, std::memory_order_release);
+  const std::uint64_t requested = ticket(id, slot_requested);
+  slot->ticket.store(requested, std::memory_order_release);
   wake_sleepers(SleepWords{state.accept_sleepers, state.accept_signal, *registry.waiters[0]}, 1);
 
   const WaitResult result = wait_for_peer(
       connection.wait, deadline,
       SleepWords{state.connect_sleepers, state.connect_signal, *registry.waiters[1]},
-      [&] { return slot->state.load(std::memory_order_acquire) == slot_accepted; },
+      [&] { return slot->ticket.load(std::memory_order_acquire) != requested; },
       [&] { return server_watch.gone(state.server.load(std::memory_order_acquire)); });
-  if (result == WaitResult::ready) return channel;
-  // Withdraw, unless the server accepted in the meantime.
-  std::uint32_t expected = slot_requested;
-  if (!slot->state.compare_exchange_strong(expected, slot_free, std::memory_order_acq_rel)) {
-    if (expected == slot_accepted) return channel;
+  std::uint64_t seen = requested;
+  if (result == WaitResult::ready ||
+      !slot->ticket.compare_exchange_strong(seen, 0, std::memory_order_acq_rel)) {
+    // Answered, possibly just as we gave up.
+    if (seen == requested) seen = slot->ticket.load(std::memory_order_acquire);
+    if (seen == ticket(id, slot_accepted)) return channel;
+    give_up(true);
+    failure.set(std::make_error_code(std::errc::connection_refused),
+                "connect to " + what + ": the server could not open the connection's channel");
+    return Channel();
   }
-  give_up();
+  give_up(true);
   if (result == WaitResult::peer_gone) {
     failure.set(errc::peer_gone, "connect to " + what + ": the server process exited or closed");
   } else {

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <semaphore.h>
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <ctime>
@@ -30,6 +31,8 @@ int timed_wait(sem_t* sem, const timespec& until) {
   if (rc == 0) return 0;
   return rc > 0 ? rc : errno;
 }
+
+constexpr std::uint32_t k_max_wake = 1024;
 
 class SemaphoreWaiter final : public WordWaiter {
  public:
@@ -66,6 +69,9 @@ class SemaphoreWaiter final : public WordWaiter {
   }
 
   void wake(std::atomic<std::uint32_t>&, std::uint32_t count) override {
+    // `count` may come from shared memory: a garbage value must not mean
+    // billions of posts. Sleepers wake in bounded slices anyway.
+    count = std::min<std::uint32_t>(count, k_max_wake);
     for (std::uint32_t i = 0; i < count; ++i) {
       if (::sem_post(sem_) != 0) break;  // EOVERFLOW: enough tokens are pending anyway
     }

@@ -39,7 +39,8 @@ class KernelSemaphoreWaiter final : public WordWaiter {
   }
 
   void wake(std::atomic<std::uint32_t>&, std::uint32_t count) override {
-    const LONG n = static_cast<LONG>(std::min<std::uint32_t>(count, LONG_MAX));
+    // `count` may come from shared memory: bound it (sleepers wake in slices).
+    const LONG n = static_cast<LONG>(std::min<std::uint32_t>(count, 1024));
     ::ReleaseSemaphore(h_, n, nullptr);  // ERROR_TOO_MANY_POSTS: enough tokens are pending
   }
 
