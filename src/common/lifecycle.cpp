@@ -14,6 +14,7 @@
 #include "error_wrappers.hpp"
 #include "failure.hpp"
 #include "lifecycle_internal.hpp"
+#include "name_check.hpp"
 #include "segment_access.hpp"
 #include "segment_backend.hpp"
 #include "segment_header.hpp"
@@ -250,12 +251,7 @@ std::vector<SegmentInfo> list_impl(const ListOptions& options, Failure& failure)
 
 SegmentInfo inspect_impl(std::string_view name_view, const Options& options, Failure& failure) {
   const std::string name(name_view);
-  if (!is_valid_name(name)) {
-    failure.set(errc::invalid_name, "'" + name +
-                                        "' is not a valid shmkit name: use 1-30 characters of "
-                                        "A-Z a-z 0-9 . _ -");
-    return {};
-  }
+  if (!check_name(name, failure)) return {};
   const Backend backend = resolve(options.backend);
   if (find_backend(backend, failure) == nullptr) return {};
   ListQuery query;
@@ -365,12 +361,7 @@ std::optional<SegmentKind> shmkit_kind(const Mapping& m, const std::string& name
 
 bool remove_if_stale_impl(std::string_view name_view, const Options& options, Failure& failure) {
   const std::string name(name_view);
-  if (!is_valid_name(name)) {
-    failure.set(errc::invalid_name, "'" + name +
-                                        "' is not a valid shmkit name: use 1-30 characters of "
-                                        "A-Z a-z 0-9 . _ -");
-    return false;
-  }
+  if (!check_name(name, failure)) return false;
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;
   Options rw = options;
@@ -412,12 +403,7 @@ std::vector<SegmentInfo> remove_stale_impl(const ListOptions& options, Failure& 
 
 bool remove_object_impl(std::string_view name_view, const Options& options, Failure& failure) {
   const std::string name(name_view);
-  if (!is_valid_name(name)) {
-    failure.set(errc::invalid_name, "'" + name +
-                                        "' is not a valid shmkit name: use 1-30 characters of "
-                                        "A-Z a-z 0-9 . _ -");
-    return false;
-  }
+  if (!check_name(name, failure)) return false;
   if (options.raw) return remove_by_kind(name, SegmentKind::segment, options, failure);
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;

@@ -35,7 +35,7 @@ bool check_name(std::string_view name, Failure& failure) {
   if (is_valid_name(name)) return true;
   failure.set(errc::invalid_name, "'" + std::string(name) +
                                       "' is not a valid shmkit name: use 1-30 characters of "
-                                      "A-Z a-z 0-9 . _ -");
+                                      "A-Z a-z 0-9 . _ -, not starting with 'sem.'");
   return false;
 }
 

@@ -5,6 +5,7 @@
 #include "error_wrappers.hpp"
 #include "failure.hpp"
 #include "lifecycle_internal.hpp"
+#include "name_check.hpp"
 #include "segment_access.hpp"
 #include "segment_backend.hpp"
 #include "segment_header.hpp"
@@ -73,12 +74,7 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
                                       const SegmentRequest& request, Failure& failure) {
   NamedSharedMemory shm;
   std::string name(name_view);
-  if (!is_valid_name(name)) {
-    failure.set(errc::invalid_name, "'" + name +
-                                        "' is not a valid shmkit name: use 1-30 characters of "
-                                        "A-Z a-z 0-9 . _ -");
-    return shm;
-  }
+  if (!check_name(name, failure)) return shm;
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return shm;
 
@@ -300,12 +296,7 @@ namespace {
 template <typename Op>
 bool by_name(std::string_view name_view, const Options& options, Failure& f, Op op) {
   const std::string name(name_view);
-  if (!is_valid_name(name)) {
-    f.set(errc::invalid_name, "'" + name +
-                                  "' is not a valid shmkit name: use 1-30 characters "
-                                  "of A-Z a-z 0-9 . _ -");
-    return false;
-  }
+  if (!check_name(name, f)) return false;
   detail::SegmentBackend* backend = detail::find_backend(options.backend, f);
   return backend != nullptr && op(*backend, name);
 }

@@ -1,4 +1,5 @@
 #include "sync_segment.hpp"
+#include "name_check.hpp"
 
 #include <shmkit/name.hpp>
 
@@ -91,12 +92,7 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
 
 bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
                          Failure& failure) {
-  if (!is_valid_name(name)) {
-    failure.set(errc::invalid_name, "'" + name +
-                                        "' is not a valid shmkit name: use 1-30 "
-                                        "characters of A-Z a-z 0-9 . _ -");
-    return false;
-  }
+  if (!check_name(name, failure)) return false;
   std::error_code ec;
   const bool removed = NamedSharedMemory::remove(name, options, ec);
   if (ec) {
