@@ -11,24 +11,26 @@
 namespace shmkit {
 
 enum class errc {
-  invalid_name = 1,     // not 1-30 characters of [A-Za-z0-9._-]
-  invalid_size,         // zero, or too large for the header + mapping
-  invalid_argument,     // an option value that makes no sense here
-  backend_unavailable,  // e.g. the win32 backend on Linux
-  already_exists,       // create() on a name that is taken
-  not_found,            // open() or remove() of a name that does not exist
-  size_mismatch,        // open_or_create() found a segment of another size
-  incompatible_layout,  // not a shmkit segment, or another layout version
-  corrupted,            // a header field contradicts the mapping
-  not_ready,            // the creator never finished creating the segment
-  name_collision,       // a SysV key shared by two different names
-  read_only,            // a write operation on a read-only handle
-  wrong_kind,           // the name belongs to another kind of object (a mutex, not a segment)
-  overflow,             // a semaphore count would pass its maximum
-  peer_gone,            // the process at the other end exited or closed
-  message_too_large,    // a message bigger than the ring or the caller's buffer
-  role_taken,           // a live process already is this ring's producer (or consumer)
-  type_mismatch,        // a Queue<T> opened with another T than it was created with
+  invalid_name = 1,      // not 1-30 characters of [A-Za-z0-9._-]
+  invalid_size,          // zero, or too large for the header + mapping
+  invalid_argument,      // an option value that makes no sense here
+  backend_unavailable,   // e.g. the win32 backend on Linux
+  already_exists,        // create() on a name that is taken
+  not_found,             // open() or remove() of a name that does not exist
+  size_mismatch,         // open_or_create() found a segment of another size
+  incompatible_layout,   // not a shmkit segment, or another layout version
+  corrupted,             // a header field contradicts the mapping
+  not_ready,             // the creator never finished creating the segment
+  name_collision,        // a SysV key shared by two different names
+  read_only,             // a write operation on a read-only handle
+  wrong_kind,            // the name belongs to another kind of object (a mutex, not a segment)
+  overflow,              // a semaphore count would pass its maximum
+  peer_gone,             // the process at the other end exited or closed
+  message_too_large,     // a message bigger than the ring or the caller's buffer
+  role_taken,            // a live process already is this ring's producer (or consumer)
+  type_mismatch,         // a Queue<T> opened with another T than it was created with
+  untrusted_owner,       // the object belongs to a user this process was not told to trust
+  insecure_permissions,  // open_or_create() found it with wider permissions than it would set
 };
 
 // The category of shmkit::errc; its messages say what to do next.

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace shmkit {
 
@@ -49,6 +50,18 @@ struct Options {
   // opened with its data. create() and open() never reclaim. See
   // docs/lifecycle.md.
   bool reclaim_stale = true;
+  // Whose objects this handle may use when it did not create them in this
+  // call (open, open_or_create finding one, taking over a role). The
+  // caller's own user and the administrator (root; on Windows SYSTEM and
+  // Administrators) are always trusted; add others by user name or number
+  // ("postgres", "1000"; on Windows an account name or SID string), or "*"
+  // for anyone. Any other owner is errc::untrusted_owner: a name another
+  // user created first may be a trap (docs/security.md).
+  std::vector<std::string> trusted_owners;
+  // open_or_create(): accept an existing object whose permissions are wider
+  // than `permissions` (someone else may have written to it). Off by
+  // default: such an object is errc::insecure_permissions.
+  bool accept_wider_permissions = false;
   // Win32 only.
   Scope scope = Scope::local;
   // Win32 only: an SDDL string for created objects; empty = the default DACL.

@@ -6,6 +6,7 @@
 #include <shmkit/channel.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
+#include <shmkit/error.hpp>
 #include <shmkit/lifecycle.hpp>
 #include <shmkit/name.hpp>
 #include <shmkit/named_event.hpp>

@@ -50,6 +50,12 @@ class Category final : public std::error_category {
         return "another live process holds this end: close it there first";
       case errc::type_mismatch:
         return "the queue holds another message type: open it with the type it was created with";
+      case errc::untrusted_owner:
+        return "another user owns the object: remove it, or name that user in "
+               "Options::trusted_owners if you mean to share with them";
+      case errc::insecure_permissions:
+        return "the object is open to more users than requested: remove it, or set "
+               "Options::accept_wider_permissions";
     }
     return "unknown shmkit error " + std::to_string(value);
   }
@@ -70,6 +76,9 @@ class Category final : public std::error_category {
         return std::errc::function_not_supported;
       case errc::read_only:
         return std::errc::read_only_file_system;
+      case errc::untrusted_owner:
+      case errc::insecure_permissions:
+        return std::errc::permission_denied;
       default:
         return {value, *this};
     }

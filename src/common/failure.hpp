@@ -4,6 +4,7 @@
 #pragma once
 
 #include <shmkit/errc.hpp>
+#include <shmkit/error.hpp>
 
 #include <string>
 #include <system_error>
@@ -25,7 +26,13 @@ struct Failure {
     code.clear();
     message.clear();
   }
-  [[noreturn]] void raise() const { throw std::system_error(code, message); }
+  // The sentence already says what to do; an OS code's own text (which
+  // says nothing about what to do) is kept after it in parentheses.
+  [[noreturn]] void raise() const {
+    if (message.empty()) throw Error(code, code.message());
+    if (code.category() == error_category()) throw Error(code, message);
+    throw Error(code, message + " (" + code.message() + ")");
+  }
 };
 
 inline std::error_code errno_code(int e) noexcept {

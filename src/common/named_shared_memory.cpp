@@ -26,6 +26,33 @@ void prefault(const void* base, std::size_t length) noexcept {
   for (std::size_t offset = 0; offset < length; offset += k_page) (void)bytes[offset];
 }
 
+namespace {
+
+// Everything between the OS object's creation and its publication, in the
+// order a creator killed at any instant needs: the stamp that names the
+// creator first, then the slow parts (reserving memory, initialising the
+// object's state), and the ready state last. On failure the object is
+// closed and its name removed; nobody can have opened it, since it was
+// never published.
+bool finish_creation(SegmentBackend& backend, const std::string& name, Mapping& m, std::size_t size,
+                     const Options& options, const SegmentRequest& request, Failure& failure) {
+  if (!options.raw) stamp_header(m.base, size, backend.id(), request.kind, name);
+  backend.reserve(name, m, failure);
+  if (!failure && !options.raw && request.initialize != nullptr) {
+    request.initialize(static_cast<char*>(m.base) + k_header_size, size, request.context, failure);
+  }
+  if (failure) {
+    Failure ignored;
+    backend.close(m);
+    backend.remove(name, options, ignored);
+    return false;
+  }
+  if (!options.raw) publish_header(m.base);
+  return true;
+}
+
+}  // namespace
+
 struct SegmentAccess {
   static NamedSharedMemory open(std::string_view name_view, std::size_t size,
                                 const Options& options, OpenMode mode,
@@ -80,9 +107,13 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
 
   const std::size_t overhead = options.raw ? 0 : k_header_size;
   if (mode != OpenMode::open) {
-    if (size == 0 || size > std::numeric_limits<std::size_t>::max() / 2 - overhead) {
-      failure.set(errc::invalid_size, "segment " + quoted(name) + ": cannot create " +
-                                          std::to_string(size) + " bytes; ask for at least 1 byte");
+    const std::size_t largest = std::numeric_limits<std::size_t>::max() / 2 - overhead;
+    if (size == 0 || size > largest) {
+      failure.set(errc::invalid_size,
+                  "segment " + quoted(name) + ": cannot create " + std::to_string(size) +
+                      " bytes; ask for " +
+                      (size == 0 ? std::string("at least 1 byte")
+                                 : "at most " + std::to_string(largest) + " bytes"));
       return shm;
     }
     if (options.access == Access::read_only) {
@@ -96,25 +127,21 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
 
   const auto deadline = std::chrono::steady_clock::now() + options.open_timeout;
   auto pause = std::chrono::microseconds(50);
-  for (;;) {
+  for (bool first = true;; first = false) {
+    // A backstop for the paths below that retry at once (a stale object
+    // removed, a lost race): whatever other processes do to the name, this
+    // returns by the deadline.
+    if (!first && std::chrono::steady_clock::now() >= deadline) {
+      failure.set(errc::not_ready, "segment " + quoted(name) +
+                                       " kept changing while it was being opened (created and "
+                                       "removed by other processes); try again");
+      return shm;
+    }
     failure.clear();
     if (mode != OpenMode::open) {
       Mapping m = backend->create(name, size + overhead, options, failure);
       if (!failure) {
-        if (!options.raw) {
-          if (request.initialize != nullptr) {
-            request.initialize(static_cast<char*>(m.base) + k_header_size, size, request.context,
-                               failure);
-            if (failure) {
-              // Nobody can have opened it: it was never published.
-              Failure ignored;
-              backend->close(m);
-              backend->remove(name, options, ignored);
-              return shm;
-            }
-          }
-          initialize_header(m.base, size, backend->id(), request.kind, name);
-        }
+        if (!finish_creation(*backend, name, m, size, options, request, failure)) return shm;
         shm.name_ = name;
         // Nobody can mark a segment whose creator is alive, but a creator
         // must not ignore it if it happened.
@@ -146,6 +173,13 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(2));
       continue;
+    }
+    // Not created by this call: whoever made it first must be trusted
+    // before a byte of it is read or written (docs/security.md).
+    backend->check_trust(name, m, options, mode == OpenMode::open_or_create, failure);
+    if (failure) {
+      backend->close(m);
+      return shm;
     }
 
     const bool reclaim = mode == OpenMode::open_or_create && options.reclaim_stale;

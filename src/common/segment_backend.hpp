@@ -37,6 +37,22 @@ class SegmentBackend {
   // none; errc::not_ready while its creator has not given it a size yet.
   virtual Mapping open(const std::string& name, const Options& options, Failure& failure) = 0;
 
+  // Gives every page of an object create() just made its memory now, so that
+  // a full /dev/shm is an error here instead of SIGBUS at the first write
+  // into a page. create() already reserved the first page (the header's);
+  // the caller stamps the header before calling this, because reserving a
+  // large object takes time. On failure the caller closes and removes it.
+  virtual void reserve(const std::string& name, Mapping& mapping, Failure& failure) = 0;
+
+  // Refuses an object that open() found and this process must not use: its
+  // owner (or creator) is another user than this one, the administrator or
+  // Options::trusted_owners (errc::untrusted_owner); with
+  // `check_permissions` (open_or_create() found it), also one whose
+  // permissions are wider than Options::permissions
+  // (errc::insecure_permissions). docs/security.md.
+  virtual void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
+                           bool check_permissions, Failure& failure) = 0;
+
   virtual void close(Mapping& mapping) noexcept = 0;
 
   // Returns false if there was nothing to remove.

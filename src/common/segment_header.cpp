@@ -26,11 +26,10 @@ std::string describe_creator(const SegmentHeader& h) {
 
 }  // namespace
 
-void initialize_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
-                       const std::string& name) noexcept {
+void stamp_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
+                  const std::string& name) noexcept {
   auto* h = static_cast<SegmentHeader*>(mapping);
   const ProcessIdentity& self = current_process();
-  h->magic.store(k_segment_magic, std::memory_order_relaxed);
   h->layout_version = k_layout_version;
   h->header_size = static_cast<std::uint32_t>(k_header_size);
   h->data_size = data_size;
@@ -42,8 +41,16 @@ void initialize_header(void* mapping, std::size_t data_size, Backend backend, Se
   h->created_unix_ns = unix_time_ns();
   std::memset(h->name, 0, sizeof h->name);
   std::memcpy(h->name, name.data(), std::min(name.size(), sizeof h->name - 1));
+  // The magic goes last: whoever sees it (acquire) also sees who is
+  // creating the object, so a creator killed from here on leaves a leftover
+  // that lifecycle tools can judge stale instead of an anonymous blank.
+  h->magic.store(k_segment_magic, std::memory_order_release);
+}
+
+void publish_header(void* mapping) noexcept {
+  auto* h = static_cast<SegmentHeader*>(mapping);
   // Openers read nothing but `state` until it says ready; this store is what
-  // makes every field above visible to them.
+  // makes the header and the object's initial state visible to them.
   h->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
 }
 
@@ -84,7 +91,11 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
                       "remove it if it is left over from something else");
       return {};
     }
-    if (std::chrono::steady_clock::now() >= deadline) {
+    // A stamped header names its creator: once that process is gone the
+    // header will never be published, so there is nothing to wait for.
+    const bool creator_gone =
+        magic == k_segment_magic && !is_alive(h.creator_pid, h.creator_start_time);
+    if (creator_gone || std::chrono::steady_clock::now() >= deadline) {
       failure.set(errc::not_ready,
                   who + " was never made ready: " +
                       (magic == 0 ? std::string("its header is blank, so either its creator died "

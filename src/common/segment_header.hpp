@@ -92,9 +92,15 @@ struct HeaderFacts {
   bool removing = false;
 };
 
-// Fills a fresh zero-filled header and publishes it as ready.
-void initialize_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
-                       const std::string& name) noexcept;
+// Fills a fresh zero-filled header with everything but its state, which
+// stays `initializing`. Called first thing after the OS object exists, before
+// anything slow (reserving memory, initialising the object's state), so that
+// a creator killed at any later instant leaves an object that names it.
+void stamp_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
+                  const std::string& name) noexcept;
+// Marks a stamped header ready, with release ordering: the last write of a
+// creation.
+void publish_header(void* mapping) noexcept;
 
 // Waits until the header is published (or `deadline` passes) and checks every
 // field against the mapping it sits in. Never reads outside `mapping_length`.

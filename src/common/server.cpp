@@ -140,6 +140,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   Channel accept(Deadline deadline, Failure& /*failure*/) {
     for (;;) {
       if (Channel channel = take_request(); channel.is_open()) return channel;
+      // Whatever the registry holds, a wait ends by its deadline: a slot
+      // that looks ready but yields nothing must not keep us here.
+      if (deadline != k_forever && std::chrono::steady_clock::now() >= deadline) return Channel();
       const WaitResult result = wait_for_peer(
           connections_.wait, deadline,
           SleepWords{state_->accept_sleepers, state_->accept_signal, *registry_.waiters[0]},
@@ -151,9 +154,14 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   const std::string& name() const noexcept { return name_; }
 
  private:
+  // Must agree with take_request(): a slot it would skip (no client) is no
+  // request, or a waiter would spin on it for ever.
   bool has_request() const {
     for (const ServerSlot& slot : state_->slots) {
-      if (ticket_state(slot.ticket.load(std::memory_order_acquire)) == slot_requested) return true;
+      if (slot.client.load(std::memory_order_acquire) != 0 &&
+          ticket_state(slot.ticket.load(std::memory_order_acquire)) == slot_requested) {
+        return true;
+      }
     }
     return false;
   }

@@ -2,11 +2,14 @@
 #include "posix_segment_backend.hpp"
 
 #include "os_error.hpp"
+#include "owner_trust.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 
 namespace shmkit::detail {
@@ -54,6 +57,50 @@ void explain_missing_directory(Failure& failure, const std::string& name) {
   set_errno_failure(failure, ENOENT, object(name), "create");
 }
 
+// posix_fallocate gives the object's pages their memory now. Without it
+// tmpfs hands out pages at the first write, and a write into a page that a
+// full /dev/shm cannot supply kills the process with SIGBUS. macOS has no
+// posix_fallocate: there an object is reserved by the kernel as it is sized.
+#if defined(__linux__) || defined(__CYGWIN__) || defined(__FreeBSD__) || defined(__NetBSD__)
+constexpr bool k_can_reserve = true;
+int reserve_range(int fd, std::size_t offset, std::size_t length) noexcept {
+  int e;
+  do {
+    e = ::posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(length));
+  } while (e == EINTR);
+  return e;
+}
+#else
+constexpr bool k_can_reserve = false;
+int reserve_range(int, std::size_t, std::size_t) noexcept {
+  return 0;
+}
+#endif
+
+// The header's page, reserved before anything is written to it.
+constexpr std::size_t k_first_page = 4096;
+
+std::string bytes(unsigned long long n) {
+  return std::to_string(n) + " bytes";
+}
+
+// ENOSPC from reserving: say how much was asked, how much is free, and how
+// to get more, in the terms of the usual places /dev/shm is too small.
+void set_no_space_failure(Failure& failure, int fd, const std::string& name, std::size_t length) {
+  std::string free_text;
+  struct statvfs vfs {};
+  if (::fstatvfs(fd, &vfs) == 0) {
+    const auto free_bytes = static_cast<unsigned long long>(vfs.f_bavail) * vfs.f_frsize;
+    const auto total_bytes = static_cast<unsigned long long>(vfs.f_blocks) * vfs.f_frsize;
+    free_text = ": /dev/shm has " + bytes(free_bytes) + " free of " + bytes(total_bytes);
+  }
+  failure.set(errno_code(ENOSPC),
+              "create " + object(name) + ": cannot reserve " + bytes(length) + free_text +
+                  "; ask for less, remove unused objects (shmkit clean), or enlarge /dev/shm "
+                  "(docker run --shm-size=SIZE, a Kubernetes emptyDir with medium: Memory and "
+                  "a sizeLimit, or mount -o remount,size=SIZE /dev/shm)");
+}
+
 int map_flags(const Options& options) {
   return MAP_SHARED | (options.populate ? k_populate_flag : 0);
 }
@@ -93,7 +140,22 @@ Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
   };
   // shm_open applied the umask; the caller asked for exactly `mode`.
   if (::fchmod(fd, mode) != 0) return fail("set permissions of");
-  if (::ftruncate(fd, static_cast<off_t>(length)) != 0) return fail("size");
+  auto no_space = [&] {
+    set_no_space_failure(failure, fd, name, length);
+    ::shm_unlink(path.c_str());
+    close_fd(fd);
+    return Mapping{};
+  };
+  if (::ftruncate(fd, static_cast<off_t>(length)) != 0) {
+    // EFBIG: larger than the file system could ever hold.
+    if (errno == EFBIG || errno == ENOSPC) return no_space();
+    return fail("size");
+  }
+  if (const int e = reserve_range(fd, 0, std::min(length, k_first_page)); e != 0) {
+    if (e == ENOSPC) return no_space();
+    errno = e;
+    return fail("reserve memory for");
+  }
   void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, map_flags(options), fd, 0);
   if (base == MAP_FAILED) return fail("map");
   return Mapping{base, length, fd, options.populate && k_can_populate};
@@ -133,6 +195,30 @@ Mapping PosixSegmentBackend::open(const std::string& name, const Options& option
     return {};
   }
   return Mapping{base, length, fd, options.populate && k_can_populate};
+}
+
+void PosixSegmentBackend::reserve(const std::string& name, Mapping& mapping, Failure& failure) {
+  if (!k_can_reserve || mapping.length <= k_first_page) return;
+  const int fd = static_cast<int>(mapping.handle);
+  const int e = reserve_range(fd, 0, mapping.length);
+  if (e == 0) return;
+  if (e == ENOSPC) {
+    set_no_space_failure(failure, fd, name, mapping.length);
+  } else {
+    set_errno_failure(failure, e, object(name), "reserve memory for");
+  }
+}
+
+void PosixSegmentBackend::check_trust(const std::string& name, const Mapping& mapping,
+                                      const Options& options, bool check_permissions,
+                                      Failure& failure) {
+  struct stat st {};
+  if (::fstat(static_cast<int>(mapping.handle), &st) != 0) {
+    set_errno_failure(failure, errno, object(name), "inspect");
+    return;
+  }
+  const PosixOwner owner{st.st_uid, st.st_uid, static_cast<unsigned>(st.st_mode)};
+  check_posix_owner(object(name), owner, options, check_permissions, failure);
 }
 
 void PosixSegmentBackend::close(Mapping& mapping) noexcept {

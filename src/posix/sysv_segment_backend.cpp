@@ -3,6 +3,7 @@
 
 #include "../common/segment_header.hpp"
 #include "os_error.hpp"
+#include "owner_trust.hpp"
 
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -159,6 +160,27 @@ Mapping SysvSegmentBackend::open(const std::string& name, const Options& options
     return {};
   }
   return Mapping{base, static_cast<std::size_t>(ds.shm_segsz), id};
+}
+
+// Nothing to do: shmget already charged the whole size against
+// kernel.shmall, and SysV segments live on the kernel's internal shm mount,
+// which has no size of its own that could fill up (unlike /dev/shm).
+void SysvSegmentBackend::reserve(const std::string&, Mapping&, Failure&) {}
+
+void SysvSegmentBackend::check_trust(const std::string& name, const Mapping& mapping,
+                                     const Options& options, bool check_permissions,
+                                     Failure& failure) {
+  shmid_ds ds{};
+  if (::shmctl(static_cast<int>(mapping.handle), IPC_STAT, &ds) != 0) {
+    set_sysv_failure(failure, errno, name, "inspect", 0, static_cast<int>(mapping.handle));
+    return;
+  }
+  // The creator counts too: the owner of a segment may hand it to any uid
+  // (IPC_SET), so an owner of root proves nothing about who made it.
+  const PosixOwner owner{static_cast<unsigned>(ds.shm_perm.uid),
+                         static_cast<unsigned>(ds.shm_perm.cuid),
+                         static_cast<unsigned>(ds.shm_perm.mode)};
+  check_posix_owner(object(name), owner, options, check_permissions, failure);
 }
 
 void SysvSegmentBackend::close(Mapping& mapping) noexcept {

@@ -17,6 +17,9 @@ class SysvSegmentBackend final : public SegmentBackend {
   Mapping create(const std::string& name, std::size_t length, const Options& options,
                  Failure& failure) override;
   Mapping open(const std::string& name, const Options& options, Failure& failure) override;
+  void reserve(const std::string& name, Mapping& mapping, Failure& failure) override;
+  void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
+                   bool check_permissions, Failure& failure) override;
   void close(Mapping& mapping) noexcept override;
   bool remove(const std::string& name, const Options& options, Failure& failure) override;
   bool exists(const std::string& name, const Options& options, Failure& failure) override;

@@ -3,6 +3,7 @@
 
 #include "kernel_object_name.hpp"
 #include "os_error.hpp"
+#include "owner_trust.hpp"
 #include "security_attributes.hpp"
 
 #include <windows.h>
@@ -115,6 +116,22 @@ Mapping Win32SegmentBackend::open(const std::string& name, const Options& option
     return {};
   }
   return Mapping{base, length, reinterpret_cast<NativeHandle>(handle), false};
+}
+
+// Nothing to do: a paging-file section is committed whole when
+// CreateFileMappingW makes it (SEC_COMMIT, the default), so a full commit
+// limit already failed create() with ERROR_COMMITMENT_LIMIT.
+void Win32SegmentBackend::reserve(const std::string&, Mapping&, Failure&) {}
+
+// Win32 keeps no mode bits to compare: a DACL wider than the caller's own is
+// not detected (docs/security.md); only the owner is checked.
+void Win32SegmentBackend::check_trust(const std::string& name, const Mapping&,
+                                      const Options& options, bool, Failure& failure) {
+  // The mapping's own handle has no READ_CONTROL; while it is open the name
+  // still leads to the same section, so a second handle reads its owner.
+  HANDLE owner_handle = ::OpenFileMappingW(READ_CONTROL, FALSE, os_name(name, options).c_str());
+  check_win32_owner(owner_handle, object(name, options), options, failure);
+  if (owner_handle != nullptr) ::CloseHandle(owner_handle);
 }
 
 void Win32SegmentBackend::close(Mapping& mapping) noexcept {

@@ -5,6 +5,7 @@
 
 #include "kernel_object_name.hpp"
 #include "os_error.hpp"
+#include "owner_trust.hpp"
 #include "security_attributes.hpp"
 
 #include <windows.h>
@@ -34,6 +35,15 @@ std::string describe(const char* kind, const std::string& name, const Options& o
          narrow(kernel_object_name(name, options.scope)) + ")";
 }
 
+// A second handle, with READ_CONTROL only, to read the owner of an object
+// that open_kernel_object() found; nullptr if the DACL does not grant it.
+HANDLE open_for_owner(const char* kind, const wchar_t* os_name) {
+  const std::string k(kind);
+  if (k == "mutex") return ::OpenMutexW(READ_CONTROL, FALSE, os_name);
+  if (k == "event") return ::OpenEventW(READ_CONTROL, FALSE, os_name);
+  return ::OpenSemaphoreW(READ_CONTROL, FALSE, os_name);
+}
+
 // Creates or opens a named kernel object with `create_fn` / `open_fn`, with
 // the same create/open/open_or_create rules as segments.
 template <typename CreateFn, typename OpenFn>
@@ -57,21 +67,35 @@ HANDLE open_kernel_object(const char* kind, const std::string& name, const Optio
   }
   const std::wstring os_name = kernel_object_name(name, options.scope);
   HANDLE h;
+  DWORD create_error = ERROR_SUCCESS;
   if (mode == OpenMode::open) {
     h = open_fn(os_name.c_str());
   } else {
     SecurityAttributes security;
     if (!security.parse(options.security_descriptor, what, failure)) return nullptr;
     h = create_fn(security.get(), os_name.c_str());
-    if (h != nullptr && mode == OpenMode::create && ::GetLastError() == ERROR_ALREADY_EXISTS) {
+    create_error = ::GetLastError();
+    if (h != nullptr && mode == OpenMode::create && create_error == ERROR_ALREADY_EXISTS) {
       ::CloseHandle(h);
       failure.set(errc::already_exists,
                   what + " already exists; open it, use open_or_create, or pick another name");
       return nullptr;
     }
   }
+  const bool existed =
+      h != nullptr && (mode == OpenMode::open || create_error == ERROR_ALREADY_EXISTS);
+  if (existed) {
+    // Made by someone else: use it only if its owner is trusted.
+    HANDLE owner_handle = open_for_owner(kind, os_name.c_str());
+    check_win32_owner(owner_handle, what, options, failure);
+    if (owner_handle != nullptr) ::CloseHandle(owner_handle);
+    if (failure) {
+      ::CloseHandle(h);
+      return nullptr;
+    }
+  }
   if (h == nullptr) {
-    const DWORD e = ::GetLastError();
+    const DWORD e = mode == OpenMode::open ? ::GetLastError() : create_error;
     if (e == ERROR_INVALID_HANDLE) {
       // Mappings, events, mutexes and semaphores share one namespace.
       failure.set(errc::wrong_kind, "'" + name +

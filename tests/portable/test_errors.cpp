@@ -2,15 +2,38 @@
 
 #include <shmkit/shmkit.hpp>
 
+#include "../support/test_names.hpp"
+
+#include <functional>
+#include <limits>
 #include <string>
 
 using namespace shmkit;
+
+namespace {
+
+std::string what_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no shmkit::Error)";
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
 
 TEST_SUITE("errors") {
   TEST_CASE("the category is shmkit's and every code has an actionable message") {
     CHECK(std::string(error_category().name()) == "shmkit");
     for (int value = static_cast<int>(errc::invalid_name);
-         value <= static_cast<int>(errc::type_mismatch); ++value) {
+         value <= static_cast<int>(errc::insecure_permissions); ++value) {
       const std::string message = error_category().message(value);
       CAPTURE(value);
       CHECK(message.find(':') != std::string::npos);  // "what: what to do"
@@ -24,5 +47,39 @@ TEST_SUITE("errors") {
     CHECK(make_error_code(errc::invalid_name) == std::errc::invalid_argument);
     CHECK(make_error_code(errc::backend_unavailable) == std::errc::function_not_supported);
     CHECK(make_error_code(errc::size_mismatch) != std::errc::file_exists);
+  }
+
+  TEST_CASE("what() says its advice once") {
+    test::NameGuard guard(test::unique_name("once"));
+    auto shm = NamedSharedMemory::create(guard.name(), 64);
+    const std::string exists = what_of([&] { (void)NamedSharedMemory::create(guard.name(), 64); });
+    CAPTURE(exists);
+    CHECK(count(exists, "open_or_create") == 1);
+    CHECK(exists.find("the name is taken") == std::string::npos);  // the category's text
+
+    // Ring and server names have shorter limits than 30: the message gives
+    // theirs and not the general rule as well.
+    const std::string ring_name(29, 'r');
+    const std::string ring = what_of([&] { (void)Ring::create(ring_name, RingRole::producer); });
+    CAPTURE(ring);
+    CHECK(ring.find("1-30 characters") == std::string::npos);
+    const std::string server_name(25, 's');
+    const std::string server = what_of([&] { Server s(server_name); });
+    CAPTURE(server);
+    CHECK(server.find("1-30 characters") == std::string::npos);
+
+    const std::string huge = what_of([&] {
+      (void)NamedSharedMemory::create(guard.name() + "h", std::numeric_limits<std::size_t>::max());
+    });
+    CAPTURE(huge);
+    CHECK(huge.find("at least 1 byte") == std::string::npos);
+    CHECK(huge.find("at most") != std::string::npos);
+  }
+
+  TEST_CASE("an OS error keeps the system's own text, once") {
+    const std::string missing =
+        what_of([] { (void)NamedSharedMemory::open("no-such-shmkit-name"); });
+    CAPTURE(missing);
+    CHECK(missing.find("does not exist") != std::string::npos);
   }
 }

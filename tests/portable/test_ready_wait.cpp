@@ -42,8 +42,9 @@ TEST_SUITE("ready") {
       auto waiter = test::Child::spawn("ready_waiter", {guard.name(), to_string(backend), "20000"});
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       CHECK(waiter.running());
-      detail::initialize_header(creator.data(), 777, backend, detail::SegmentKind::segment,
-                                guard.name());
+      detail::stamp_header(creator.data(), 777, backend, detail::SegmentKind::segment,
+                           guard.name());
+      detail::publish_header(creator.data());
       const auto status = waiter.wait();
       REQUIRE(status.exited);
       CHECK(status.code == 0);

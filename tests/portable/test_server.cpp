@@ -7,8 +7,12 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "common/segment_header.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -71,6 +75,40 @@ SHMKIT_CHILD_ROLE(server_dies) {
 }
 
 TEST_SUITE("server") {
+  TEST_CASE("accept returns by its deadline whatever the registry's slots hold") {
+    test::NameGuard guard(test::unique_name("srvg"));
+    Server server(guard.name());
+    Options raw;
+    raw.raw = true;
+    auto bytes = NamedSharedMemory::open(guard.name(), raw);
+    // The slots ({client, ticket} words) start 32 bytes into the server's
+    // state, which follows the segment header and the 8-byte sync preamble.
+    char* slots = static_cast<char*>(bytes.data()) + detail::k_header_size + 8 + 32;
+    auto write_slot = [&](int i, std::uint64_t client, std::uint64_t ticket) {
+      std::memcpy(slots + 16 * i, &client, sizeof client);
+      std::memcpy(slots + 16 * i + 8, &ticket, sizeof ticket);
+    };
+    auto accept_returns_in_time = [&] {
+      const auto start = std::chrono::steady_clock::now();
+      Channel channel = server.accept(std::chrono::milliseconds(100));
+      const auto took = std::chrono::steady_clock::now() - start;
+      CHECK_FALSE(channel.is_open());
+      CHECK(took < std::chrono::seconds(5));
+    };
+    // "Requested" with nobody holding the slot: accept() used to spin on it
+    // at 100% CPU for ever.
+    write_slot(0, 0, (std::uint64_t{5} << 32) | 2);
+    accept_returns_in_time();
+    // Every slot full of random words.
+    std::mt19937_64 random(12345);
+    for (int round = 0; round < 4; ++round) {
+      for (int i = 0; i < 64; ++i) {
+        write_slot(i, round % 2 ? 0 : random(), (random() & ~std::uint64_t{7}) | (random() % 5));
+      }
+      accept_returns_in_time();
+    }
+  }
+
   TEST_CASE("a channel carries messages both ways between two processes") {
     test::NameGuard guard(test::unique_name("ch"));
     auto channel = Channel::create(guard.name(), 4096);

@@ -1,0 +1,28 @@
+// The exception every throwing shmkit call raises.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace shmkit {
+
+// A std::system_error whose what() is exactly one sentence that names the
+// object and says what to do ("segment 'x' exists with size 4096, requested
+// 8192; ..."). std::system_error's own what() would append the category's
+// advice after it and say the same thing twice; code() still carries the
+// shmkit::errc or OS error to branch on.
+class Error : public std::system_error {
+ public:
+  Error(std::error_code code, const std::string& sentence)
+      : std::system_error(code, sentence), sentence_(sentence) {}
+
+  const char* what() const noexcept override { return sentence_.what(); }
+
+ private:
+  // std::runtime_error keeps the text in a reference-counted buffer, so
+  // copying an Error (as throwing does) never throws.
+  std::runtime_error sentence_;
+};
+
+}  // namespace shmkit
