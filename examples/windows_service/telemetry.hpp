@@ -14,9 +14,10 @@ inline shmkit::Options service_options() {
   shmkit::Options options;
   options.scope = shmkit::Scope::global;
   // Owner (the service account) and SYSTEM: full access; Authenticated Users:
-  // read the mapping and wait on (SYNCHRONIZE) the event. No write for them.
+  // read the mapping and wait on (SYNCHRONIZE) the event, and read both
+  // objects' owner (RC), which shmkit checks before trusting them. No write.
   // (On POSIX these fields are ignored and `permissions` applies: 0644.)
-  options.security_descriptor = "D:P(A;;GA;;;SY)(A;;GA;;;OW)(A;;GR;;;AU)(A;;0x100000;;;AU)";
+  options.security_descriptor = "D:P(A;;GA;;;SY)(A;;GA;;;OW)(A;;GRRC;;;AU)(A;;0x120000;;;AU)";
   options.permissions = 0644;
   return options;
 }

@@ -1,4 +1,7 @@
 # cmake -P script run by ctest: install, then build and run tests/consumer.
+#   -DSOURCE_DIR -DBUILD_DIR -DWORK_DIR -DGENERATOR -DCXX    always
+#   -DTOOLCHAIN_FILE -DEMULATOR    for a cross build whose programs run under
+#                                  an emulator (mingw-w64 + Wine)
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
@@ -7,29 +10,70 @@ function(run)
   endif()
 endfunction()
 
+set(compiler_args -DCMAKE_CXX_COMPILER=${CXX})
+if(TOOLCHAIN_FILE)
+  list(APPEND compiler_args "-DCMAKE_TOOLCHAIN_FILE=${TOOLCHAIN_FILE}")
+endif()
+
+# find_args PREFIX: how the consumer finds the package installed in PREFIX.
+function(find_args prefix out)
+  set(args "-DCMAKE_PREFIX_PATH=${prefix}")
+  if(TOOLCHAIN_FILE)
+    # A cross toolchain searches for packages only under its sysroot
+    # (CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY), so name the config directly.
+    file(GLOB_RECURSE config "${prefix}/*/shmkitConfig.cmake")
+    get_filename_component(config_dir "${config}" DIRECTORY)
+    list(APPEND args "-Dshmkit_DIR=${config_dir}")
+  endif()
+  set(${out} ${args} PARENT_SCOPE)
+endfunction()
+
+# run_consumer DIR NAME: runs DIR/consumer(.exe), under the emulator if any
+# (Wine, unlike Windows, does not add the .exe itself).
+function(run_consumer dir name)
+  set(program "${dir}/consumer")
+  if(EXISTS "${program}.exe")
+    set(program "${program}.exe")
+  endif()
+  run(${EMULATOR} "${program}" "${name}")
+endfunction()
+
 file(REMOVE_RECURSE "${WORK_DIR}")
 string(RANDOM LENGTH 8 suffix)
 
 # 1. The library as this build made it (static by default).
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/static-prefix")
+find_args("${WORK_DIR}/static-prefix" static_find)
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/static-consumer"
-    -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX}
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/static-prefix)
+    -G "${GENERATOR}" ${compiler_args} ${static_find})
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/static-consumer")
-run("${WORK_DIR}/static-consumer/consumer" "consumer-s-${suffix}")
+run_consumer("${WORK_DIR}/static-consumer" "consumer-s-${suffix}")
 
 # 2. A shared library with its export macros, from the same sources.
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/shared-build" -G "${GENERATOR}"
-    -DCMAKE_CXX_COMPILER=${CXX} -DBUILD_SHARED_LIBS=ON -DSHMKIT_WARNINGS_AS_ERRORS=ON
+    ${compiler_args} -DBUILD_SHARED_LIBS=ON -DSHMKIT_WARNINGS_AS_ERRORS=ON
     -DSHMKIT_BUILD_TESTS=OFF -DSHMKIT_BUILD_EXAMPLES=OFF -DSHMKIT_BUILD_BENCHMARKS=OFF
     -DCMAKE_BUILD_TYPE=Release)
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/shared-build")
 run(${CMAKE_COMMAND} --install "${WORK_DIR}/shared-build" --prefix "${WORK_DIR}/shared-prefix")
+find_args("${WORK_DIR}/shared-prefix" shared_find)
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/consumer" -B "${WORK_DIR}/shared-consumer"
-    -G "${GENERATOR}" -DCMAKE_CXX_COMPILER=${CXX}
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/shared-prefix)
+    -G "${GENERATOR}" ${compiler_args} ${shared_find})
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/shared-consumer")
-run("${WORK_DIR}/shared-consumer/consumer" "consumer-d-${suffix}")
+# Windows (and Cygwin) load a program's DLLs from its own folder or from PATH,
+# never through an rpath, and the package installs the DLL into bin/: put that
+# on PATH, as a user of the package must. Without it the run fails with
+# "libshmkit.dll not found". Wine prepends WINEPATH to its Windows PATH.
+set(shared_bin "${WORK_DIR}/shared-prefix/bin")
+if(EMULATOR)
+  set(ENV{WINEPATH} "${shared_bin};$ENV{WINEPATH}")
+elseif(CMAKE_HOST_WIN32)
+  file(TO_NATIVE_PATH "${shared_bin}" shared_bin_native)
+  set(ENV{PATH} "${shared_bin_native};$ENV{PATH}")
+else()
+  set(ENV{PATH} "${shared_bin}:$ENV{PATH}")  # Cygwin: bin/cygshmkit-0.dll
+endif()
+run_consumer("${WORK_DIR}/shared-consumer" "consumer-d-${suffix}")
 
 # 3. pkg-config sees the same package.
 find_program(PKG_CONFIG pkg-config)
