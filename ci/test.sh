@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs
 # every suite: Linux (warnings as errors), Linux under ASan+UBSan, the
-# portable POSIX path (what Cygwin and macOS run), and Win32 under Wine.
-# Ends with one summary line over all of them.
+# portable POSIX path (what Cygwin and macOS run), and Win32 under Wine; then
+# the kill -9 soak on the Linux build and a bounded run of every fuzz target
+# (docs/testing.md). Ends with one summary line over all of them (a soak
+# scenario or a fuzz target counts as one test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake ninja-build g++ pkg-config doctest-dev libbenchmark-dev python3-yaml \
-  g++-mingw-w64-x86-64-posix wine wine64
+  g++-mingw-w64-x86-64-posix wine wine64 clang libclang-rt-dev
 
 log_dir=build/logs
 mkdir -p "$log_dir"
@@ -37,6 +39,25 @@ run_suite() {
   fi
 }
 
+# run_stage LABEL COMMAND...: a stage that ends with "NAME: N passed, N failed".
+run_stage() {
+  local label=$1
+  shift
+  echo "== $label =="
+  local status=0 began=$SECONDS
+  "$@" 2>&1 | tee "$log_dir/$label.log" || status=$?
+  local summary
+  summary=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log_dir/$label.log" | tail -1 || true)
+  if [ -n "$summary" ]; then
+    passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$summary")))
+    failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")))
+  else
+    failed=$((failed + 1))
+  fi
+  [ "$status" -eq 0 ] && [ -n "$summary" ] || failures+=("$label")
+  echo "$label took $((SECONDS - began)) s"
+}
+
 linux() {
   cmake --preset ci >/dev/null && cmake --build --preset ci && ctest --preset ci
 }
@@ -48,9 +69,11 @@ portable() {
 }
 
 run_suite linux linux
+run_stage soak ci/soak.sh build/ci 60
 run_suite asan sanitizers
 run_suite portable portable
 run_suite wine ci/test-wine.sh
+run_stage fuzz ci/fuzz.sh 56 build/fuzz
 
 echo
 echo "== summary =="

@@ -42,9 +42,12 @@ struct ListOptions {
   Scope scope = Scope::local;
 };
 
-// Every segment that matches, sorted by backend, then name. Reading a SysV
-// segment's header attaches to it read-only for a moment, which the kernel
-// records as its last pid (lpid).
+// Every segment that matches, sorted by backend, then name. Headers are
+// read from a copy (pread() on POSIX), never through a mapping another user
+// could truncate under the caller. Reading a SysV segment's header attaches
+// to it read-only for a moment, which the kernel records as its last pid
+// (lpid). With `all`, names are whatever other programs chose: escape them
+// before printing.
 SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options = {});
 SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options,
                                                      std::error_code& ec) noexcept;
@@ -67,15 +70,21 @@ SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options,
 
 // Removes the segment `name` if, and only if, it is stale. Returns false if
 // it is in use or absent; fails if it is stale but may not be removed (e.g.
-// std::errc::permission_denied).
+// std::errc::permission_denied). A copy of its header is judged first; the
+// object is mapped (to run the removal protocol) only if that copy says it
+// is stale.
 SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const Options& options = {});
 SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const Options& options,
                                    std::error_code& ec) noexcept;
 
 // Removes `name` whatever it holds (a segment, a mutex with its wake-up
 // semaphore, ...) and whoever uses it, like NamedSharedMemory::remove():
-// open mappings stay valid. With Options::raw, removes a segment that has no
-// shmkit header. Returns false if there was nothing to remove.
+// open mappings stay valid. A blank object (all zero: a creator killed
+// before its first header write) goes as raw; a symbolic link or FIFO
+// planted under the name goes itself, never what a link points to. Any
+// other object without a shmkit header this version can read fails with
+// errc::incompatible_layout unless Options::raw says to remove it anyway.
+// Returns false if there was nothing to remove.
 SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options = {});
 SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options,
                                  std::error_code& ec) noexcept;

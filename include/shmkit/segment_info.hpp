@@ -25,6 +25,10 @@ enum class ObjectKind : std::uint8_t {
   channel,
   server,
   unknown,  // a header this version cannot read, or a segment it may not read
+  // Not a shared memory object at all, but an entry that takes the name
+  // (POSIX, /dev/shm): anyone may plant one there. Never followed or opened.
+  symlink,  // a symbolic link; shm_open refuses it, so it blocks the name
+  special,  // a FIFO, socket, device or directory
 };
 
 // Where a segment's header says it is in its life.
@@ -35,6 +39,11 @@ enum class HeaderState : std::uint8_t {
   ready,
   removing,      // a process found it stale and is removing it
   incompatible,  // another shmkit layout version, or a header that contradicts itself
+  // No header and nothing else either: every byte read is zero, or the
+  // object has no size. A shmkit creator killed between making the OS object
+  // and writing the first bytes of its header (a window of microseconds)
+  // leaves this; so does another program's zero-filled object. Kind `raw`.
+  blank,
 };
 
 // SysV details, as `ipcs -m -p` shows them.
@@ -50,14 +59,18 @@ struct SysvDetails {
 
 struct SegmentInfo {
   // The shmkit name. Empty for a SysV segment without a shmkit header, which
-  // has only a key (see `sysv`).
+  // has only a key (see `sysv`). What ListOptions::all adds is named by
+  // whoever made it: any bytes but '/' and NUL, valid UTF-8 or not, control
+  // characters included. Escape it before printing it (`shmkit` does).
   std::string name;
   Backend backend = Backend::native;
   Scope scope = Scope::local;  // Win32
   ObjectKind kind = ObjectKind::unknown;
   HeaderState state = HeaderState::none;
   // Exactly what the creator asked for, from the header; what the OS
-  // reports for a raw segment.
+  // reports for a raw segment. 0 when unknown: a header that cannot be read
+  // (state unreadable or incompatible) or something that is not an object
+  // (kind symlink or special); os_size still says what the OS reports.
   std::uint64_t size = 0;
   // What the OS object occupies: header included, whole pages on Win32.
   std::uint64_t os_size = 0;
@@ -82,7 +95,7 @@ struct SegmentInfo {
   std::optional<SysvDetails> sysv;  // the sysv backend only
 };
 
-// "raw", "segment", "mutex", ... and "unknown".
+// "raw", "segment", "mutex", ..., "unknown", "symlink" and "special".
 constexpr const char* to_string(ObjectKind kind) noexcept {
   switch (kind) {
     case ObjectKind::raw:
@@ -103,6 +116,10 @@ constexpr const char* to_string(ObjectKind kind) noexcept {
       return "channel";
     case ObjectKind::server:
       return "server";
+    case ObjectKind::symlink:
+      return "symlink";
+    case ObjectKind::special:
+      return "special";
     case ObjectKind::unknown:
       break;
   }
@@ -123,6 +140,8 @@ constexpr const char* to_string(HeaderState state) noexcept {
       return "removing";
     case HeaderState::incompatible:
       return "incompatible";
+    case HeaderState::blank:
+      return "blank";
   }
   return "incompatible";
 }

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 
@@ -89,6 +90,10 @@ struct Parsed {
   bool judgeable = false;            // state and creator can be judged for staleness
 };
 
+bool all_zero(const std::vector<unsigned char>& bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](unsigned char b) { return b == 0; });
+}
+
 Parsed parse(const OsObject& object) {
   Parsed p;
   SegmentInfo& info = p.info;
@@ -96,11 +101,16 @@ Parsed parse(const OsObject& object) {
   info.backend = object.backend;
   info.scope = object.scope;
   info.os_size = object.os_size;
-  info.size = object.os_size;
+  info.size = 0;  // unknown until a header or the OS says it
   info.owner_uid = object.owner_uid;
   info.permissions = object.permissions;
   info.mapped_by = object.mapped_by;
   info.sysv = object.sysv;
+  if (object.entry != EntryType::object) {
+    info.kind = object.entry == EntryType::symlink ? ObjectKind::symlink : ObjectKind::special;
+    info.state = HeaderState::none;
+    return p;
+  }
   if (!object.readable) {
     info.kind = ObjectKind::unknown;
     info.state = HeaderState::unreadable;
@@ -108,7 +118,12 @@ Parsed parse(const OsObject& object) {
   }
   info.kind = ObjectKind::raw;
   info.state = HeaderState::none;
+  info.size = object.os_size;
   const auto& head = object.head;
+  if (all_zero(head)) {
+    info.state = HeaderState::blank;
+    return p;
+  }
   if (head.size() < k_header_size || object.os_size < k_header_size) return p;
   if (field<std::uint64_t>(head, offsetof(SegmentHeader, magic)) != k_segment_magic) return p;
 
@@ -120,15 +135,6 @@ Parsed parse(const OsObject& object) {
   const auto state = field<std::uint32_t>(head, offsetof(SegmentHeader, state));
   const auto creator_pid = field<std::uint64_t>(head, offsetof(SegmentHeader, creator_pid));
   p.creator_start = field<std::uint64_t>(head, offsetof(SegmentHeader, creator_start_time));
-  info.creator.pid = creator_pid;
-  if (state == k_initializing) {
-    // The creator writes the other fields after the magic and may have died
-    // half-way: only the creator's pid is worth reading.
-    info.state = HeaderState::initializing;
-    p.judgeable = creator_pid != 0;
-    info.creator.alive = pid_may_exist(creator_pid);
-    return p;
-  }
   const auto header_size = field<std::uint32_t>(head, offsetof(SegmentHeader, header_size));
   const auto capacity = field<std::uint32_t>(head, offsetof(SegmentHeader, attach_capacity));
   const auto data_size = field<std::uint64_t>(head, offsetof(SegmentHeader, data_size));
@@ -139,14 +145,38 @@ Parsed parse(const OsObject& object) {
                           data_size <= object.os_size - k_header_size &&
                           backend == static_cast<std::uint32_t>(object.backend) &&
                           is_valid_name(name) && name == object.name;
-  if (!consistent || (state != k_ready && state != k_removing)) return p;
+  if (state == k_initializing && !consistent) {
+    // Builds before layout 1's stamped creation wrote the magic first and
+    // the other fields after it: a creator that died there leaves them
+    // half-written, and only its pid is worth reading.
+    info.state = HeaderState::initializing;
+    info.creator.pid = creator_pid;
+    p.judgeable = creator_pid != 0;
+    info.creator.alive = pid_may_exist(creator_pid);
+    return p;
+  }
+  // An incompatible header names no creator: nothing in it can be believed.
+  if (!consistent || (state != k_ready && state != k_removing && state != k_initializing)) {
+    return p;
+  }
 
-  info.state = state == k_ready ? HeaderState::ready : HeaderState::removing;
+  // A whole header. One still `initializing` was stamped by a creator that
+  // wrote every field before the magic (release), so its kind, size and
+  // creator are as good as a published header's: if the creator is gone it
+  // will never be published, and it is judged like any other.
+  info.state = state == k_ready      ? HeaderState::ready
+               : state == k_removing ? HeaderState::removing
+                                     : HeaderState::initializing;
   info.kind = to_object_kind(field<std::uint32_t>(head, offsetof(SegmentHeader, kind)));
   info.size = data_size;
+  info.creator.pid = creator_pid;
   info.created_unix_ns = field<std::uint64_t>(head, offsetof(SegmentHeader, created_unix_ns));
   info.uncounted_attachers = field<std::uint64_t>(head, offsetof(SegmentHeader, attach_overflow));
-  info.creator.alive = may_be_alive(creator_pid, p.creator_start, ~std::uint64_t{0});
+  // A start time of 0 is no start time (a header copied while an older build
+  // wrote it): the pid alone, erring towards alive.
+  info.creator.alive = p.creator_start == 0
+                           ? pid_may_exist(creator_pid)
+                           : may_be_alive(creator_pid, p.creator_start, ~std::uint64_t{0});
   for (std::size_t i = 0; i < k_attach_slots; ++i) {
     const auto entry = field<std::uint64_t>(
         head, offsetof(SegmentHeader, attach) + i * sizeof(std::atomic<std::uint64_t>));
@@ -157,6 +187,18 @@ Parsed parse(const OsObject& object) {
   }
   p.judgeable = creator_pid != 0;
   return p;
+}
+
+// Only shmkit's objects are listed without ListOptions::all.
+bool is_shmkit_object(const SegmentInfo& info) {
+  switch (info.kind) {
+    case ObjectKind::raw:
+    case ObjectKind::symlink:
+    case ObjectKind::special:
+      return false;
+    default:
+      return info.state != HeaderState::unreadable;
+  }
 }
 
 // Stale as far as the header copy tells; the OS-level checks come after.
@@ -194,9 +236,7 @@ void collect(Backend backend, const ListQuery& query, bool all, std::vector<Segm
   std::vector<std::size_t> need_mappers_at;
   for (auto& object : objects) {
     Parsed p = parse(object);
-    if (!all && (p.info.kind == ObjectKind::raw || p.info.state == HeaderState::unreadable)) {
-      continue;
-    }
+    if (!all && !is_shmkit_object(p.info)) continue;
     if (!name_selected(p.info.name, query)) continue;
     if (header_stale(p) && !object.mapped_by) {
       need_mappers.push_back(&object);
@@ -312,12 +352,16 @@ bool process_may_be_alive(std::uint64_t packed) noexcept {
 }
 
 bool creator_may_be_alive(const SegmentHeader& h, bool initializing) {
+  // A creator stamps its pid and start time before it stores the magic with
+  // release ordering: seen through this acquire load, both are whole. A
+  // header without the magic yet (or from a build that wrote the magic
+  // first) is judged by the pid alone, which can only err towards "alive".
+  const bool stamped = h.magic.load(std::memory_order_acquire) == k_segment_magic;
   const std::uint64_t pid = h.creator_pid;
+  const std::uint64_t start = h.creator_start_time;
   if (pid == 0) return true;  // unknown: not ours to judge
-  // An unpublished header's start time may be half-written: judge the pid
-  // alone, which can only err towards "alive".
-  if (initializing) return pid_may_exist(pid);
-  return may_be_alive(pid, h.creator_start_time, ~std::uint64_t{0});
+  if ((initializing && !stamped) || start == 0) return pid_may_exist(pid);
+  return may_be_alive(pid, start, ~std::uint64_t{0});
 }
 
 // Judged on the live mapping, with the loads the protocol needs: every load
@@ -359,11 +403,37 @@ std::optional<SegmentKind> shmkit_kind(const Mapping& m, const std::string& name
   return static_cast<SegmentKind>(kind);
 }
 
+// `name` of `backend` as a copy of its first bytes shows it: read with
+// pread() (POSIX), never through a mapping that its owner could truncate
+// under this process. False if this system cannot look it up that way (then
+// the caller opens it instead); `found` stays empty if there is no such name.
+bool look_up(const std::string& name, Backend backend, Scope scope, std::vector<Parsed>& found) {
+  ListQuery query;
+  query.exact = name;
+  query.scope = scope;
+  std::vector<OsObject> objects;
+  Failure listing;
+  list_os_objects(backend, query, objects, listing);
+  if (listing) return false;
+  for (const auto& object : objects) found.push_back(parse(object));
+  return true;
+}
+
 bool remove_if_stale_impl(std::string_view name_view, const Options& options, Failure& failure) {
   const std::string name(name_view);
   if (!check_name(name, failure)) return false;
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;
+  // The header copy first: an object whose creator or an attacher lives, or
+  // that is not shmkit's, is left alone without ever being mapped. Only one
+  // that looks stale is opened for the protocol below, which judges it again.
+  std::vector<Parsed> copies;
+  if (look_up(name, backend->id(), options.scope, copies)) {
+    const bool candidate = std::any_of(copies.begin(), copies.end(), [&](const Parsed& p) {
+      return p.info.name == name && is_shmkit_object(p.info) && header_stale(p);
+    });
+    if (!candidate) return false;
+  }
   Options rw = options;
   rw.access = Access::read_write;
   rw.raw = false;
@@ -401,35 +471,105 @@ std::vector<SegmentInfo> remove_stale_impl(const ListOptions& options, Failure& 
   return removed;
 }
 
+std::optional<SegmentKind> to_segment_kind(ObjectKind kind) noexcept {
+  switch (kind) {
+    case ObjectKind::segment:
+      return SegmentKind::segment;
+    case ObjectKind::mutex:
+      return SegmentKind::mutex;
+    case ObjectKind::event:
+      return SegmentKind::event;
+    case ObjectKind::semaphore:
+      return SegmentKind::semaphore;
+    case ObjectKind::ring:
+      return SegmentKind::ring;
+    case ObjectKind::queue:
+      return SegmentKind::queue;
+    case ObjectKind::channel:
+      return SegmentKind::channel;
+    case ObjectKind::server:
+      return SegmentKind::server;
+    default:
+      return std::nullopt;
+  }
+}
+
+void refuse_headerless(const std::string& name, Backend backend, Failure& failure) {
+  failure.set(errc::incompatible_layout,
+              "remove " + quoted(name) + " (" + to_string(backend) +
+                  "): it has no shmkit header this version can read, so shmkit cannot tell what "
+                  "owns it; pass Options::raw (shmkit rm --raw) to remove it anyway");
+}
+
+// Where the name cannot be looked up without opening it (macOS SysV, say):
+// the header through a read-only mapping.
+bool remove_object_by_mapping(const std::string& name, SegmentBackend& backend,
+                              const Options& options, Failure& failure) {
+  Options ro = options;
+  ro.access = Access::read_only;
+  ro.populate = false;
+  Mapping m = backend.open(name, ro, failure);
+  if (failure) {
+    if (failure.code == make_error_code(errc::not_found)) failure.clear();
+    return false;
+  }
+  const auto kind = shmkit_kind(m, name, backend.id());
+  backend.close(m);
+  if (!kind) {
+    refuse_headerless(name, backend.id(), failure);
+    return false;
+  }
+  Options by_kind = options;
+  by_kind.backend = backend.id();
+  return remove_by_kind(name, *kind, by_kind, failure);
+}
+
 bool remove_object_impl(std::string_view name_view, const Options& options, Failure& failure) {
   const std::string name(name_view);
   if (!check_name(name, failure)) return false;
   if (options.raw) return remove_by_kind(name, SegmentKind::segment, options, failure);
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;
-  Options ro = options;
-  ro.access = Access::read_only;
-  ro.populate = false;
-  Mapping m = backend->open(name, ro, failure);
-  if (failure) {
-    if (failure.code == make_error_code(errc::not_found)) {
-      failure.clear();
-      return false;
-    }
-    return false;
+  const Backend id = backend->id();
+  std::vector<Parsed> found;
+  if (!look_up(name, id, options.scope, found)) {
+    return remove_object_by_mapping(name, *backend, options, failure);
   }
-  const auto kind = shmkit_kind(m, name, backend->id());
-  backend->close(m);
-  if (!kind) {
-    failure.set(errc::incompatible_layout,
-                "remove " + quoted(name) + " (" + to_string(backend->id()) +
-                    "): it has no shmkit header, so shmkit cannot tell what owns it; pass "
-                    "Options::raw (shmkit rm --raw) to remove it anyway");
-    return false;
-  }
+  if (found.empty()) return false;
+  const SegmentInfo& info = found.front().info;
   Options by_kind = options;
-  by_kind.backend = backend->id();
-  return remove_by_kind(name, *kind, by_kind, failure);
+  by_kind.backend = id;
+  if (info.kind == ObjectKind::symlink || info.kind == ObjectKind::special) {
+    // Planted under the name: remove the entry itself, never what a link
+    // points to.
+    return remove_os_entry(id, name, failure);
+  }
+  if (info.state == HeaderState::blank) {
+    // Nothing in it: a creator that died before its first header write (or
+    // another program's zero-filled object). Nothing can be lost by removing
+    // it as raw, and nothing else can ever make it usable.
+    by_kind.raw = true;
+    return remove_by_kind(name, SegmentKind::segment, by_kind, failure);
+  }
+  if (info.state == HeaderState::unreadable) {
+    // No permission to read it: opening it says so, with its owner.
+    return remove_object_by_mapping(name, *backend, options, failure);
+  }
+  if (!info.name.empty() && info.name != name) {
+    failure.set(errc::name_collision, "remove " + quoted(name) + " (" + to_string(id) +
+                                          "): its SysV key belongs to " + quoted(info.name) +
+                                          ", which hashes to the same key; not removed");
+    return false;
+  }
+  if (const auto kind = to_segment_kind(info.kind)) {
+    return remove_by_kind(name, *kind, by_kind, failure);
+  }
+  if (info.state == HeaderState::initializing) {
+    // Half-written by an older build: its kind is not known yet.
+    return remove_by_kind(name, SegmentKind::segment, by_kind, failure);
+  }
+  refuse_headerless(name, id, failure);
+  return false;
 }
 
 }  // namespace
@@ -472,7 +612,12 @@ Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const 
 
   const std::uint32_t state = h.state.load(std::memory_order_seq_cst);
   const Backend id = backend.id();
+  SegmentKind removal_kind = kind;
   if (state == k_initializing) {
+    // Never published, so the caller could not check its kind: a stamped
+    // header knows it, and removing by it takes the named OS objects that
+    // kind owns along.
+    if (const auto stamped = shmkit_kind(m, name, id)) removal_kind = *stamped;
     // Never published, so nobody can have attached or ever will: no mark
     // is needed, only a creator that is certainly gone.
     if (!remove || !stale_now(h, id, m, true)) {
@@ -513,7 +658,7 @@ Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const 
   by_kind.backend = id;
   by_kind.scope = options.scope;
   Failure removal;
-  const bool removed = remove_by_kind(name, kind, by_kind, removal);
+  const bool removed = remove_by_kind(name, removal_kind, by_kind, removal);
   if (removal) {
     // Still there (no permission to remove it, say): usable again.
     unmark();

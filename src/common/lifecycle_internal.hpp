@@ -38,14 +38,24 @@ Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const 
 
 // ---- per platform (src/posix/segment_listing.cpp, src/win32/...) ---------
 
+// What a name in the OS's namespace is. Only an `object` is ever opened;
+// the others are described from lstat() alone (POSIX /dev/shm).
+enum class EntryType { object, symlink, special };
+
 // One OS object, before its header is judged.
 struct OsObject {
   std::string name;  // empty for a SysV segment whose name is not known yet
   Backend backend = Backend::native;
   Scope scope = Scope::local;
+  EntryType entry = EntryType::object;
   std::uint64_t os_size = 0;
-  bool readable = false;            // `head` holds a copy of its first bytes
-  std::vector<unsigned char> head;  // min(os_size, k_header_size) bytes, read once
+  // `head` holds a copy of its first bytes, read with pread() (POSIX), a
+  // read-only attach (SysV) or view (Win32), never through a mapping that
+  // another user could truncate under us (SIGBUS).
+  bool readable = false;
+  // Up to min(os_size, k_header_size) bytes, read once; fewer if the object
+  // shrank while it was read.
+  std::vector<unsigned char> head;
   std::optional<std::uint32_t> owner_uid;
   std::uint32_t permissions = 0;
   std::optional<SysvDetails> sysv;
@@ -69,6 +79,13 @@ std::vector<Backend> listable_backends();
 // std::errc::function_not_supported if this system cannot list them.
 void list_os_objects(Backend backend, const ListQuery& query, std::vector<OsObject>& out,
                      Failure& failure);
+
+// Removes the name `name` of `backend` when it is not an object (a symbolic
+// link, a FIFO, ...: EntryType other than `object`) without following or
+// opening it: the link goes, its target stays. Returns false if the name was
+// gone. Fails with std::errc::is_a_directory for a directory, and with
+// std::errc::function_not_supported where the backend has no such entries.
+bool remove_os_entry(Backend backend, const std::string& name, Failure& failure);
 
 // Fills mapped_by of `objects` where the OS can tell (Linux /proc).
 void find_mappers(std::vector<OsObject*>& objects);

@@ -31,9 +31,31 @@ void validate_name(std::string_view name, std::error_code& ec) noexcept {
 
 namespace detail {
 
+namespace {
+
+// The name as it can be shown: a message may be printed to a terminal, so
+// control characters and non-ASCII bytes become \xHH.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f && c != '\\') {
+      out += c;
+    } else {
+      static const char k_hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += k_hex[byte >> 4];
+      out += k_hex[byte & 0xf];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 bool check_name(std::string_view name, Failure& failure) {
   if (is_valid_name(name)) return true;
-  failure.set(errc::invalid_name, "'" + std::string(name) +
+  failure.set(errc::invalid_name, "'" + printable(name) +
                                       "' is not a valid shmkit name: use 1-30 characters of "
                                       "A-Z a-z 0-9 . _ -, not starting with 'sem.'");
   return false;

@@ -42,12 +42,20 @@ bool finish_creation(SegmentBackend& backend, const std::string& name, Mapping& 
     request.initialize(static_cast<char*>(m.base) + k_header_size, size, request.context, failure);
   }
   if (failure) {
+    const bool named = !m.unnamed;
     Failure ignored;
     backend.close(m);
-    backend.remove(name, options, ignored);
+    // An unnamed object vanished with its handle; the name, if any, is
+    // someone else's.
+    if (named) backend.remove(name, options, ignored);
     return false;
   }
   if (!options.raw) publish_header(m.base);
+  backend.publish(name, m, failure);
+  if (failure) {
+    backend.close(m);
+    return false;
+  }
   return true;
 }
 
@@ -132,16 +140,26 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
     // removed, a lost race): whatever other processes do to the name, this
     // returns by the deadline.
     if (!first && std::chrono::steady_clock::now() >= deadline) {
-      failure.set(errc::not_ready, "segment " + quoted(name) +
-                                       " kept changing while it was being opened (created and "
-                                       "removed by other processes); try again");
+      // The last attempt's own reason says more than this one, if it had one.
+      if (!failure) {
+        failure.set(errc::not_ready, "segment " + quoted(name) +
+                                         " kept changing while it was being opened (created and "
+                                         "removed by other processes); try again");
+      }
       return shm;
     }
     failure.clear();
     if (mode != OpenMode::open) {
       Mapping m = backend->create(name, size + overhead, options, failure);
+      if (!failure && !finish_creation(*backend, name, m, size, options, request, failure)) {
+        // Another creator named its object first: open theirs instead.
+        if (mode == OpenMode::open_or_create &&
+            failure.code == make_error_code(errc::already_exists)) {
+          continue;
+        }
+        return shm;
+      }
       if (!failure) {
-        if (!finish_creation(*backend, name, m, size, options, request, failure)) return shm;
         shm.name_ = name;
         // Nobody can mark a segment whose creator is alive, but a creator
         // must not ignore it if it happened.

@@ -19,6 +19,8 @@ struct Mapping {
   std::size_t length = 0;  // bytes mapped: the object's full size
   NativeHandle handle = -1;
   bool populated = false;  // the OS already faulted every page in
+  // create() made the object without a name; publish() gives it one.
+  bool unnamed = false;
 };
 
 class SegmentBackend {
@@ -29,7 +31,8 @@ class SegmentBackend {
 
   // Creates a new zero-filled object of exactly `length` bytes and maps it
   // read-write. A taken name fails with errc::already_exists, and nothing is
-  // left behind by any failure.
+  // left behind by any failure. Where the OS allows (Linux), the object has
+  // no name until publish(), so a creator killed half-way leaves nothing.
   virtual Mapping create(const std::string& name, std::size_t length, const Options& options,
                          Failure& failure) = 0;
 
@@ -43,6 +46,15 @@ class SegmentBackend {
   // the caller stamps the header before calling this, because reserving a
   // large object takes time. On failure the caller closes and removes it.
   virtual void reserve(const std::string& name, Mapping& mapping, Failure& failure) = 0;
+
+  // Gives a finished object its name if create() made it without one
+  // (Mapping::unnamed): errc::already_exists when another creator won the
+  // name meanwhile. Called last, after the header is published.
+  virtual void publish(const std::string&, Mapping&, Failure&) {}
+  // True where create() makes objects without a name (see publish()): then
+  // no half-made object is ever visible under a name, and a creator killed
+  // during creation leaves nothing to clean up.
+  virtual bool creates_unnamed() const noexcept { return false; }
 
   // Refuses an object that open() found and this process must not use: its
   // owner (or creator) is another user than this one, the administrator or

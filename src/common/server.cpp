@@ -10,6 +10,12 @@
 // with an earlier client's channel. Closing the server's end of the
 // connection removes the channel and frees the slot. A client that dies
 // before being accepted is found by the server's next scan and its slot freed.
+//
+// Clients use the registry as soon as it is published, before the server
+// claims it, and while a restarted server is still taking it over; so a
+// starting server frees only what nobody else will: the connections its
+// predecessor accepted and the slots of dead clients. A live client's slot
+// is its own until it leaves it or the server accepts or refuses it.
 #include <shmkit/server.hpp>
 
 #include "channel_access.hpp"
@@ -115,10 +121,17 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
       return false;  // state_ stays null: this core must not close or remove anything
     }
     state_ = state;
-    // Whatever a dead predecessor left: its connections' channels and slots.
+    // Whatever a dead predecessor left: the channels and slots of the
+    // connections it accepted, and of clients that died. Not a live
+    // client's request, nor a slot a live client is filling in: clients
+    // found this registry before we claimed it, and a request made then is
+    // ours to accept (freeing it removed a channel its client was waiting
+    // on, or left the client publishing into a slot it no longer held).
     for (ServerSlot& slot : state_->slots) {
-      const std::uint64_t client = slot.client.load();
-      if (client != 0) free_slot(slot, client, slot.ticket.load());
+      const std::uint64_t client = slot.client.load(std::memory_order_acquire);
+      if (client == 0) continue;
+      const std::uint64_t seen = slot.ticket.load(std::memory_order_acquire);
+      if (ticket_state(seen) == slot_accepted || !alive(client)) free_slot(slot, client, seen);
     }
     return true;
   }
@@ -288,20 +301,23 @@ Channel connect(std::string_view server_view, Deadline deadline,
                                   options, OpenMode::create, ChannelEnd::creator, failure);
     if (failure.code != make_error_code(errc::already_exists)) break;
   }
-  // Leaves the slot, removing our channel only if we made it.
-  auto give_up = [&](bool made_channel) {
+  // Leaves the slot, removing our channel only if we made it. A slot that was
+  // taken from us (`ours` false) is not written: it may be another client's
+  // by now, even another thread's of this process, with our client word.
+  auto give_up = [&](bool made_channel, bool ours) {
     const std::string channel_text = channel_name(server, id);
     channel = Channel();
     if (made_channel) {
       std::error_code ignored;
       Channel::remove(channel_text, options, ignored);
     }
+    if (!ours) return;
     slot->ticket.store(0, std::memory_order_release);
     std::uint64_t expected = self;
     slot->client.compare_exchange_strong(expected, 0);
   };
   if (failure) {
-    give_up(false);
+    give_up(false, true);
     return Channel();
   }
   const std::uint64_t requested = ticket(id, slot_requested);
@@ -319,12 +335,16 @@ Channel connect(std::string_view server_view, Deadline deadline,
     // Answered, possibly just as we gave up.
     if (seen == requested) seen = slot->ticket.load(std::memory_order_acquire);
     if (seen == ticket(id, slot_accepted)) return channel;
-    give_up(true);
+    const bool refused = seen == ticket(id, slot_refused);
+    give_up(true, refused);
     failure.set(std::make_error_code(std::errc::connection_refused),
-                "connect to " + what + ": the server could not open the connection's channel");
+                "connect to " + what +
+                    (refused ? ": the server could not open the connection's channel"
+                             : ": its request was taken out of its slot (another process changed "
+                               "the server's registry); try again"));
     return Channel();
   }
-  give_up(true);
+  give_up(true, true);
   if (result == WaitResult::peer_gone) {
     failure.set(errc::peer_gone, "connect to " + what + ": the server process exited or closed");
   } else {

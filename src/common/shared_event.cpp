@@ -7,13 +7,6 @@ namespace {
 
 constexpr std::uint32_t k_event_layout = 0x45565431;  // "EVT1"
 
-struct EventState {
-  std::atomic<std::uint32_t> signaled;  // 0 or 1; anything else is read as 1
-  std::atomic<std::uint32_t> waiters;   // processes between announcing and leaving a wait
-  std::uint32_t manual_reset;           // fixed at creation
-  std::uint32_t reserved;
-};
-
 class SharedEvent final : public EventImpl {
  public:
   explicit SharedEvent(SyncSegment segment)

@@ -5,7 +5,19 @@
 #include "sync_impl.hpp"
 #include "sync_segment.hpp"
 
+#include <atomic>
+#include <cstdint>
+
 namespace shmkit::detail {
+
+// The event's state, right after the sync preamble in its segment. Here
+// rather than in the .cpp so that tests can see who is waiting.
+struct EventState {
+  std::atomic<std::uint32_t> signaled;  // 0 or 1; anything else is read as 1
+  std::atomic<std::uint32_t> waiters;   // processes between announcing and leaving a wait
+  std::uint32_t manual_reset;           // fixed at creation
+  std::uint32_t reserved;
+};
 
 std::unique_ptr<EventImpl> open_shared_event(const std::string& name, const Options& options,
                                              OpenMode mode, EventReset reset, Failure& failure);

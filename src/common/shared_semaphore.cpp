@@ -8,11 +8,6 @@ namespace {
 
 constexpr std::uint32_t k_semaphore_layout = 0x53454d31;  // "SEM1"
 
-struct SemaphoreState {
-  std::atomic<std::uint32_t> count;
-  std::atomic<std::uint32_t> waiters;
-};
-
 class SharedSemaphore final : public SemaphoreImpl {
  public:
   SharedSemaphore(SyncSegment segment, std::string name)

@@ -7,7 +7,17 @@
 #include "sync_impl.hpp"
 #include "sync_segment.hpp"
 
+#include <atomic>
+#include <cstdint>
+
 namespace shmkit::detail {
+
+// The semaphore's state, right after the sync preamble in its segment. Here
+// rather than in the .cpp so that tests can see who is waiting.
+struct SemaphoreState {
+  std::atomic<std::uint32_t> count;
+  std::atomic<std::uint32_t> waiters;  // processes between announcing and leaving a wait
+};
 
 std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
                                                      const Options& options, OpenMode mode,

@@ -101,14 +101,97 @@ void set_no_space_failure(Failure& failure, int fd, const std::string& name, std
                   "a sizeLimit, or mount -o remount,size=SIZE /dev/shm)");
 }
 
-int map_flags(const Options& options) {
-  return MAP_SHARED | (options.populate ? k_populate_flag : 0);
-}
-
 void close_fd(int fd) noexcept {
   while (::close(fd) != 0 && errno == EINTR) {
   }
 }
+
+// A name taken by a symbolic link (planted in /dev/shm by someone: shmkit
+// never makes one) gets its own sentence; shm_open refuses to follow it.
+void set_taken_failure(Failure& failure, const std::string& name, int error) {
+#if defined(__linux__) || defined(__CYGWIN__)
+  struct stat st {};
+  const std::string path = "/dev/shm/" + name;
+  if ((error == EEXIST || error == ELOOP) && ::lstat(path.c_str(), &st) == 0 &&
+      S_ISLNK(st.st_mode)) {
+    failure.set(error == EEXIST ? make_error_code(errc::already_exists) : errno_code(ELOOP),
+                object(name) + " is a symbolic link in /dev/shm, not a shared memory object: "
+                               "shmkit never follows one; remove the link (shmkit rm " + name +
+                               ") and try again");
+    return;
+  }
+#endif
+  set_errno_failure(failure, error, object(name), error == EEXIST ? "create" : "open");
+}
+
+// Where glibc's shm_open keeps its objects on Linux.
+constexpr const char* k_dev_shm = "/dev/shm";
+
+#if defined(__linux__) && !defined(SHMKIT_PORTABLE_POSIX) && defined(O_TMPFILE)
+bool unnamed_supported() noexcept {
+  static const bool supported = [] {
+    if (::access("/proc/self/fd", X_OK) != 0) return false;
+    const int fd = ::open(k_dev_shm, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    close_fd(fd);
+    return true;
+  }();
+  return supported;
+}
+
+// An unnamed file in /dev/shm (O_TMPFILE): until publish() links it, no
+// other process can find it, and it vanishes with its last descriptor. Sets
+// `unnamed` to false (and returns -1) where this is not possible, so that
+// the caller creates the named object directly; a name that is already
+// taken is reported at once, before the caller does any slow work.
+int create_unnamed(const std::string& name, mode_t mode, bool& unnamed, Failure& failure) {
+  unnamed = false;
+  struct stat st {};
+  const std::string named = std::string(k_dev_shm) + "/" + name;
+  if (::lstat(named.c_str(), &st) == 0) {
+    set_taken_failure(failure, name, EEXIST);
+    return -1;
+  }
+  // linkat() below goes through /proc/self/fd; without /proc, fall back.
+  if (!unnamed_supported()) return -1;
+  const int fd = ::open(k_dev_shm, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  if (fd < 0) return -1;  // no /dev/shm, or a file system without O_TMPFILE
+  unnamed = true;
+  return fd;
+}
+
+// Gives the finished object its name; EEXIST if another creator won.
+bool link_unnamed(int fd, const std::string& name, Failure& failure) {
+  const std::string source = "/proc/self/fd/" + std::to_string(fd);
+  const std::string target = std::string(k_dev_shm) + "/" + name;
+  if (::linkat(AT_FDCWD, source.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    return true;
+  }
+  const int e = errno;
+  if (e == EEXIST) {
+    set_taken_failure(failure, name, e);
+  } else {
+    set_errno_failure(failure, e, object(name), "name", e == EACCES ? owner_of(name) : "");
+  }
+  return false;
+}
+#else
+bool unnamed_supported() noexcept {
+  return false;
+}
+int create_unnamed(const std::string&, mode_t, bool& unnamed, Failure&) {
+  unnamed = false;
+  return -1;
+}
+bool link_unnamed(int, const std::string&, Failure&) {
+  return true;
+}
+#endif
+
+int map_flags(const Options& options) {
+  return MAP_SHARED | (options.populate ? k_populate_flag : 0);
+}
+
 
 }  // namespace
 
@@ -120,32 +203,40 @@ Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
                                     const Options& options, Failure& failure) {
   const std::string path = os_name(name);
   const mode_t mode = static_cast<mode_t>(options.permissions & 0777u);
-  const int fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  // Linux: made without a name, and named only once it is finished
+  // (publish()), so a creator killed at any instant leaves nothing behind.
+  bool unnamed = false;
+  int fd = create_unnamed(name, mode, unnamed, failure);
+  if (failure) return {};
+  if (!unnamed) fd = ::shm_open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
     const int e = errno;
     if (e == ENOENT) {
       explain_missing_directory(failure, name);
+    } else if (e == EEXIST) {
+      set_taken_failure(failure, name, e);
     } else {
       set_errno_failure(failure, e, object(name), "create", e == EACCES ? owner_of(name) : "");
     }
     return {};
   }
   // From here on a failure must not leave a half-made object under the name.
+  auto discard = [&] {
+    if (!unnamed) ::shm_unlink(path.c_str());
+    close_fd(fd);
+    return Mapping{};
+  };
   auto fail = [&](const char* operation) {
     const int e = errno;
-    ::shm_unlink(path.c_str());
-    close_fd(fd);
     set_errno_failure(failure, e, object(name), operation);
-    return Mapping{};
+    return discard();
+  };
+  auto no_space = [&] {
+    set_no_space_failure(failure, fd, name, length);
+    return discard();
   };
   // shm_open applied the umask; the caller asked for exactly `mode`.
   if (::fchmod(fd, mode) != 0) return fail("set permissions of");
-  auto no_space = [&] {
-    set_no_space_failure(failure, fd, name, length);
-    ::shm_unlink(path.c_str());
-    close_fd(fd);
-    return Mapping{};
-  };
   if (::ftruncate(fd, static_cast<off_t>(length)) != 0) {
     // EFBIG: larger than the file system could ever hold.
     if (errno == EFBIG || errno == ENOSPC) return no_space();
@@ -158,7 +249,18 @@ Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
   }
   void* base = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, map_flags(options), fd, 0);
   if (base == MAP_FAILED) return fail("map");
-  return Mapping{base, length, fd, options.populate && k_can_populate};
+  Mapping m{base, length, fd, options.populate && k_can_populate};
+  m.unnamed = unnamed;
+  return m;
+}
+
+bool PosixSegmentBackend::creates_unnamed() const noexcept {
+  return unnamed_supported();
+}
+
+void PosixSegmentBackend::publish(const std::string& name, Mapping& mapping, Failure& failure) {
+  if (!mapping.unnamed) return;
+  if (link_unnamed(static_cast<int>(mapping.handle), name, failure)) mapping.unnamed = false;
 }
 
 Mapping PosixSegmentBackend::open(const std::string& name, const Options& options,
@@ -167,7 +269,11 @@ Mapping PosixSegmentBackend::open(const std::string& name, const Options& option
   const int fd = ::shm_open(os_name(name).c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
   if (fd < 0) {
     const int e = errno;
-    set_errno_failure(failure, e, object(name), "open", e == EACCES ? owner_of(name) : "");
+    if (e == ELOOP) {
+      set_taken_failure(failure, name, e);
+    } else {
+      set_errno_failure(failure, e, object(name), "open", e == EACCES ? owner_of(name) : "");
+    }
     return {};
   }
   struct stat st {};

@@ -11,6 +11,8 @@ class PosixSegmentBackend final : public SegmentBackend {
                  Failure& failure) override;
   Mapping open(const std::string& name, const Options& options, Failure& failure) override;
   void reserve(const std::string& name, Mapping& mapping, Failure& failure) override;
+  void publish(const std::string& name, Mapping& mapping, Failure& failure) override;
+  bool creates_unnamed() const noexcept override;
   void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
                    bool check_permissions, Failure& failure) override;
   void close(Mapping& mapping) noexcept override;

@@ -3,6 +3,7 @@
 // on Linux, /proc/*/maps tells which processes map each one.
 #include "../common/lifecycle_internal.hpp"
 #include "../common/process_identity.hpp"
+#include "os_error.hpp"
 #include "sysv_segment_backend.hpp"
 
 #include <shmkit/name.hpp>
@@ -50,13 +51,17 @@ bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
 
-// The first bytes of an open object. pread works on tmpfs; where it does not
-// (macOS), map the first page read-only instead.
+// The first bytes of an open object, with pread(): a copy taken through the
+// file, never through a mapping, so an owner that truncates the object
+// meanwhile only makes the copy shorter (a mapping would get SIGBUS and kill
+// `shmkit list`). Only where pread fails outright on a shared memory object
+// (macOS, whose objects cannot shrink once sized) is the first page mapped.
 bool read_head(int fd, std::uint64_t size, std::vector<unsigned char>& head) {
-  const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, k_header_size));
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, k_header_size));
   head.assign(want, 0);
   if (want == 0) return true;
   std::size_t done = 0;
+  int error = 0;
   while (done < want) {
     const ssize_t n = ::pread(fd, head.data() + done, want - done, static_cast<off_t>(done));
     if (n > 0) {
@@ -64,12 +69,21 @@ bool read_head(int fd, std::uint64_t size, std::vector<unsigned char>& head) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = errno;
     break;
   }
-  if (done == want) return true;
+  if (done > 0 || error == 0) {
+    // End of file before `want`: it shrank since fstat; this is all of it.
+    head.resize(done);
+    return true;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size <= 0) return false;
+  want = std::min(want, static_cast<std::size_t>(st.st_size));
   void* base = ::mmap(nullptr, want, PROT_READ, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) return false;
-  std::memcpy(head.data(), base, want);
+  head.assign(static_cast<const unsigned char*>(base),
+              static_cast<const unsigned char*>(base) + want);
   ::munmap(base, want);
   return true;
 }
@@ -82,13 +96,18 @@ std::uint64_t device_id(dev_t device) {
 #endif
 }
 
-// Fills `object` from an open POSIX object.
-void describe_open(int fd, const struct stat& st, OsObject& object) {
+// Fills `object` with what stat tells.
+void describe_stat(const struct stat& st, OsObject& object) {
   object.os_size = static_cast<std::uint64_t>(st.st_size < 0 ? 0 : st.st_size);
   object.owner_uid = static_cast<std::uint32_t>(st.st_uid);
   object.permissions = static_cast<std::uint32_t>(st.st_mode & 07777);
   object.os_device = device_id(st.st_dev);
   object.os_inode = static_cast<std::uint64_t>(st.st_ino);
+}
+
+// Fills `object` from an open POSIX object.
+void describe_open(int fd, const struct stat& st, OsObject& object) {
+  describe_stat(st, object);
   object.readable = read_head(fd, object.os_size, object.head);
 }
 
@@ -101,26 +120,29 @@ bool is_semaphore_file(const std::string& file, const OsObject& object) {
   return magic != k_segment_magic;
 }
 
-// Appends /dev/shm/`file` unless it is not a segment.
+// Appends /dev/shm/`file` unless it is a semaphore.
 void describe_file(int dir_fd, const std::string& file, std::vector<OsObject>& out) {
   struct stat st {};
-  // Never open a FIFO or follow a link someone left in /dev/shm.
-  if (::fstatat(dir_fd, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-    return;
-  }
+  if (::fstatat(dir_fd, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
   OsObject object;
   object.name = file;
   object.backend = Backend::posix;
+  if (!S_ISREG(st.st_mode)) {
+    // Anyone can plant a link, a FIFO or a directory under a name; it takes
+    // the name (shm_open refuses or fails on it), so it is listed as what
+    // it is, from lstat alone: a link is never followed, a FIFO never opened.
+    describe_stat(st, object);
+    object.os_size = 0;  // a link's own length, a directory's blocks: no object's size
+    object.entry = S_ISLNK(st.st_mode) ? EntryType::symlink : EntryType::special;
+    out.push_back(std::move(object));
+    return;
+  }
   const int fd = ::openat(dir_fd, file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat now {};
   if (fd >= 0 && ::fstat(fd, &now) == 0 && S_ISREG(now.st_mode)) {
     describe_open(fd, now, object);
   } else {
-    object.os_size = static_cast<std::uint64_t>(st.st_size < 0 ? 0 : st.st_size);
-    object.owner_uid = static_cast<std::uint32_t>(st.st_uid);
-    object.permissions = static_cast<std::uint32_t>(st.st_mode & 07777);
-    object.os_device = device_id(st.st_dev);
-    object.os_inode = static_cast<std::uint64_t>(st.st_ino);
+    describe_stat(st, object);
   }
   if (fd >= 0) close_fd(fd);
   if (!is_semaphore_file(file, object)) out.push_back(std::move(object));
@@ -384,6 +406,7 @@ void find_mappers(std::vector<OsObject*>& objects) {
   if (objects.empty()) return;
   const auto found = scan_maps(0);
   for (OsObject* object : objects) {
+    if (object->entry != EntryType::object) continue;  // nothing maps a link or a FIFO
     const std::uint64_t device =
         object->backend == Backend::sysv ? k_sysv_device : object->os_device;
     const auto it = found.find({device, object->os_inode});
@@ -392,6 +415,49 @@ void find_mappers(std::vector<OsObject*>& objects) {
 #else
   (void)objects;  // no portable way to tell
 #endif
+}
+
+bool remove_os_entry(Backend backend, const std::string& name, Failure& failure) {
+  if (backend == Backend::sysv) {
+    failure.set(std::make_error_code(std::errc::function_not_supported),
+                "remove " + quoted(name) + " (sysv): a SysV segment is always an object");
+    return false;
+  }
+  const std::string path = std::string(k_shm_dir) + "/" + name;
+  const int dir_fd = ::open(k_shm_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    failure.set(std::make_error_code(std::errc::function_not_supported),
+                "remove " + path + ": " + k_shm_dir + " cannot be opened here");
+    return false;
+  }
+  struct stat st {};
+  bool removed = false;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int e = errno;
+    if (e != ENOENT) {
+      failure.set(errno_code(e), "remove " + path + ": " + std::strerror(e));
+    }
+  } else if (S_ISDIR(st.st_mode)) {
+    failure.set(std::make_error_code(std::errc::is_a_directory),
+                "remove " + path +
+                    ": it is a directory, not a shared memory object; remove it with rmdir if it "
+                    "is yours and empty");
+  } else if (::unlinkat(dir_fd, name.c_str(), 0) == 0) {
+    // unlinkat without AT_REMOVEDIR removes the entry itself: for a link,
+    // the link, never its target.
+    removed = true;
+  } else {
+    const int e = errno;
+    if (e == EACCES || e == EPERM) {
+      failure.set(errno_code(e), "remove " + path + ": permission denied, it is " +
+                                     describe_owner(st.st_uid, st.st_mode) +
+                                     "; run as its owner or root");
+    } else if (e != ENOENT) {
+      failure.set(errno_code(e), "remove " + path + ": " + std::strerror(e));
+    }
+  }
+  close_fd(dir_fd);
+  return removed;
 }
 
 bool may_be_alive(std::uint64_t pid, std::uint64_t start_time, std::uint64_t mask) noexcept {

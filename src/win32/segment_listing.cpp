@@ -167,6 +167,13 @@ void list_os_objects(Backend backend, const ListQuery& query, std::vector<OsObje
   }
 }
 
+bool remove_os_entry(Backend, const std::string& name, Failure& failure) {
+  // Only Section objects are listed here, and nothing is removed on Windows.
+  failure.set(std::make_error_code(std::errc::function_not_supported),
+              "remove " + quoted(name) + " (win32): a section goes when its last handle closes");
+  return false;
+}
+
 void find_mappers(std::vector<OsObject*>&) {
   // Windows does not say which processes hold a section.
 }

@@ -8,6 +8,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "common/segment_backend.hpp"
+#include "common/failure.hpp"
+#include "common/segment_access.hpp"
 #include "common/segment_header.hpp"
 
 #include <algorithm>
@@ -15,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -157,6 +161,24 @@ SHMKIT_CHILD_ROLE(lc_nothing) {
   return 0;
 }
 
+// args: name backend kind size. Creates the object through the segment
+// layer with an initializer that never returns: the child stays inside
+// creation, after the OS object exists and before it is published, until
+// the test kills it (as a creator killed while a big Queue initialises).
+SHMKIT_CHILD_ROLE(lc_create_stuck) {
+  detail::SegmentRequest request;
+  request.kind = static_cast<detail::SegmentKind>(std::stoul(args.at(2)));
+  request.initialize = [](void*, std::size_t, const void*, detail::Failure&) {
+    std::promise<void> never;
+    never.get_future().wait();
+  };
+  detail::Failure failure;
+  auto shm = detail::open_segment(args.at(0), std::stoul(args.at(3)), on(parse_backend(args.at(1))),
+                                  detail::OpenMode::create, request, failure);
+  if (failure) std::fprintf(stderr, "lc_create_stuck: %s\n", failure.message.c_str());
+  return failure ? 2 : 3;
+}
+
 // args: name backend lane iterations. Opens (or creates) the segment, puts a
 // token in its lane, and checks that the name still leads to the same
 // memory while it is attached; then closes. A remover that removed a segment
@@ -194,6 +216,38 @@ std::uint64_t dead_pid() {
   const std::uint64_t pid = child.pid();
   child.wait();
   return pid;
+}
+
+// Starts lc_create_stuck and waits until the object's header names the
+// child while still initializing: the child is then inside creation, past
+// the point where its identity is in the object.
+test::Child stuck_creator(const std::string& name, Backend backend, detail::SegmentKind kind,
+                          std::size_t size) {
+  auto child = test::Child::spawn(
+      "lc_create_stuck", {name, to_string(backend), std::to_string(static_cast<unsigned>(kind)),
+                          std::to_string(size)});
+  const bool inside = test::eventually([&] {
+    std::error_code ec;
+    const SegmentInfo s = inspect_segment(name, on(backend), ec);
+    return !ec && s.state == HeaderState::initializing && s.creator.pid == child.pid();
+  });
+  if (!inside) {
+    std::error_code ec;
+    const SegmentInfo s = inspect_segment(name, on(backend), ec);
+    MESSAGE("the header never named the creator: kind "
+            << std::string(to_string(s.kind)) << ", state " << std::string(to_string(s.state))
+            << ", creator " << s.creator.pid);
+  }
+  REQUIRE(inside);
+  return child;
+}
+
+// The same, killed: what a creator killed during a slow creation leaves.
+void leave_killed_creation(const std::string& name, Backend backend, detail::SegmentKind kind,
+                           std::size_t size) {
+  auto child = stuck_creator(name, backend, kind, size);
+  child.kill();
+  child.wait();
 }
 
 }  // namespace
@@ -558,6 +612,101 @@ TEST_SUITE("lifecycle") {
       CHECK(s.created_unix_ns <= now);
       CHECK(s.created_unix_ns + 60'000'000'000ULL > now);
       CHECK(remove_object(guard.name(), on(backend)) == (backend != Backend::win32));
+    }
+  }
+
+  TEST_CASE("a creator killed inside creation leaves a stale object that every remover removes") {
+    for (Backend backend : test::segment_backends()) {
+      if (backend == Backend::win32) continue;  // a section dies with its creator there
+      if (!can_list(backend)) continue;
+      // Where objects are named only once finished (posix on Linux), a
+      // killed creator leaves nothing: test_creation_crash.cpp checks that.
+      detail::Failure no_backend;
+      if (detail::find_backend(backend, no_backend)->creates_unnamed()) continue;
+      const std::string backend_name = to_string(backend);
+      CAPTURE(backend_name);
+      const std::string base = test::unique_name("lck") + ".";
+      test::NameGuard guard(base + "a");
+      for (const char* n : {"b", "c", "d", "e"}) guard.add(base + n);
+      constexpr std::size_t k_size = 1 << 20;
+
+      // While its creator is alive (and stuck) it is listed, never stale.
+      {
+        auto creator = stuck_creator(base + "a", backend, detail::SegmentKind::queue, k_size);
+        const SegmentInfo live = listed(base + "a", backend);
+        CHECK(live.kind == ObjectKind::queue);
+        CHECK(live.state == HeaderState::initializing);
+        CHECK(live.size == k_size);
+        CHECK(live.creator.alive);
+        CHECK_FALSE(live.stale);
+        CHECK_FALSE(remove_if_stale(base + "a", on(backend)));
+        CHECK(remove_stale(only(base + "a", backend)).empty());
+        CHECK(NamedSharedMemory::exists(base + "a", on(backend)));
+
+        creator.kill();
+        creator.wait();
+        const SegmentInfo dead = listed(base + "a", backend);
+        CHECK(dead.kind == ObjectKind::queue);
+        CHECK(dead.state == HeaderState::initializing);
+        CHECK(dead.creator.pid == creator.pid());
+        CHECK_FALSE(dead.creator.alive);
+        CHECK(dead.stale);
+      }
+      // remove_stale (shmkit clean) removes it...
+      const auto removed = remove_stale(only(base + "a", backend));
+      REQUIRE(removed.size() == 1);
+      CHECK(removed.front().kind == ObjectKind::queue);
+      CHECK_FALSE(NamedSharedMemory::exists(base + "a", on(backend)));
+
+      // ...and so do remove_if_stale and remove_object (shmkit rm).
+      leave_killed_creation(base + "b", backend, detail::SegmentKind::ring, 4096);
+      CHECK(remove_if_stale(base + "b", on(backend)));
+      CHECK_FALSE(NamedSharedMemory::exists(base + "b", on(backend)));
+      leave_killed_creation(base + "c", backend, detail::SegmentKind::segment, 4096);
+      CHECK(remove_object(base + "c", on(backend)));
+      CHECK_FALSE(NamedSharedMemory::exists(base + "c", on(backend)));
+
+      // open_or_create reclaims it, of its own kind or another size.
+      leave_killed_creation(base + "d", backend, detail::SegmentKind::segment, 4096);
+      auto fresh = NamedSharedMemory::open_or_create(base + "d", 4096, on(backend));
+      CHECK(fresh.created());
+      CHECK(fresh.size() == 4096);
+      leave_killed_creation(base + "e", backend, detail::SegmentKind::queue, k_size);
+      QueueOptions queue_options;
+      auto queue = Queue<long>::open_or_create(base + "e", 16, queue_options, on(backend));
+      CHECK(queue.try_push(42));
+    }
+  }
+
+  TEST_CASE(
+      "a blank object is listed as blank, left by remove_stale and removed by remove_object") {
+    for (Backend backend : test::segment_backends()) {
+      if (backend == Backend::win32) continue;
+      if (!can_list(backend)) continue;
+      const std::string backend_name = to_string(backend);
+      CAPTURE(backend_name);
+      test::NameGuard guard(test::unique_name("lcz"));
+      // What a creator killed between making the OS object and its first
+      // header write leaves: zeros, named by nobody.
+      Options raw = on(backend);
+      raw.raw = true;
+      NamedSharedMemory::create(guard.name(), 4096, raw).close();
+
+      const SegmentInfo info = inspect_segment(guard.name(), on(backend));
+      CHECK(info.kind == ObjectKind::raw);
+      CHECK(info.state == HeaderState::blank);
+      CHECK(info.size == info.os_size);
+      CHECK_FALSE(info.stale);
+      ListOptions all = only(guard.name(), backend);
+      all.all = true;
+      CHECK(remove_stale(all).empty());
+      CHECK_FALSE(remove_if_stale(guard.name(), on(backend)));
+      CHECK(NamedSharedMemory::exists(guard.name(), raw));
+
+      // Without Options::raw: nothing in it can tell whose it is, and
+      // nothing can be lost.
+      CHECK(remove_object(guard.name(), on(backend)));
+      CHECK_FALSE(NamedSharedMemory::exists(guard.name(), raw));
     }
   }
 }

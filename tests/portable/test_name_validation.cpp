@@ -50,4 +50,16 @@ TEST_SUITE("names") {
       }
     }
   }
+
+  TEST_CASE("an invalid name is shown with its control bytes escaped") {
+    try {
+      (void)NamedSharedMemory::open(std::string("esc\x1b[31mRED\nx\xff"));
+      FAIL("expected an exception");
+    } catch (const std::system_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("'esc\\x1b[31mRED\\x0ax\\xff'") != std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+      CHECK(what.find('\n') == std::string::npos);
+    }
+  }
 }

@@ -7,8 +7,14 @@
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
 
+#if !defined(_WIN32)
+#include "../../src/common/segment_header.hpp"
+#include "../../src/common/shared_event.hpp"
+#endif
+
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <thread>
 #include <vector>
 
@@ -22,8 +28,48 @@ struct Tally {
   std::atomic<std::uint32_t> released;
 };
 
-// Starts `k_waiters` children blocked on the event and returns once each has
-// announced itself on the `ready` semaphore.
+// The event's state in shared memory, read through a raw mapping of its
+// segment, so that a test can wait until its waiters really sleep instead of
+// guessing how long that takes. Win32 keeps events in the kernel, where
+// nothing can be seen: there settled() holds at once, and the tests still
+// pass because a set() that finds nobody waiting is kept for the next waiter.
+class EventProbe {
+ public:
+  explicit EventProbe(const std::string& name) {
+#if !defined(_WIN32)
+    Options raw;
+    raw.raw = true;
+    memory_ = NamedSharedMemory::open(name, raw);
+    state_ = reinterpret_cast<const detail::EventState*>(
+        static_cast<const std::byte*>(memory_.data()) + detail::k_header_size +
+        sizeof(detail::SyncPreamble));
+#else
+    (void)name;
+#endif
+  }
+
+  // Waits until exactly `count` processes sit in wait() and the event is not
+  // set; false if that does not happen within a minute.
+  bool settled(std::uint32_t count) const {
+#if !defined(_WIN32)
+    return test::eventually(
+        [&] { return state_->waiters.load() == count && state_->signaled.load() == 0; },
+        std::chrono::seconds(60));
+#else
+    (void)count;
+    return true;
+#endif
+  }
+
+ private:
+#if !defined(_WIN32)
+  NamedSharedMemory memory_;
+  const detail::EventState* state_ = nullptr;
+#endif
+};
+
+// Starts `k_waiters` children blocked on the event and returns once each is
+// asleep in wait().
 std::vector<test::Child> start_waiters(const std::string& event, const std::string& ready,
                                        const std::string& tally) {
   auto ready_sem = NamedSemaphore::open(ready);
@@ -32,8 +78,8 @@ std::vector<test::Child> start_waiters(const std::string& event, const std::stri
     waiters.push_back(test::Child::spawn("event_waiter", {event, ready, tally}));
   }
   for (int i = 0; i < k_waiters; ++i) REQUIRE(ready_sem.wait_for(std::chrono::seconds(30)));
-  // They announced themselves just before waiting; let them get there.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // They announced themselves just before waiting: wait until they do.
+  REQUIRE(EventProbe(event).settled(k_waiters));
   return waiters;
 }
 
@@ -61,10 +107,13 @@ TEST_SUITE("event") {
     auto& tally = *static_cast<Tally*>(shm.data());
 
     auto waiters = start_waiters(guard.name(), ready_guard.name(), tally_guard.name());
+    const EventProbe probe(guard.name());
     for (std::uint32_t round = 1; round <= k_waiters; ++round) {
       event.set();
       REQUIRE(test::eventually([&] { return tally.released.load() >= round; }));
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // The others are asleep again and the set() is used up: nobody else
+      // can be released by it (a second release would leave one fewer asleep).
+      REQUIRE(probe.settled(k_waiters - round));
       CHECK(tally.released.load() == round);  // one set, one release
     }
     for (auto& waiter : waiters) CHECK(waiter.wait().code == 0);
@@ -110,7 +159,7 @@ TEST_SUITE("event") {
     auto event = NamedEvent::open_or_create(guard.name(), EventReset::auto_reset);
     std::atomic<bool> woke{false};
     std::thread waiter([&] { woke = event.wait_for(std::chrono::seconds(30)); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(EventProbe(guard.name()).settled(1));  // asleep, so set() must wake it
     event.set();
     waiter.join();
     CHECK(woke.load());

@@ -7,10 +7,42 @@
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
 
+#if !defined(_WIN32)
+#include "../../src/common/segment_header.hpp"
+#include "../../src/common/shared_semaphore.hpp"
+#endif
+
 #include <chrono>
+#include <cstddef>
 #include <vector>
 
 using namespace shmkit;
+
+namespace {
+
+// Waits until the semaphore `name` holds no units and exactly `count`
+// processes sleep on it, read from its state in shared memory (a raw mapping
+// of its segment). Win32 keeps semaphores in the kernel, where nothing can be
+// seen: there it returns true at once.
+bool settled(const std::string& name, std::uint32_t count) {
+#if !defined(_WIN32)
+  Options raw;
+  raw.raw = true;
+  const auto memory = NamedSharedMemory::open(name, raw);
+  const auto* state = reinterpret_cast<const detail::SemaphoreState*>(
+      static_cast<const std::byte*>(memory.data()) + detail::k_header_size +
+      sizeof(detail::SyncPreamble));
+  return test::eventually(
+      [&] { return state->count.load() == 0 && state->waiters.load() == count; },
+      std::chrono::seconds(60));
+#else
+  (void)name;
+  (void)count;
+  return true;
+#endif
+}
+
+}  // namespace
 
 // args: semaphore done-semaphore. Takes one unit, then reports on `done`.
 SHMKIT_CHILD_ROLE(semaphore_taker) {
@@ -34,7 +66,10 @@ TEST_SUITE("semaphore") {
     sem.post(2);
     CHECK(done.wait_for(std::chrono::seconds(30)));
     CHECK(done.wait_for(std::chrono::seconds(30)));
-    CHECK_FALSE(done.wait_for(std::chrono::milliseconds(100)));  // only two units so far
+    // Only two units so far: the other two takers are asleep, and a third
+    // release would have left one fewer of them.
+    REQUIRE(settled(guard.name(), 2));
+    CHECK_FALSE(done.try_wait());
     sem.post();
     sem.post();
     for (auto& taker : takers) CHECK(taker.wait().code == 0);

@@ -204,12 +204,26 @@ TEST_SUITE("ring") {
   TEST_CASE("consumer killed: a blocked producer gets peer_gone instead of hanging") {
     test::NameGuard guard(test::unique_name("rc"));
     auto producer = Ring::create(guard.name(), RingRole::producer, 256);
+    Options raw;
+    raw.raw = true;
+    auto bytes = NamedSharedMemory::open(guard.name(), raw);
+    const auto& shared = *reinterpret_cast<const detail::RingShared*>(
+        static_cast<const std::byte*>(bytes.data()) + detail::k_header_size + 64);
     auto child = test::Child::spawn("ring_slow_consumer", {guard.name()});
     const char message[40] = "fill me";
     producer.send(message, sizeof message);
     producer.send(message, sizeof message);
-    // Fill the ring while the consumer sleeps, then kill it.
-    while (producer.send_for(message, sizeof message, std::chrono::milliseconds(200))) {
+    // Kill it only once it has attached and taken both messages (it then
+    // sleeps): killed earlier, it would not be the consumer whose death the
+    // producer has to notice, and the producer would rightly wait for one.
+    REQUIRE(test::eventually(
+        [&] {
+          return shared.consumer.load() > detail::k_endpoint_closed &&
+                 shared.tail.load() == shared.head.load();
+        },
+        std::chrono::seconds(60)));
+    // Fill the ring; the sleeping consumer takes nothing more.
+    while (producer.try_send(message, sizeof message)) {
     }
     child.kill();
     child.wait();

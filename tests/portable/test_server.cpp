@@ -7,10 +7,12 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "common/ring_core.hpp"
 #include "common/segment_header.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -70,6 +72,13 @@ SHMKIT_CHILD_ROLE(server_dies) {
   Server server(args.at(0));
   Channel connection = server.accept(std::chrono::seconds(30));
   if (!connection.is_open()) return 3;
+  std::this_thread::sleep_for(std::chrono::seconds(120));
+  return 1;
+}
+
+// args: server. Runs a server that never accepts, then waits to be killed.
+SHMKIT_CHILD_ROLE(server_idle) {
+  Server server(args.at(0));
   std::this_thread::sleep_for(std::chrono::seconds(120));
   return 1;
 }
@@ -207,6 +216,93 @@ TEST_SUITE("server") {
     Server second;
     Server::start(guard.name(), {}, {}, ec);
     CHECK(ec == errc::role_taken);
+  }
+
+  TEST_CASE(
+      "a starting server accepts the requests of live clients and frees only what the dead left") {
+    // Clients use a registry as soon as it is published, before its server
+    // has claimed it or cleaned up after a predecessor. The starting server
+    // used to free every held slot: a live client's channel was removed
+    // under it ("could not open the connection's channel"), or its slot
+    // was freed before it published its request, which then was never
+    // accepted. Here those slots are written by hand into a dead server's
+    // registry, so that the restarted server sees them, every time.
+    test::NameGuard guard(test::unique_name("sr"));
+    auto crashed = test::Child::spawn("server_idle", {guard.name()});
+    Options raw;
+    raw.raw = true;
+    // The server word is the first of the state, after the header and the
+    // 8-byte sync preamble; the slots ({client, ticket}) follow 32 bytes in.
+    const std::size_t state_offset = detail::k_header_size + 8;
+    const std::size_t slots_offset = state_offset + 32;
+    auto read_word = [](const NamedSharedMemory& shm, std::size_t offset) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, static_cast<const char*>(shm.data()) + offset, sizeof word);
+      return word;
+    };
+    NamedSharedMemory bytes;
+    REQUIRE(test::eventually(
+        [&] {
+          std::error_code ec;
+          bytes = NamedSharedMemory::open(guard.name(), raw, ec);
+          return !ec && bytes.size() >= slots_offset + 16 * Server::k_max_connections &&
+                 read_word(bytes, state_offset) > detail::k_endpoint_closed;
+        },
+        std::chrono::seconds(60)));
+    const std::uint64_t dead = read_word(bytes, state_offset);  // the server, once killed
+    crashed.kill();
+    crashed.wait();
+
+    char* slots = static_cast<char*>(bytes.data()) + slots_offset;
+    auto write_slot = [&](int i, std::uint64_t client, std::uint64_t ticket) {
+      std::memcpy(slots + 16 * i, &client, sizeof client);
+      std::memcpy(slots + 16 * i + 8, &ticket, sizeof ticket);
+    };
+    auto slot_word = [&](int i, int word) {
+      return read_word(bytes, slots_offset + 16 * i + 8 * word);
+    };
+    auto ticket = [](std::uint32_t id, std::uint32_t state) {
+      return (std::uint64_t{id} << 32) | state;  // states: 2 requested, 3 accepted
+    };
+    auto channel_for = [&](std::uint32_t id) {
+      char suffix[16];
+      std::snprintf(suffix, sizeof suffix, ".%06x", static_cast<unsigned>(id));
+      guard.add(guard.name() + suffix);
+      return guard.name() + suffix;
+    };
+    const std::uint64_t self = detail::pack_slot(detail::current_process());
+    // Slot 0: this live process's request, published.
+    Channel waiting = Channel::create(channel_for(0x10), 4096);
+    write_slot(0, self, ticket(0x10, 2));
+    // Slot 1: this live process has claimed it and not yet published.
+    write_slot(1, self, 0);
+    // Slot 2: a connection the dead server had accepted.
+    Channel accepted_by_dead = Channel::create(channel_for(0x11), 4096);
+    write_slot(2, self, ticket(0x11, 3));
+    // Slot 3: a request of a client that died waiting.
+    Channel orphaned = Channel::create(channel_for(0x12), 4096);
+    write_slot(3, dead, ticket(0x12, 2));
+
+    Server restarted(guard.name());
+    // The live client's slots are untouched and its channel is still there.
+    CHECK(slot_word(0, 0) == self);
+    CHECK(slot_word(0, 1) == ticket(0x10, 2));
+    CHECK(NamedSharedMemory::exists(waiting.name()));
+    CHECK(slot_word(1, 0) == self);
+    // What the dead left is gone.
+    CHECK(slot_word(2, 0) == 0);
+    CHECK(slot_word(3, 0) == 0);
+    if (native_backend() != Backend::win32) {
+      CHECK_FALSE(NamedSharedMemory::exists(accepted_by_dead.name()));
+      CHECK_FALSE(NamedSharedMemory::exists(orphaned.name()));
+    }
+    // And the live request is accepted: the channel carries messages.
+    Channel connection = restarted.accept(std::chrono::seconds(30));
+    REQUIRE(connection.is_open());
+    CHECK(connection.name() == waiting.name());
+    CHECK(slot_word(0, 1) == ticket(0x10, 3));
+    send_text(waiting, "made it");
+    CHECK(receive_text(connection) == "made it");
   }
 
   TEST_CASE("accept and connect time out cleanly") {

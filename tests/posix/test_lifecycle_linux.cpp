@@ -9,7 +9,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "common/segment_backend.hpp"
 #include "common/process_identity.hpp"
+#include "common/segment_header.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -18,8 +20,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -158,7 +165,14 @@ std::string normalise(std::string text,
 
 // Every row's cells start (left-aligned) or end (right-aligned) where the
 // heading's do.
-void check_aligned(const std::string& table, const std::vector<std::string>& right_aligned) {
+void check_aligned(const std::string& utf8_table, const std::vector<std::string>& right_aligned) {
+  // One character per column on a terminal: each UTF-8 sequence becomes '?'.
+  std::string table;
+  for (char c : utf8_table) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte & 0xc0) == 0x80) continue;
+    table += byte >= 0x80 ? '?' : c;
+  }
   std::istringstream lines(table);
   std::string heading;
   REQUIRE(std::getline(lines, heading));
@@ -191,6 +205,213 @@ void check_aligned(const std::string& table, const std::vector<std::string>& rig
       }
     }
   }
+}
+
+// ---- files anyone can put in /dev/shm ------------------------------------
+
+std::string shm_path(const std::string& name) {
+  return "/dev/shm/" + name;
+}
+
+// Removes /dev/shm entries by path (names shmkit would refuse included),
+// and a directory, even when the test fails half-way.
+class PathGuard {
+ public:
+  PathGuard() = default;
+  PathGuard(const PathGuard&) = delete;
+  PathGuard& operator=(const PathGuard&) = delete;
+  ~PathGuard() {
+    for (const auto& path : paths_) {
+      if (::unlink(path.c_str()) != 0 && errno == EISDIR) ::rmdir(path.c_str());
+      if (errno == EPERM) ::rmdir(path.c_str());
+    }
+  }
+  const std::string& add(std::string path) {
+    paths_.push_back(std::move(path));
+    return paths_.back();
+  }
+
+ private:
+  std::vector<std::string> paths_;
+};
+
+// A regular file of `bytes` in /dev/shm, as another program (or user) makes one.
+void plant_file(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+bool entry_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The child `lc_create_stuck` (test_lifecycle.cpp) inside the creation of
+// `name`, its header naming it: the state a creator killed during a slow
+// creation leaves once it is killed.
+test::Child stuck_creator(const std::string& name, Backend backend, detail::SegmentKind kind,
+                          std::size_t size) {
+  auto child = test::Child::spawn(
+      "lc_create_stuck", {name, to_string(backend), std::to_string(static_cast<unsigned>(kind)),
+                          std::to_string(size)});
+  REQUIRE(test::eventually([&] {
+    std::error_code ec;
+    const SegmentInfo s = inspect_segment(name, on(backend), ec);
+    return !ec && s.state == HeaderState::initializing && s.creator.pid == child.pid();
+  }));
+  return child;
+}
+
+// ---- JSON, checked without a library ---------------------------------------
+
+bool valid_utf8(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t n = c < 0x80                   ? 1
+                    : (c >= 0xc2 && c <= 0xdf) ? 2
+                    : (c >= 0xe0 && c <= 0xef) ? 3
+                    : (c >= 0xf0 && c <= 0xf4) ? 4
+                                               : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (std::size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// A strict recursive-descent check of RFC 8259 syntax.
+class JsonChecker {
+ public:
+  explicit JsonChecker(const std::string& text) : text_(text) {}
+  bool valid() {
+    space();
+    if (!value()) return false;
+    space();
+    return at_ == text_.size();
+  }
+
+ private:
+  bool value() {
+    if (at_ >= text_.size()) return false;
+    switch (text_[at_]) {
+      case '{':
+        return object();
+      case '[':
+        return array();
+      case '"':
+        return string();
+      case 't':
+        return word("true");
+      case 'f':
+        return word("false");
+      case 'n':
+        return word("null");
+      default:
+        return number();
+    }
+  }
+  bool object() {
+    ++at_;
+    space();
+    if (peek('}')) return ++at_, true;
+    for (;;) {
+      space();
+      if (!peek('"') || !string()) return false;
+      space();
+      if (!peek(':')) return false;
+      ++at_;
+      space();
+      if (!value()) return false;
+      space();
+      if (peek('}')) return ++at_, true;
+      if (!peek(',')) return false;
+      ++at_;
+    }
+  }
+  bool array() {
+    ++at_;
+    space();
+    if (peek(']')) return ++at_, true;
+    for (;;) {
+      space();
+      if (!value()) return false;
+      space();
+      if (peek(']')) return ++at_, true;
+      if (!peek(',')) return false;
+      ++at_;
+    }
+  }
+  bool string() {
+    ++at_;
+    while (at_ < text_.size()) {
+      const auto c = static_cast<unsigned char>(text_[at_++]);
+      if (c == '"') return true;
+      if (c < 0x20) return false;
+      if (c != '\\') continue;
+      if (at_ >= text_.size()) return false;
+      const char e = text_[at_++];
+      if (e == 'u') {
+        for (int i = 0; i < 4; ++i) {
+          if (at_ >= text_.size() || !std::isxdigit(static_cast<unsigned char>(text_[at_++]))) {
+            return false;
+          }
+        }
+      } else if (std::string("\"\\/bfnrt").find(e) == std::string::npos) {
+        return false;
+      }
+    }
+    return false;
+  }
+  bool number() {
+    const std::size_t start = at_;
+    if (peek('-')) ++at_;
+    while (at_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[at_]))) ++at_;
+    return at_ > start && std::isdigit(static_cast<unsigned char>(text_[at_ - 1]));
+  }
+  bool word(const char* w) {
+    const std::string expected = w;
+    if (text_.compare(at_, expected.size(), expected) != 0) return false;
+    at_ += expected.size();
+    return true;
+  }
+  bool peek(char c) const { return at_ < text_.size() && text_[at_] == c; }
+  void space() {
+    while (at_ < text_.size() && std::string(" \t\r\n").find(text_[at_]) != std::string::npos) {
+      ++at_;
+    }
+  }
+
+  const std::string& text_;
+  std::size_t at_ = 0;
+};
+
+bool valid_json(const std::string& text) {
+  return valid_utf8(text) && JsonChecker(text).valid();
+}
+
+// No byte a terminal would act on: controls other than the line ends, DEL,
+// C1 controls (as UTF-8), and nothing that is not UTF-8.
+bool terminal_safe(const std::string& text) {
+  if (!valid_utf8(text)) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+    if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -236,6 +457,23 @@ SHMKIT_CHILD_ROLE(lcl_attach_hold) {
 // args: name. Creates a ring and exits: a stale leftover.
 SHMKIT_CHILD_ROLE(lcl_ring_exit) {
   auto ring = Ring::create(args.at(0), RingRole::consumer, 4096);
+  return 0;
+}
+
+// args: name iterations. Lists `name` over and over (a header copy each
+// time); a lister that touched a mapping of it would die of SIGBUS while its
+// owner truncates it.
+SHMKIT_CHILD_ROLE(lcl_list_loop) {
+  const int iterations = std::stoi(args.at(1));
+  ListOptions all;
+  all.backends = {Backend::posix};
+  all.all = true;
+  all.name_prefix = args.at(0);
+  for (int i = 0; i < iterations; ++i) {
+    std::error_code ec;
+    list_segments(all, ec);
+    if (ec) return 2;
+  }
   return 0;
 }
 
@@ -295,7 +533,9 @@ TEST_SUITE("lifecycle_linux") {
       CHECK_FALSE(s.creator.alive);
       CHECK_FALSE(s.stale);
       CHECK_FALSE(remove_if_stale(name, on(backend)));
-      if (backend == Backend::sysv) CHECK(s.sysv->attach_count == 1);
+      // The reader; a lister in another process (another test binary running
+      // beside this one) attaches for a moment too.
+      if (backend == Backend::sysv) CHECK(s.sysv->attach_count >= 1);
 
       reader.kill();
       reader.wait();
@@ -356,6 +596,124 @@ TEST_SUITE("lifecycle_linux") {
     for (const auto& path : semaphores) CHECK(::stat(path.c_str(), &st) != 0);
     MESSAGE("this build " << std::string(had_semaphores ? "has" : "has no")
                           << " wake-up semaphores");
+  }
+
+  TEST_CASE(
+      "a symlink planted under a name is listed as one, never followed, and removed as a link") {
+    test::NameGuard guard(test::unique_name("lxs"));
+    const std::string& name = guard.name();
+    PathGuard paths;
+    // The target is a file of ours, to see that nothing reads or removes it.
+    char target[] = "/tmp/shmkit-target-XXXXXX";
+    const int target_fd = ::mkstemp(target);
+    REQUIRE(target_fd >= 0);
+    ::close(target_fd);
+    paths.add(target);
+    { std::ofstream(target) << "the target"; }
+    REQUIRE(::symlink(target, paths.add(shm_path(name)).c_str()) == 0);
+
+    const auto found = list_all(name, Backend::posix);
+    REQUIRE(found.size() == 1);
+    const SegmentInfo& s = found.front();
+    CHECK(s.kind == ObjectKind::symlink);
+    CHECK(s.state == HeaderState::none);
+    CHECK(s.size == 0);
+    CHECK(s.os_size == 0);
+    CHECK_FALSE(s.stale);
+    CHECK_FALSE(s.mapped_by.has_value());
+    CHECK(s.owner_uid == ::geteuid());
+    ListOptions mine;
+    mine.name_prefix = name;
+    CHECK(list_segments(mine).empty());  // not shmkit's: only with `all`
+    CHECK(inspect_segment(name).kind == ObjectKind::symlink);
+
+    // It blocks the name; clean never touches it; rm removes the link only.
+    std::error_code ec;
+    NamedSharedMemory::create(name, 64, {}, ec);
+    CHECK(ec == errc::already_exists);
+    CHECK(remove_stale(ListOptions{{Backend::posix}, true, name, false, Scope::local}).empty());
+    CHECK_FALSE(remove_if_stale(name));
+    CHECK(entry_exists(shm_path(name)));
+    CHECK(remove_object(name));
+    CHECK_FALSE(entry_exists(shm_path(name)));
+    CHECK(file_text(target) == "the target");
+    CHECK_FALSE(remove_object(name));
+    auto made = NamedSharedMemory::create(name, 64);
+    CHECK(made.size() == 64);
+  }
+
+  TEST_CASE("FIFOs and directories in /dev/shm are listed as special, never opened") {
+    test::NameGuard guard(test::unique_name("lxq"));
+    const std::string fifo = guard.name() + ".fifo";
+    const std::string dir = guard.name() + ".dir";
+    PathGuard paths;
+    REQUIRE(::mkfifo(paths.add(shm_path(fifo)).c_str(), 0600) == 0);
+    REQUIRE(::mkdir(paths.add(shm_path(dir)).c_str(), 0700) == 0);
+    // Opening the FIFO without O_NONBLOCK would hang the lister.
+    const auto found = list_all(guard.name(), Backend::posix);
+    REQUIRE(found.size() == 2);
+    for (const auto& s : found) {
+      CAPTURE(s.name);
+      CHECK(s.kind == ObjectKind::special);
+      CHECK_FALSE(s.stale);
+    }
+    CHECK(remove_object(fifo));
+    CHECK_FALSE(entry_exists(shm_path(fifo)));
+    std::error_code ec;
+    CHECK_FALSE(remove_object(dir, {}, ec));
+    CHECK(ec == std::errc::is_a_directory);
+    CHECK(entry_exists(shm_path(dir)));
+  }
+
+  TEST_CASE("an object without a size (creator killed before sizing it) is blank; rm removes it") {
+    test::NameGuard guard(test::unique_name("lx0"));
+    const std::string& name = guard.name();
+    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    const SegmentInfo s = inspect_segment(name);
+    CHECK(s.kind == ObjectKind::raw);
+    CHECK(s.state == HeaderState::blank);
+    CHECK(s.os_size == 0);
+    CHECK_FALSE(s.stale);
+    CHECK_FALSE(remove_if_stale(name));
+    CHECK(remove_object(name));
+    CHECK_FALSE(entry_exists(shm_path(name)));
+  }
+
+  TEST_CASE("listing reads headers with pread: an owner that truncates its object cannot kill it") {
+    test::NameGuard guard(test::unique_name("lxt"));
+    const std::string& name = guard.name();
+    const int fd = ::shm_open(("/" + name).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 4096) == 0);
+    // The lister runs in a child, so that a SIGBUS shows as its death.
+    auto lister = test::Child::spawn("lcl_list_loop", {name, "2000"});
+    std::atomic<bool> done{false};
+    std::uint64_t flips = 0;
+    std::thread owner([&] {
+      while (!done.load()) {
+        (void)!::ftruncate(fd, 0);
+        (void)!::ftruncate(fd, 4096);
+        ++flips;
+      }
+    });
+    struct Stop {
+      std::atomic<bool>& done;
+      std::thread& owner;
+      ~Stop() {
+        done.store(true);
+        if (owner.joinable()) owner.join();
+      }
+    } stop{done, owner};
+    const auto status = lister.wait();
+    done.store(true);
+    owner.join();
+    ::close(fd);
+    MESSAGE("the owner truncated the object " << flips << " times while it was listed");
+    CHECK(status.exited);
+    CHECK(status.code == 0);
+    CHECK_FALSE(status.killed);
   }
 }
 
@@ -516,5 +874,275 @@ TEST_SUITE("cli") {
     CHECK(denied.code == 3);
     CHECK(denied.err.find("ermission") != std::string::npos);
     CHECK(NamedSharedMemory::exists(guard.name()));
+  }
+
+  TEST_CASE(
+      "names with any bytes: list --all --json is valid JSON, tables and messages escape them") {
+    if (!cli_built()) return;
+    const std::string base = test::unique_name("cw") + ".";
+    PathGuard paths;
+    // Named as any local user can name a file in /dev/shm.
+    const std::vector<std::string> suffixes = {"\xff\xfe",     "esc\x1b[31mRED", "new\nline",
+                                               "sp ace",       "caf\xc3\xa9",    "bs\\x1b",
+                                               "c1\xc2\x9b[2J"};
+    for (const auto& suffix : suffixes) plant_file(paths.add(shm_path(base + suffix)), "data");
+    const std::vector<std::pair<std::string, std::string>> words = {{base, "<BASE>."}};
+
+    const CliResult table = run_cli({"list", "--all", "--prefix", base});
+    CHECK(table.code == 0);
+    CHECK(terminal_safe(table.out));
+    // Sorted by bytes; every escape names its byte, and a backslash of the
+    // name is doubled, so "bs\\x1b" cannot be mistaken for an escape.
+    CHECK(normalise(table.out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<BASE>.bs\\\\x1b posix raw - 4 - - 0 - -\n"
+          "<BASE>.c1\\xc2\\x9b[2J posix raw - 4 - - 0 - -\n"
+          "<BASE>.caf\xc3\xa9 posix raw - 4 - - 0 - -\n"
+          "<BASE>.esc\\x1b[31mRED posix raw - 4 - - 0 - -\n"
+          "<BASE>.new\\nline posix raw - 4 - - 0 - -\n"
+          "<BASE>.sp\\x20ace posix raw - 4 - - 0 - -\n"
+          "<BASE>.\\xff\\xfe posix raw - 4 - - 0 - -\n");
+    check_aligned(table.out, {"SIZE", "MAPPED"});
+
+    const CliResult json = run_cli({"list", "--all", "--json", "--prefix", base});
+    CHECK(json.code == 0);
+    CHECK(valid_json(json.out));
+    CHECK(terminal_safe(json.out));
+    auto has = [&](const std::string& text) {
+      CAPTURE(text);
+      CHECK(json.out.find(text) != std::string::npos);
+    };
+    // Valid UTF-8 is the name itself, JSON-escaped; anything else comes as
+    // U+FFFD in `name` and byte for byte in `name_hex`.
+    has("\"name\": \"" + base + "esc\\u001b[31mRED\",\n      \"name_hex\": null,");
+    has("\"name\": \"" + base + "new\\nline\",");
+    has("\"name\": \"" + base + "caf\xc3\xa9\",");
+    has("\"name\": \"" + base + "bs\\\\x1b\",");
+    has("\"name\": \"" + base + "c1\\u009b[2J\",");
+    std::string hex;
+    for (unsigned char c : base + "\xff\xfe") {
+      char pair[3];
+      std::snprintf(pair, sizeof pair, "%02x", c);
+      hex += pair;
+    }
+    has("\"name\": \"" + base + "\\ufffd\\ufffd\",\n      \"name_hex\": \"" + hex + "\",");
+
+    // Such names are no shmkit names; saying so must not replay them.
+    for (const std::string command : {"info", "rm", "dump"}) {
+      const CliResult refused = run_cli({command, base + "esc\x1b[31mRED"});
+      CHECK(refused.code == 2);
+      CHECK(terminal_safe(refused.err));
+      CHECK(refused.err.find("'" + base + "esc\\x1b[31mRED' is not a valid name") !=
+            std::string::npos);
+    }
+    const CliResult newline = run_cli({"info", base + "new\nline"});
+    CHECK(std::count(newline.err.begin(), newline.err.end(), '\n') == 2);
+  }
+
+  TEST_CASE(
+      "a symlink under a name: list --all shows it, rm removes the link, create works again") {
+    if (!cli_built()) return;
+    test::NameGuard guard(test::unique_name("cs"));
+    const std::string& name = guard.name();
+    PathGuard paths;
+    // As an attacker plants it: `ln -s /etc/passwd /dev/shm/NAME`.
+    REQUIRE(::symlink("/etc/passwd", paths.add(shm_path(name)).c_str()) == 0);
+    const std::string passwd = file_text("/etc/passwd");
+    const std::vector<std::pair<std::string, std::string>> words = {{name, "<NAME>"}};
+
+    CHECK(normalise(run_cli({"list", "--all", "--prefix", name}).out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<NAME> posix symlink - - - - - - -\n");
+    CHECK(run_cli({"list", "--prefix", name}).out ==
+          "NAME  BACKEND  KIND  STATE  SIZE  CREATOR  ATTACHED  MAPPED  CREATED (UTC)  STALE\n");
+    const CliResult info = run_cli({"info", name});
+    CHECK(info.code == 0);
+    CHECK(normalise(info.out, words) ==
+          "name: <NAME>\n"
+          "backend: posix (/<NAME>)\n"
+          "kind: symlink\n"
+          "state: none\n"
+          "note: a symbolic link under the name, never followed; it keeps the name from being "
+          "created until `shmkit rm` removes the link (not its target)\n"
+          "owner: uid <UID>, mode 0777\n");
+    const CliResult json = run_cli({"info", name, "--json"});
+    CHECK(valid_json(json.out));
+    CHECK(json.out.find("\"kind\": \"symlink\"") != std::string::npos);
+    CHECK(json.out.find("\"size\": null") != std::string::npos);
+    const CliResult dump = run_cli({"dump", name});
+    CHECK(dump.code == 1);
+    CHECK(dump.out.empty());
+    CHECK(dump.err.find("never follows") != std::string::npos);
+
+    CHECK(run_cli({"create", name, "64"}).code != 0);  // the link takes the name
+    const CliResult rm = run_cli({"rm", name});
+    CHECK(rm.code == 0);
+    CHECK(rm.err.empty());
+    CHECK(normalise(rm.out, words) == "removed <NAME> (posix, symlink)\n");
+    CHECK_FALSE(entry_exists(shm_path(name)));
+    CHECK(file_text("/etc/passwd") == passwd);
+    CHECK(run_cli({"create", name, "64"}).code == 0);
+  }
+
+  TEST_CASE("rm and dump of an unreadable header speak of --raw and of its kind in English") {
+    if (!cli_built()) return;
+    test::NameGuard guard(test::unique_name("cx"));
+    guard.add(guard.name() + ".k");
+    guard.add(guard.name() + ".e");
+    const std::string& name = guard.name();
+    const std::vector<std::pair<std::string, std::string>> words = {{name, "<NAME>"}};
+    Options raw;
+    raw.raw = true;
+    {
+      // shmkit's magic, garbage after it: a header this version cannot read.
+      auto shm = NamedSharedMemory::create(name, 4096, raw);
+      auto* bytes = static_cast<unsigned char*>(shm.data());
+      std::mt19937 random{42};
+      for (std::size_t i = 0; i < 4096; ++i) bytes[i] = static_cast<unsigned char>(random());
+      const std::uint64_t magic = detail::k_segment_magic;
+      std::memcpy(bytes, &magic, sizeof magic);
+    }
+    auto clean_words = [](const std::string& err) {
+      CAPTURE(err);
+      CHECK(err.find("Options::") == std::string::npos);
+      CHECK(err.find("a unknown") == std::string::npos);
+      CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    };
+    const CliResult rm = run_cli({"rm", name});
+    CHECK(rm.code == 2);
+    clean_words(rm.err);
+    CHECK(normalise(rm.err, words) ==
+          "shmkit: '<NAME>' (posix) has a shmkit header that this version cannot read, so shmkit "
+          "cannot tell what owns it; add --raw to remove it anyway\n");
+    CHECK(NamedSharedMemory::exists(name));
+    const CliResult dump = run_cli({"dump", name, "--length", "8"});
+    CHECK(dump.code == 0);
+    clean_words(dump.err);
+    CHECK(normalise(dump.err, words) ==
+          "shmkit: '<NAME>' has a shmkit header that this version cannot read; dumping the whole "
+          "object\n");
+    const CliResult info = run_cli({"info", name});
+    CHECK(normalise(info.out, words) ==
+          "name: <NAME>\n"
+          "backend: posix (/<NAME>)\n"
+          "kind: unknown\n"
+          "state: incompatible\n"
+          "size: unknown: its header cannot be trusted (the OS object: 4096 bytes)\n"
+          "owner: uid <UID>, mode 0600\n"
+          "mapped by: no process\n"
+          "stale: no\n");
+    CHECK(run_cli({"rm", name, "--raw"}).code == 0);
+    CHECK_FALSE(NamedSharedMemory::exists(name));
+
+    // A whole header of a kind this version does not know.
+    {
+      auto shm = NamedSharedMemory::create(name + ".k", 64);
+      Options rewrite = raw;
+      auto header = NamedSharedMemory::open(name + ".k", rewrite);
+      static_cast<detail::SegmentHeader*>(header.data())->kind = 99;
+    }
+    const CliResult kind = run_cli({"rm", name + ".k"});
+    CHECK(kind.code == 2);
+    clean_words(kind.err);
+    CHECK(kind.err.find("holds a kind of object that this version does not know") !=
+          std::string::npos);
+
+    // An object that is not a segment is named with its article.
+    auto event = NamedEvent::create(name + ".e", EventReset::manual_reset);
+    const CliResult event_dump = run_cli({"dump", name + ".e", "--length", "8"});
+    CHECK(event_dump.code == 0);
+    CHECK(normalise(event_dump.err, words) ==
+          "shmkit: '<NAME>.e' is an event, not a segment; dumping the whole object\n");
+  }
+
+  TEST_CASE("info of an object the caller may not read says its size is unknown") {
+    if (!cli_built()) return;
+    if (::geteuid() != 0) {
+      MESSAGE("skipped: needs root to become another user");
+      return;
+    }
+    test::NameGuard guard(test::unique_name("cu"));
+    auto shm = NamedSharedMemory::create(guard.name(), 4096);  // 0600, owned by root
+    const std::vector<std::pair<std::string, std::string>> words = {{guard.name(), "<NAME>"}};
+    const CliResult info = run_cli({"info", guard.name()}, 65534);
+    CHECK(info.code == 0);
+    CHECK(normalise(info.out, words) ==
+          "name: <NAME>\n"
+          "backend: posix (/<NAME>)\n"
+          "kind: unknown\n"
+          "state: unreadable\n"
+          "size: unknown: its header cannot be read (the OS object: 4608 bytes)\n"
+          "owner: uid <UID>, mode 0600\n"
+          "mapped by: no process\n");  // as far as uid 65534 can see
+    const CliResult json = run_cli({"info", guard.name(), "--json"}, 65534);
+    CHECK(valid_json(json.out));
+    CHECK(json.out.find("\"size\": null,\n      \"os_size\": 4608,") != std::string::npos);
+    const CliResult list = run_cli({"list", "--all", "--prefix", guard.name()}, 65534);
+    CHECK(normalise(list.out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<NAME> posix unknown unreadable - - - 0 - -\n");
+  }
+
+  TEST_CASE("a creator killed inside creation: list shows it stale, clean and rm remove it") {
+    if (!cli_built()) return;
+    // posix objects on Linux are named only once finished, so a killed
+    // creator leaves nothing there; a SysV creation is named from the start.
+    detail::Failure no_backend;
+    const Backend backend = detail::find_backend(Backend::posix, no_backend)->creates_unnamed()
+                                ? Backend::sysv
+                                : Backend::posix;
+    const std::string b = to_string(backend);
+    const std::string base = test::unique_name("ck") + ".";
+    test::NameGuard guard(base + "q");
+    guard.add(base + "r");
+    constexpr std::size_t k_size = 1 << 20;
+    auto q = stuck_creator(base + "q", backend, detail::SegmentKind::queue, k_size);
+    auto r = stuck_creator(base + "r", backend, detail::SegmentKind::ring, 4096);
+    const std::vector<std::pair<std::string, std::string>> words = {
+        {base, "<BASE>."}, {std::to_string(q.pid()), "<Q>"}, {std::to_string(r.pid()), "<R>"}};
+    CHECK(normalise(run_cli({"list", "--prefix", base, "--backend", b}).out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<BASE>.q " + b + " queue initializing 1048576 <Q> - 1 <TIME> no\n"
+          "<BASE>.r " + b + " ring initializing 4096 <R> - 1 <TIME> no\n");
+    q.kill();
+    q.wait();
+    r.kill();
+    r.wait();
+    CHECK(normalise(run_cli({"list", "--prefix", base, "--backend", b}).out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<BASE>.q " + b + " queue initializing 1048576 <Q>(dead) - 0 <TIME> yes\n"
+          "<BASE>.r " + b + " ring initializing 4096 <R>(dead) - 0 <TIME> yes\n");
+    const CliResult rm = run_cli({"rm", base + "r", "--backend", b});
+    CHECK(rm.code == 0);
+    CHECK(normalise(rm.out, words) == "removed <BASE>.r (" + b + ", ring)\n");
+    const CliResult clean = run_cli({"clean", "--prefix", base, "--backend", b});
+    CHECK(clean.code == 0);
+    CHECK(normalise(clean.out, words) ==
+          "removed <BASE>.q (" + b + ", queue, 1048576 bytes, creator <Q> exited)\n");
+    CHECK_FALSE(NamedSharedMemory::exists(base + "q", on(backend)));
+    CHECK_FALSE(NamedSharedMemory::exists(base + "r", on(backend)));
+  }
+
+  TEST_CASE("a blank object: list --all says so, clean leaves it, rm removes it after saying so") {
+    if (!cli_built()) return;
+    test::NameGuard guard(test::unique_name("cz"));
+    const std::string& name = guard.name();
+    Options raw;
+    raw.raw = true;
+    NamedSharedMemory::create(name, 4096, raw).close();
+    const std::vector<std::pair<std::string, std::string>> words = {{name, "<NAME>"}};
+    CHECK(normalise(run_cli({"list", "--all", "--prefix", name}).out, words) ==
+          "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
+          "<NAME> posix raw blank 4096 - - 0 - -\n");
+    const CliResult clean = run_cli({"clean", "--prefix", name});
+    CHECK(clean.code == 1);
+    CHECK(clean.out == "nothing to clean\n");
+    const CliResult rm = run_cli({"rm", name});
+    CHECK(rm.code == 0);
+    CHECK(normalise(rm.err, words) ==
+          "shmkit: '<NAME>' (posix) is blank (4096 bytes, all zero): a creator that died before "
+          "writing its header, or another program's empty object; removing it as raw\n");
+    CHECK(normalise(rm.out, words) == "removed <NAME> (posix, raw)\n");
+    CHECK_FALSE(NamedSharedMemory::exists(name, raw));
   }
 }

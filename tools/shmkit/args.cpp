@@ -1,5 +1,7 @@
 #include "args.hpp"
 
+#include "output.hpp"
+
 #include <shmkit/name.hpp>
 
 #include <algorithm>
@@ -111,7 +113,9 @@ Arguments parse_arguments(int argc, char** argv) {
   args.command = argv[1];
   if (args.command == "--help" || args.command == "-h") args.command = "help";
   const Command* command = find_command(args.command);
-  if (command == nullptr) throw UsageError{"", "unknown command '" + args.command + "'"};
+  if (command == nullptr) {
+    throw UsageError{"", "unknown command '" + printable(args.command) + "'"};
+  }
 
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -131,7 +135,7 @@ Arguments parse_arguments(int argc, char** argv) {
       value = arg.substr(eq + 1);
     }
     if (!accepts(*command, option)) {
-      throw UsageError{args.command, "'" + args.command + "' has no option " + option};
+      throw UsageError{args.command, "'" + args.command + "' has no option " + printable(option)};
     }
     const bool takes_value = option == "--backend" || option == "--prefix" ||
                              option == "--offset" || option == "--length" || option == "--mode";
@@ -144,13 +148,16 @@ Arguments parse_arguments(int argc, char** argv) {
     if (option == "--backend") {
       args.backend = parse_backend(*value);
       if (!args.backend) {
-        throw UsageError{args.command, "unknown backend '" + *value + "' (posix, sysv or win32)"};
+        throw UsageError{args.command,
+                         "unknown backend '" + printable(*value) + "' (posix, sysv or win32)"};
       }
     } else if (option == "--prefix") {
       args.prefix = *value;
     } else if (option == "--offset" || option == "--length") {
       const auto n = parse_size(*value);
-      if (!n) throw UsageError{args.command, option + " '" + *value + "' is not a byte count"};
+      if (!n) {
+        throw UsageError{args.command, option + " '" + printable(*value) + "' is not a byte count"};
+      }
       (option == "--offset" ? args.offset : args.length) = *n;
     } else if (option == "--mode") {
       unsigned mode = 0;
@@ -160,7 +167,8 @@ Arguments parse_arguments(int argc, char** argv) {
         mode = mode * 8 + static_cast<unsigned>(c - '0');
       }
       if (!ok || mode > 0777) {
-        throw UsageError{args.command, "--mode '" + *value + "' is not an octal mode such as 0640"};
+        throw UsageError{args.command,
+                         "--mode '" + printable(*value) + "' is not an octal mode such as 0640"};
       }
       args.mode = mode;
     } else if (option == "--all") {
@@ -183,9 +191,9 @@ Arguments parse_arguments(int argc, char** argv) {
                                   : args.operands.size();
     for (std::size_t i = 0; i < names; ++i) {
       if (!is_valid_name(args.operands[i])) {
-        throw UsageError{args.command, "'" + args.operands[i] +
+        throw UsageError{args.command, "'" + printable(args.operands[i]) +
                                            "' is not a valid name: use 1-30 characters of A-Z "
-                                           "a-z 0-9 . _ -"};
+                                           "a-z 0-9 . _ -, not starting with sem."};
       }
     }
   }
@@ -195,8 +203,8 @@ Arguments parse_arguments(int argc, char** argv) {
                                        (command->min_operands == 1 ? "a NAME" : "NAME and SIZE")};
   }
   if (count > command->max_operands) {
-    throw UsageError{args.command,
-                     "unexpected argument '" + args.operands[command->max_operands] + "'"};
+    throw UsageError{args.command, "unexpected argument '" +
+                                       printable(args.operands[command->max_operands]) + "'"};
   }
   return args;
 }

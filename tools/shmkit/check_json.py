@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks `shmkit list --json` and `shmkit info --json` against the schema in
-docs/cli.md, on segments made for the purpose and on whatever else the
-machine holds (`list --all`). Usage: check_json.py PATH_TO_SHMKIT
+docs/cli.md, on segments made for the purpose, on files in /dev/shm named
+with any bytes (as any local user can name them), a symbolic link and a
+blank object, and on whatever else the machine holds (`list --all`).
+Usage: check_json.py PATH_TO_SHMKIT
 """
 import json
 import os
@@ -13,14 +15,20 @@ import sys
 tool = sys.argv[1]
 base = "cj%x%04x." % (os.getpid() & 0xFFFFFF, random.randrange(0x10000))
 problems = []
+planted = []
 
 
 def run(*args, expect=0):
-    result = subprocess.run([tool, *args], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([tool, *args], capture_output=True, timeout=60)
     if result.returncode != expect:
         problems.append(f"shmkit {' '.join(args)}: exit {result.returncode}, wanted {expect}: "
-                        f"{result.stderr.strip()}")
-    return result.stdout
+                        f"{result.stderr.strip()!r}")
+    # Whatever the names hold, the output is UTF-8 (a JSON text must be).
+    try:
+        return result.stdout.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append(f"shmkit {' '.join(args)}: output is not UTF-8: {e}")
+        return result.stdout.decode("utf-8", "replace")
 
 
 def is_uint(value):
@@ -37,8 +45,8 @@ SYSV = {
     "dest": lambda v: isinstance(v, bool),
 }
 KINDS = {"raw", "segment", "mutex", "event", "semaphore", "ring", "queue", "channel", "server",
-         "unknown"}
-STATES = {"none", "unreadable", "initializing", "ready", "removing", "incompatible"}
+         "unknown", "symlink", "special"}
+STATES = {"none", "unreadable", "initializing", "ready", "removing", "incompatible", "blank"}
 
 
 def exactly(obj, fields, where):
@@ -77,11 +85,12 @@ def sysv(v):
 
 SEGMENT = {
     "name": nullable(lambda v: isinstance(v, str) and v != ""),
+    "name_hex": nullable(lambda v: isinstance(v, str) and re.fullmatch(r"(?:[0-9a-f]{2})+", v)),
     "backend": lambda v: v in ("posix", "sysv", "win32"),
     "scope": nullable(lambda v: v in ("local", "global")),
     "kind": lambda v: v in KINDS,
     "state": lambda v: v in STATES,
-    "size": is_uint,
+    "size": nullable(is_uint),
     "os_size": is_uint,
     "creator": nullable(process),
     "attached": processes,
@@ -129,11 +138,56 @@ try:
     if len(info) != 1 or info[0].get("sysv") is None or info[0].get("creator") is None:
         problems.append(f"info of a sysv segment: {info}")
 
+    # Names with any bytes: valid JSON, and every name comes back exactly,
+    # from `name` or, when it is not UTF-8, from `name_hex`.
+    odd_base = base + "odd."
+    odd = [b"\xff\xfe", b"esc\x1b[31mRED", b"new\nline", b"caf\xc3\xa9", b"c1\xc2\x9b",
+           b"quote\"back\\slash", b"sp ace", b"\xed\xa0\x80surrogate", b"\xc0\xafoverlong"]
+    for suffix in odd:
+        path = b"/dev/shm/" + odd_base.encode() + suffix
+        planted.append(path)
+        with open(path, "xb") as f:
+            f.write(b"data")
+    link = b"/dev/shm/" + odd_base.encode() + b"link"
+    planted.append(link)
+    os.symlink(b"/etc/passwd", link)
+    blank = b"/dev/shm/" + odd_base.encode() + b"blank"
+    planted.append(blank)
+    with open(blank, "xb") as f:
+        f.write(bytes(4096))
+    found = document(run("list", "--all", "--json", "--prefix", odd_base), "list --all odd names")
+    back = set()
+    for s in found:
+        if s.get("name_hex") is not None:
+            back.add(bytes.fromhex(s["name_hex"]))
+            if "\ufffd" not in s.get("name", ""):
+                problems.append(f"name_hex given, but name {s.get('name')!r} shows no U+FFFD")
+        elif isinstance(s.get("name"), str):
+            back.add(s["name"].encode("utf-8"))
+    wanted = {odd_base.encode() + x for x in odd + [b"link", b"blank"]}
+    if back != wanted:
+        problems.append(f"names do not come back: {sorted(back ^ wanted)!r}")
+    kinds = {s.get("name"): (s.get("kind"), s.get("state"), s.get("size")) for s in found}
+    if kinds.get(odd_base + "link") != ("symlink", "none", None):
+        problems.append(f"the link: {kinds.get(odd_base + 'link')}")
+    if kinds.get(odd_base + "blank") != ("raw", "blank", 4096):
+        problems.append(f"the blank object: {kinds.get(odd_base + 'blank')}")
+    table = run("list", "--all", "--prefix", odd_base)
+    if any((ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f for c in table):
+        problems.append(f"the table holds control characters: {table!r}")
+    if table.count("\n") != 1 + len(wanted):
+        problems.append(f"the table has {table.count(chr(10))} lines for {len(wanted)} names")
+
     # Everything else on this machine, shmkit's or not, must fit the schema too.
     document(run("list", "--all", "--json"), "list --all")
     document(run("list", "--json", "--prefix", base + "none"), "empty list")
 finally:
     subprocess.run([tool, "rm", base + "a", base + "b"], capture_output=True)
+    for path in planted:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 for problem in problems:
     print(problem)

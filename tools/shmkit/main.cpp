@@ -11,14 +11,52 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace shmkit::cli {
 namespace {
 
+// Every message goes through terminal_safe(): it may quote the OS.
 void complain(const std::string& message) {
-  std::fprintf(stderr, "shmkit: %s\n", message.c_str());
+  std::fprintf(stderr, "shmkit: %s\n", terminal_safe(message).c_str());
+}
+
+// 'NAME' for messages, escaped like the NAME column.
+std::string quoted(const std::string& name) {
+  return "'" + printable(name) + "'";
+}
+
+// The library's sentences speak of its API; the tool's users know flags.
+std::string in_cli_terms(std::string text) {
+  static const std::pair<const char*, const char*> k_terms[] = {
+      {"pass Options::raw (shmkit rm --raw)", "add --raw"},
+      {"open it with Options::raw", "add --raw"},
+      {"Options::raw", "--raw"},
+      {"pass wider Options::permissions", "use a wider --mode"},
+  };
+  for (const auto& [api, flag] : k_terms) {
+    const std::string from = api;
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+      text.replace(at, from.size(), flag);
+      at += std::char_traits<char>::length(flag);
+    }
+  }
+  return text;
+}
+
+// What went wrong, for a message: the code's own text.
+std::string reason(const std::error_code& ec) {
+  return in_cli_terms(ec.message());
+}
+
+// The message for a failed call: the library's sentence when there is one
+// (it names the object and says what to do), else `doing` and the code.
+std::string failure_text(const std::string& doing, const std::error_code& ec,
+                         const std::string& sentence) {
+  return sentence.empty() ? doing + ": " + reason(ec) : in_cli_terms(sentence);
 }
 
 bool is_permission(const std::error_code& ec) {
@@ -100,10 +138,10 @@ std::vector<SegmentInfo> find(const Arguments& args, const std::string& name, in
   if (!found.empty()) {
     code = k_ok;
   } else if (first_error) {
-    complain("'" + name + "': " + first_error.message());
+    complain(quoted(name) + ": " + reason(first_error));
     code = exit_for(first_error);
   } else {
-    complain("no segment called '" + name + "'" +
+    complain("no segment called " + quoted(name) +
              (args.backend ? std::string(" (") + to_string(*args.backend) + ")" : ""));
   }
   return found;
@@ -124,6 +162,17 @@ int info(const Arguments& args) {
   return k_ok;
 }
 
+// Why `rm` without --raw will not remove `s`, or "" if it will.
+std::string needs_raw(const SegmentInfo& s) {
+  if (s.kind == ObjectKind::raw && s.state != HeaderState::blank) return "has no shmkit header";
+  if (s.kind == ObjectKind::unknown && s.state != HeaderState::unreadable) {
+    return s.state == HeaderState::incompatible
+               ? "has a shmkit header that this version cannot read"
+               : "holds a kind of object that this version does not know";
+  }
+  return {};
+}
+
 int rm(const Arguments& args) {
   int result = k_ok;
   for (const auto& name : args.operands) {
@@ -134,28 +183,41 @@ int rm(const Arguments& args) {
       continue;
     }
     for (const auto& segment : found) {
+      const std::string what = quoted(name) + " (" + to_string(segment.backend) + ")";
       Options options = options_for(args, segment.backend);
-      if (segment.kind == ObjectKind::raw && !args.raw) {
-        complain("'" + name + "' (" + to_string(segment.backend) +
-                 ") has no shmkit header, so shmkit cannot tell what owns it; add --raw to "
-                 "remove it anyway");
-        result = worse(result, k_usage);
-        continue;
+      if (!args.raw) {
+        if (const std::string why = needs_raw(segment); !why.empty()) {
+          complain(what + " " + why +
+                   ", so shmkit cannot tell what owns it; add --raw to remove it anyway");
+          result = worse(result, k_usage);
+          continue;
+        }
+        if (segment.state == HeaderState::blank) {
+          complain(what + " is blank (" + std::to_string(segment.os_size) +
+                   " bytes, all zero): a creator that died before writing its header, or "
+                   "another program's empty object; removing it as raw");
+        }
       }
+      std::string sentence;
       std::error_code ec;
-      const bool removed = remove_object(name, options, ec);
+      bool removed = false;
+      try {
+        removed = remove_object(name, options);
+      } catch (const std::system_error& e) {
+        ec = e.code();
+        sentence = e.what();
+      }
       if (ec) {
-        complain("cannot remove '" + name + "' (" + to_string(segment.backend) +
-                 "): " + ec.message());
+        complain(failure_text("cannot remove " + what, ec, sentence));
         result = worse(result, exit_for(ec));
       } else if (!removed) {
-        complain("'" + name + "' (" + to_string(segment.backend) + ") " +
+        complain(what + " " +
                  (segment.backend == Backend::win32
                       ? "cannot be removed: a win32 segment goes when its last handle closes"
                       : "was already gone"));
         result = worse(result, k_not_found);
       } else {
-        std::printf("removed %s (%s, %s)\n", name.c_str(), to_string(segment.backend),
+        std::printf("removed %s (%s, %s)\n", printable(name).c_str(), to_string(segment.backend),
                     to_string(segment.kind));
       }
     }
@@ -164,7 +226,7 @@ int rm(const Arguments& args) {
 }
 
 std::string describe_stale(const SegmentInfo& s) {
-  return s.name + " (" + to_string(s.backend) + ", " + to_string(s.kind) + ", " +
+  return printable(s.name) + " (" + to_string(s.backend) + ", " + to_string(s.kind) + ", " +
          std::to_string(s.size) + " bytes, creator " + std::to_string(s.creator.pid) + " exited)";
 }
 
@@ -183,7 +245,8 @@ int clean(const Arguments& args) {
   for (const auto& s : segments) {
     if (!s.stale) continue;
     if (s.backend == Backend::win32) {
-      std::printf("kept %s: a win32 segment goes when its last handle closes\n", s.name.c_str());
+      std::printf("kept %s: a win32 segment goes when its last handle closes\n",
+                  printable(s.name).c_str());
       continue;
     }
     if (args.dry_run) {
@@ -199,10 +262,11 @@ int clean(const Arguments& args) {
       std::printf("removed %s\n", describe_stale(s).c_str());
       ++removed;
     } else if (remove_ec) {
-      complain("skipped " + s.name + " (" + to_string(s.backend) + "): " + remove_ec.message());
+      complain("skipped " + printable(s.name) + " (" + to_string(s.backend) +
+               "): " + reason(remove_ec));
       failure = worse(failure, exit_for(remove_ec));
     } else {
-      std::printf("kept %s: in use again\n", s.name.c_str());
+      std::printf("kept %s: in use again\n", printable(s.name).c_str());
     }
   }
   if (failure != k_ok) return failure;
@@ -221,33 +285,55 @@ int dump(const Arguments& args) {
   const SegmentInfo& target = found.front();
   Options options = options_for(args, target.backend);
   options.access = Access::read_only;
+  // Only reading, and only to show bytes: whoever owns it.
+  options.trusted_owners = {"*"};
   // Segments show their data; anything else (a mutex, a foreign object)
   // only makes sense whole, header included.
   options.raw = args.raw || target.kind != ObjectKind::segment;
-  if (options.raw && !args.raw && target.state != HeaderState::unreadable) {
-    const std::string what =
-        target.kind == ObjectKind::raw
-            ? std::string("has no shmkit header")
-            : std::string("is a ") + to_string(target.kind) + ", not a segment";
-    std::fprintf(stderr, "shmkit: '%s' %s; dumping the whole object\n", name.c_str(), what.c_str());
+  if (target.kind == ObjectKind::symlink || target.kind == ObjectKind::special) {
+    complain(quoted(name) + " (" + to_string(target.backend) + ") is " +
+             (target.kind == ObjectKind::symlink ? "a symbolic link"
+                                                 : "a FIFO, socket, device or directory") +
+             ", not shared memory: shmkit never follows or opens it");
+    return k_not_found;
   }
+  if (options.raw && !args.raw && target.state != HeaderState::unreadable) {
+    std::string what;
+    if (target.kind == ObjectKind::raw) {
+      what = "has no shmkit header";
+    } else if (target.kind == ObjectKind::unknown) {
+      what = "has a shmkit header that this version cannot read";
+    } else {
+      const std::string kind = to_string(target.kind);
+      const bool vowel = std::string_view("aeiou").find(kind.front()) != std::string_view::npos;
+      what = std::string("is ") + (vowel ? "an " : "a ") + kind + ", not a segment";
+    }
+    complain(quoted(name) + " " + what + "; dumping the whole object");
+  }
+  std::string sentence;
   std::error_code ec;
-  auto shm = NamedSharedMemory::open(name, options, ec);
+  NamedSharedMemory shm;
+  try {
+    shm = NamedSharedMemory::open(name, options);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    sentence = e.what();
+  }
   if (ec) {
-    complain("cannot open '" + name + "': " + ec.message());
+    complain(failure_text("cannot open " + quoted(name), ec, sentence));
     return exit_for(ec);
   }
   const std::uint64_t size = shm.size();
   const std::uint64_t offset = args.offset.value_or(0);
   if (offset > size) {
-    complain("--offset " + std::to_string(offset) + " is past the end of '" + name + "' (" +
+    complain("--offset " + std::to_string(offset) + " is past the end of " + quoted(name) + " (" +
              std::to_string(size) + " bytes)");
     return k_usage;
   }
   const std::uint64_t length = args.length.value_or(size - offset);
   if (length > size - offset) {
     complain("--length " + std::to_string(length) + " from offset " + std::to_string(offset) +
-             " passes the end of '" + name + "' (" + std::to_string(size) + " bytes)");
+             " passes the end of " + quoted(name) + " (" + std::to_string(size) + " bytes)");
     return k_usage;
   }
   print_hex(static_cast<const unsigned char*>(shm.data()) + offset,
@@ -259,14 +345,21 @@ int create(const Arguments& args) {
   const std::string& name = args.operands[0];
   const auto size = parse_size(args.operands[1]);
   if (!size || *size == 0) {
-    throw UsageError{"create", "SIZE '" + args.operands[1] + "' is not a byte count above 0"};
+    throw UsageError{"create", "SIZE " + quoted(args.operands[1]) + " is not a byte count above 0"};
   }
   Options options = options_for(args, args.backend.value_or(native_backend()));
   if (args.mode) options.permissions = *args.mode;
+  std::string sentence;
   std::error_code ec;
-  auto shm = NamedSharedMemory::create(name, static_cast<std::size_t>(*size), options, ec);
+  NamedSharedMemory shm;
+  try {
+    shm = NamedSharedMemory::create(name, static_cast<std::size_t>(*size), options);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+    sentence = e.what();
+  }
   if (ec) {
-    complain("cannot create '" + name + "': " + ec.message());
+    complain(failure_text("cannot create " + quoted(name), ec, sentence));
     return exit_for(ec);
   }
   std::printf("created %s (%s, %llu bytes)\n", name.c_str(), to_string(shm.backend()),
@@ -324,7 +417,7 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     complain("out of memory");
   } catch (const std::system_error& e) {
-    complain(e.what());
+    complain(in_cli_terms(e.what()));
     return exit_for(e.code());
   } catch (const std::exception& e) {
     complain(e.what());

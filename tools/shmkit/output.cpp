@@ -45,37 +45,149 @@ Civil to_civil(std::uint64_t unix_ns) {
   return c;
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+// The code point at text[at], and its length in bytes; 0 for a byte that
+// does not start a valid UTF-8 sequence (overlong forms, surrogates and
+// values past U+10FFFF included).
+std::size_t decode_utf8(const std::string& text, std::size_t at, std::uint32_t& code) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  if (lead < 0x80) {
+    code = lead;
+    return 1;
   }
+  std::size_t length = 0;
+  std::uint32_t minimum = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code = lead & 0x1fu;
+    minimum = 0x80;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code = lead & 0x0fu;
+    minimum = 0x800;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code = lead & 0x07u;
+    minimum = 0x10000;
+  } else {
+    return 0;
+  }
+  if (at + length > text.size()) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    const unsigned char next = byte(at + i);
+    if ((next & 0xc0u) != 0x80u) return 0;
+    code = (code << 6) | (next & 0x3fu);
+  }
+  if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+  return length;
+}
+
+// Code points that change how a terminal shows what follows them: C0 and
+// C1 controls, DEL, and the invisible format and bidirectional controls
+// that can make one name look like another.
+bool unsafe_code_point(std::uint32_t code) {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code == 0x061c ||
+         (code >= 0x200b && code <= 0x200f) || (code >= 0x2028 && code <= 0x202e) ||
+         (code >= 0x2060 && code <= 0x2069) || code == 0xfeff;
+}
+
+void append_byte_escape(std::string& out, unsigned char byte) {
+  char escaped[8];
+  std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+  out += escaped;
+}
+
+// The JSON string for `text` and whether every byte of it made it in: valid
+// UTF-8 goes through (controls escaped as JSON asks, unsafe code points as
+// \uXXXX, both undone by any JSON parser); a byte that is not valid UTF-8
+// becomes U+FFFD, and then the caller must give the bytes some other way.
+std::string json_string(const std::string& text, bool* exact = nullptr) {
+  std::string out = "\"";
+  bool lossless = true;
+  for (std::size_t at = 0; at < text.size();) {
+    std::uint32_t code = 0;
+    const std::size_t length = decode_utf8(text, at, code);
+    if (length == 0) {
+      out += "\\ufffd";
+      lossless = false;
+      ++at;
+      continue;
+    }
+    if (code == '"') {
+      out += "\\\"";
+    } else if (code == '\\') {
+      out += "\\\\";
+    } else if (code == '\n') {
+      out += "\\n";
+    } else if (code == '\t') {
+      out += "\\t";
+    } else if (code == '\r') {
+      out += "\\r";
+    } else if (unsafe_code_point(code)) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(code));
+      out += escaped;
+    } else {
+      out.append(text, at, length);
+    }
+    at += length;
+  }
+  if (exact != nullptr) *exact = lossless;
   return out + "\"";
+}
+
+std::string hex_bytes(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    char pair[3];
+    std::snprintf(pair, sizeof pair, "%02x", c);
+    out += pair;
+  }
+  return out;
 }
 
 std::string number(std::uint64_t n) {
   return std::to_string(n);
+}
+
+// `text` with every byte a terminal could act on written as an escape that
+// names the byte. With `names`, also the backslash (so that every escape
+// can be undone) and the space (so that a name stays one column).
+std::string escape_text(const std::string& text, bool names) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    std::uint32_t code = 0;
+    const std::size_t length = decode_utf8(text, at, code);
+    if (length == 0) {
+      append_byte_escape(out, static_cast<unsigned char>(text[at]));
+      ++at;
+      continue;
+    }
+    if (code == '\\' && names) {
+      out += "\\\\";
+    } else if (code == '\n') {
+      out += "\\n";
+    } else if (code == '\t') {
+      out += "\\t";
+    } else if (code == '\r') {
+      out += "\\r";
+    } else if ((code == ' ' && names) || unsafe_code_point(code)) {
+      for (std::size_t i = 0; i < length; ++i) {
+        append_byte_escape(out, static_cast<unsigned char>(text[at + i]));
+      }
+    } else {
+      out.append(text, at, length);
+    }
+    at += length;
+  }
+  return out;
+}
+
+// Columns on a terminal: one per code point (the cells are printable()).
+std::size_t display_width(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xc0u) != 0x80u;
+  }));
 }
 
 std::string octal_mode(std::uint32_t mode) {
@@ -114,7 +226,27 @@ std::string mapped_count(const SegmentInfo& info) {
 }
 
 bool has_header(const SegmentInfo& info) {
-  return info.kind != ObjectKind::raw && info.state != HeaderState::unreadable;
+  return info.kind != ObjectKind::raw && info.kind != ObjectKind::symlink &&
+         info.kind != ObjectKind::special && info.state != HeaderState::unreadable;
+}
+
+// Whether SegmentInfo::size is a size: the header's, or the OS's for a raw
+// object. Not for an object whose header cannot be read, nor for a link.
+bool size_known(const SegmentInfo& info) {
+  if (info.kind == ObjectKind::raw) return true;
+  switch (info.state) {
+    case HeaderState::ready:
+    case HeaderState::removing:
+    case HeaderState::initializing:
+      return info.size != 0;
+    default:
+      return false;
+  }
+}
+
+// The STATE column: "-" where there is no state to tell.
+std::string state_cell(const SegmentInfo& info) {
+  return info.state == HeaderState::none ? "-" : to_string(info.state);
 }
 
 std::string json_process(const AttachedProcess& p) {
@@ -126,14 +258,18 @@ std::string json_segment(const SegmentInfo& s) {
   auto field = [&](const char* key, const std::string& value, bool last = false) {
     o += std::string("      \"") + key + "\": " + value + (last ? "\n" : ",\n");
   };
-  field("name", s.name.empty() ? "null" : json_string(s.name));
+  bool exact = true;
+  field("name", s.name.empty() ? "null" : json_string(s.name, &exact));
+  // A name that is not valid UTF-8 cannot be a JSON string: `name` shows it
+  // with U+FFFD for each bad byte, and `name_hex` has every byte.
+  field("name_hex", exact ? "null" : json_string(hex_bytes(s.name)));
   field("backend", json_string(to_string(s.backend)));
   field("scope", s.backend == Backend::win32
                      ? json_string(s.scope == Scope::global ? "global" : "local")
                      : "null");
   field("kind", json_string(to_string(s.kind)));
   field("state", json_string(to_string(s.state)));
-  field("size", number(s.size));
+  field("size", size_known(s) ? number(s.size) : "null");
   field("os_size", number(s.os_size));
   field("creator", s.creator.pid == 0 ? "null" : json_process(s.creator));
   std::string attached = "[";
@@ -184,14 +320,14 @@ void Table::print(std::FILE* out) const {
   std::vector<std::size_t> width(rows_.front().size(), 0);
   for (const auto& row : rows_) {
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], row[i].size());
+      width[i] = std::max(width[i], display_width(row[i]));
     }
   }
   for (const auto& row : rows_) {
     std::string line;
     for (std::size_t i = 0; i < width.size(); ++i) {
       const std::string& cell = i < row.size() ? row[i] : std::string();
-      const std::string pad(width[i] - std::min(width[i], cell.size()), ' ');
+      const std::string pad(width[i] - std::min(width[i], display_width(cell)), ' ');
       const bool right = i < right_.size() && right_[i] && &row != &rows_.front();
       line += right ? pad + cell : cell + (i + 1 < width.size() ? pad : "");
       if (i + 1 < width.size()) line += "  ";
@@ -218,8 +354,16 @@ std::string format_time_iso(std::uint64_t unix_ns) {
   return text;
 }
 
+std::string printable(const std::string& name) {
+  return escape_text(name, true);
+}
+
+std::string terminal_safe(const std::string& text) {
+  return escape_text(text, false);
+}
+
 std::string display_name(const SegmentInfo& info) {
-  if (!info.name.empty()) return info.name;
+  if (!info.name.empty()) return printable(info.name);
   if (info.sysv) return "(key " + hex_key(info.sysv->key) + ")";
   return "-";
 }
@@ -230,9 +374,8 @@ void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out) {
               {false, false, false, false, true, false, false, true, false, false});
   for (const auto& s : segments) {
     const bool header = has_header(s);
-    table.add({display_name(s), to_string(s.backend), to_string(s.kind),
-               header ? to_string(s.state) : "-", number(s.size),
-               s.creator.pid == 0 ? "-" : process(s.creator),
+    table.add({display_name(s), to_string(s.backend), to_string(s.kind), state_cell(s),
+               size_known(s) ? number(s.size) : "-", s.creator.pid == 0 ? "-" : process(s.creator),
                header ? process_list(s.attached, 3) : "-", mapped_count(s),
                format_time(s.created_unix_ns), header ? (s.stale ? "yes" : "no") : "-"});
   }
@@ -245,14 +388,35 @@ void print_details(const SegmentInfo& s, std::FILE* out) {
   };
   line("name:", display_name(s));
   std::string where = to_string(s.backend);
-  if (s.backend == Backend::posix && !s.name.empty()) where += " (/" + s.name + ")";
+  if (s.backend == Backend::posix && !s.name.empty()) where += " (/" + printable(s.name) + ")";
   if (s.backend == Backend::win32) {
-    where += std::string(" (") + (s.scope == Scope::global ? "Global\\" : "Local\\") + s.name + ")";
+    where += std::string(" (") + (s.scope == Scope::global ? "Global\\" : "Local\\") +
+             printable(s.name) + ")";
   }
   line("backend:", where);
   line("kind:", to_string(s.kind));
   line("state:", to_string(s.state));
-  line("size:", number(s.size) + " bytes (the OS object: " + number(s.os_size) + " bytes)");
+  if (s.kind == ObjectKind::symlink) {
+    line("note:",
+         "a symbolic link under the name, never followed; it keeps the name from being "
+         "created until `shmkit rm` removes the link (not its target)");
+  } else if (s.kind == ObjectKind::special) {
+    line("note:",
+         "not a shared memory object (a FIFO, socket, device or directory); it keeps "
+         "the name from being created");
+  } else if (size_known(s)) {
+    line("size:", number(s.size) + " bytes (the OS object: " + number(s.os_size) + " bytes)");
+  } else {
+    line("size:", std::string("unknown: ") +
+                      (s.state == HeaderState::unreadable ? "its header cannot be read"
+                                                          : "its header cannot be trusted") +
+                      " (the OS object: " + number(s.os_size) + " bytes)");
+  }
+  if (s.state == HeaderState::blank) {
+    line("note:",
+         "all zero: a creator that died before writing its header, or another "
+         "program's empty object; `shmkit rm` removes it, `clean` leaves it");
+  }
   if (s.owner_uid)
     line("owner:", "uid " + number(*s.owner_uid) + ", mode " + octal_mode(s.permissions));
   if (s.creator.pid != 0) {

@@ -29,14 +29,27 @@ std::string format_time(std::uint64_t unix_ns);
 // "2025-06-01T10:00:00.123Z", the JSON form.
 std::string format_time_iso(std::uint64_t unix_ns);
 
-// The NAME column: the name, or "(key 0x0001e240)" for a nameless SysV segment.
+// A name as tables and messages show it. Anyone can name a file in /dev/shm,
+// so a name may hold any byte: a backslash becomes \\, a newline, tab or
+// carriage return \n, \t, \r, and a space, any other control character
+// (C0, DEL, C1), an invisible format or bidirectional control, or a byte
+// that is not valid UTF-8 becomes \xHH per byte. Every escape can be undone;
+// other UTF-8 passes through. docs/cli.md shows examples.
+std::string printable(const std::string& name);
+// Any other text for the terminal (a message that may quote the OS): the
+// escapes of printable(), except that spaces and backslashes stay.
+std::string terminal_safe(const std::string& text);
+
+// The NAME column: printable(name), or "(key 0x0001e240)" for a nameless
+// SysV segment.
 std::string display_name(const SegmentInfo& info);
 
 // The `list` table.
 void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out);
 // The `info` block for one segment.
 void print_details(const SegmentInfo& info, std::FILE* out);
-// {"version": 1, "segments": [...]}
+// {"version": 1, "segments": [...]}; a name that is not valid UTF-8 also
+// comes as `name_hex` (docs/cli.md).
 void print_json(const std::vector<SegmentInfo>& segments, std::FILE* out);
 
 // `bytes` as hexdump -C prints them, with offsets starting at `first_offset`;

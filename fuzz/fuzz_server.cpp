@@ -1,0 +1,73 @@
+// Server and Client: the input overwrites a live server's registry (its
+// endpoint word, ids, sleepers and connection slots), optionally with a
+// connection open, then the server accepts, clients connect, a second server
+// tries to start, and everything is listed, all with 1 ms deadlines.
+#include "fuzz_support.hpp"
+#include "ring_use.hpp"
+
+#include <thread>
+
+using namespace shmkit;
+using namespace shmkit::fuzz;
+
+namespace {
+
+ConnectionOptions small_connections() {
+  ConnectionOptions connections;
+  connections.capacity = 256;
+  return connections;
+}
+
+void use(Channel& channel, std::uint8_t mode) {
+  if (!channel.is_open()) return;
+  fuzz::use(channel.outbound(), mode);
+  fuzz::use(channel.inbound(), mode);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const Input input(data, size);
+  // mode: bit 0 connect a client before the input is written.
+  const std::string name = next_name("v");
+  const Options options = quick_options();
+  std::error_code ec;
+
+  Server server;
+  attempt("start", [&] { server = Server::start(name, small_connections(), options, ec); });
+  if (server.is_open()) {
+    Channel client_end;
+    Channel server_end;
+    if (input.flag(0)) {
+      // Not bounded by the watchdog: a handshake between two threads, with
+      // deadlines of its own, done before anything is damaged.
+      std::thread client([&] {
+        std::error_code client_ec;
+        client_end = Client::connect_until(name, deadline_after(std::chrono::seconds(2)),
+                                           small_connections(), options, client_ec);
+      });
+      std::error_code accept_ec;
+      server_end = server.accept_until(deadline_after(std::chrono::seconds(2)), accept_ec);
+      client.join();
+    }
+    scribble(name, input, sync_state_offset());
+    inspect(name, input);
+    attempt("accept 1 ms", [&] { server.accept_until(deadline_after(k_short), ec); });
+    attempt("connect 1 ms", [&] {
+      Client::connect_until(name, deadline_after(k_short), small_connections(), options, ec);
+    });
+    attempt("accept 1 ms after a connect",
+            [&] { server.accept_until(deadline_after(k_short), ec); });
+    attempt("start a second server",
+            [&] { Server::start(name, small_connections(), options, ec); });
+    use(client_end, input.mode());
+    use(server_end, input.mode());
+    attempt("close", [&] {
+      client_end = Channel();
+      server_end = Channel();
+      server = Server();
+    });
+  }
+  remove_all(name);
+  return 0;
+}
