@@ -86,7 +86,9 @@ bool claim_endpoint(std::atomic<std::uint64_t>& word, const std::string& what, c
     if (!free) {
       failure.set(errc::role_taken,
                   what + " already has a live " + role + " (pid " + std::to_string(holder >> 32) +
-                      (holder == self ? ", this process" : "") + "); a ring has one of each");
+                      (holder == self ? ", this process" : "") +
+                      "); only one process holds it at a time: close that handle or stop that "
+                      "process first");
       return false;
     }
     if (word.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) return true;

@@ -76,6 +76,16 @@ TEST_SUITE("errors") {
     CHECK(huge.find("at most") != std::string::npos);
   }
 
+  TEST_CASE("a second server's role_taken speaks of servers, not rings") {
+    test::NameGuard guard(test::unique_name("rt"));
+    Server first(guard.name());
+    const std::string taken = what_of([&] { Server second(guard.name()); });
+    CAPTURE(taken);
+    CHECK(taken.find("server '" + guard.name() + "' already has a live server process") !=
+          std::string::npos);
+    CHECK(taken.find("ring") == std::string::npos);
+  }
+
   TEST_CASE("an OS error keeps the system's own text, once") {
     const std::string missing =
         what_of([] { (void)NamedSharedMemory::open("no-such-shmkit-name"); });
