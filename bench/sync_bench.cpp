@@ -2,6 +2,9 @@
 // - uncontended lock/unlock: NamedMutex vs a raw robust process-shared pthread
 //   mutex in shared memory (and Boost.Interprocess named_mutex when present);
 // - cross-process handoff: two processes alternately take a mutex;
+// - owner death: a waiter blocks on a mutex held by another process, which
+//   is SIGKILLed; the time from the kill to the waiter's acquired_owner_died
+//   (EOWNERDEAD for the robust pthread mutex);
 // - event round trip: set -> wake -> set back between two processes, for
 //   NamedEvent vs raw futex vs eventfd.
 #include <shmkit/shmkit.hpp>
@@ -15,10 +18,17 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 #if __has_include(<boost/interprocess/sync/named_mutex.hpp>)
 #include <boost/interprocess/sync/named_mutex.hpp>
@@ -124,6 +134,123 @@ void BM_Contended_NamedMutex(benchmark::State& state) {
   shmkit::NamedMutex::remove(name);
 }
 
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+void BM_Contended_BoostNamedMutex(benchmark::State& state) {
+  namespace bip = boost::interprocess;
+  const std::string name = bench_name("bcon");
+  bip::named_mutex::remove(name.c_str());
+  bip::named_mutex mutex(bip::create_only, name.c_str());
+  auto* stop = static_cast<std::atomic<int>*>(shared_anonymous(sizeof(std::atomic<int>)));
+  run_contended(
+      state, [&] { mutex.lock(); }, [&] { mutex.unlock(); }, stop);
+  bip::named_mutex::remove(name.c_str());
+}
+#endif
+
+// ---- owner death ------------------------------------------------------------
+// Per iteration: a child process takes the lock and stays; a thread of ours
+// blocks on it; once that thread is asleep in the kernel, the child is
+// SIGKILLed. Measured (manual time): from the kill to the moment the waiter
+// returns owning the lock with the death reported. Process start-up and the
+// wait for sleep are outside the measurement.
+
+// True once thread `tid` of this process sleeps in the kernel ('S').
+bool thread_sleeps(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'S';
+}
+
+struct DeathShared {
+  std::atomic<int> holding;  // the child holds the lock
+};
+
+// `hold` runs in the child and must take the lock; `acquire_after_death`
+// runs in a thread of ours and returns true if it got the lock with the
+// death reported.
+template <typename Hold, typename AcquireAfterDeath>
+void run_owner_death(benchmark::State& state, Hold hold, AcquireAfterDeath acquire_after_death) {
+  auto* shared = static_cast<DeathShared*>(shared_anonymous(sizeof(DeathShared)));
+  std::vector<double> samples;
+  bool failed = false;
+  for (auto _ : state) {
+    shared->holding.store(0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      hold();
+      shared->holding.store(1);
+      for (;;) ::pause();
+    }
+    while (shared->holding.load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    std::atomic<pid_t> waiter_tid{0};
+    std::chrono::steady_clock::time_point acquired_at;
+    bool reported = false;
+    std::thread waiter([&] {
+      waiter_tid.store(static_cast<pid_t>(::syscall(SYS_gettid)));
+      reported = acquire_after_death();
+      acquired_at = std::chrono::steady_clock::now();
+    });
+    while (waiter_tid.load() == 0 || !thread_sleeps(waiter_tid.load())) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    // Let it settle into its steady sleep (the spin and first liveness check
+    // are over), at a random point of any periodic slice.
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + samples.size() * 397 % 5000));
+    const auto killed_at = std::chrono::steady_clock::now();
+    ::kill(child, SIGKILL);
+    waiter.join();
+    ::waitpid(child, nullptr, 0);
+    const double seconds = std::chrono::duration<double>(acquired_at - killed_at).count();
+    state.SetIterationTime(seconds);
+    samples.push_back(seconds);
+    failed = failed || !reported;
+  }
+  if (failed) state.SkipWithError("the death of the owner was not reported");
+  std::sort(samples.begin(), samples.end());
+  if (!samples.empty()) {
+    state.counters["p50_ms"] = samples[samples.size() / 2] * 1e3;
+    state.counters["max_ms"] = samples.back() * 1e3;
+  }
+  ::munmap(shared, sizeof(DeathShared));
+}
+
+void BM_OwnerDeath_RawRobustPthread(benchmark::State& state) {
+  auto* m = static_cast<pthread_mutex_t*>(shared_anonymous(sizeof(pthread_mutex_t)));
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(m, &a);
+  run_owner_death(
+      state, [&] { pthread_mutex_lock(m); },
+      [&] {
+        const int rc = pthread_mutex_lock(m);
+        if (rc == EOWNERDEAD) pthread_mutex_consistent(m);
+        pthread_mutex_unlock(m);
+        return rc == EOWNERDEAD;
+      });
+  ::munmap(m, sizeof(pthread_mutex_t));
+}
+
+void BM_OwnerDeath_NamedMutex(benchmark::State& state) {
+  const std::string name = bench_name("death");
+  auto mutex = shmkit::NamedMutex::create(name);
+  run_owner_death(
+      state,
+      [&] {
+        // Never destroyed: a destroyed handle would release the lock.
+        auto* own = new shmkit::NamedMutex(shmkit::NamedMutex::open(name));
+        own->lock();
+      },
+      [&] {
+        const auto status = mutex.acquire_until(shmkit::k_forever);
+        mutex.unlock();
+        return status == shmkit::LockStatus::acquired_owner_died;
+      });
+  shmkit::NamedMutex::remove(name);
+}
+
 // ---- event round trip ---------------------------------------------------------
 // ping: parent -> child, pong: child -> parent; one iteration = one round trip.
 
@@ -216,6 +343,15 @@ BENCHMARK(BM_Uncontended_BoostNamedMutex);
 #endif
 BENCHMARK(BM_Contended_RawRobustPthread)->UseRealTime();
 BENCHMARK(BM_Contended_NamedMutex)->UseRealTime();
+#ifdef SHMKIT_BENCH_HAVE_BOOST
+BENCHMARK(BM_Contended_BoostNamedMutex)->UseRealTime();
+#endif
+// Each iteration starts and kills a process: a fixed count keeps it short.
+BENCHMARK(BM_OwnerDeath_RawRobustPthread)
+    ->UseManualTime()
+    ->Iterations(40)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OwnerDeath_NamedMutex)->UseManualTime()->Iterations(40)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RoundTrip_RawFutex)->UseRealTime();
 BENCHMARK(BM_RoundTrip_Eventfd)->UseRealTime();
 BENCHMARK(BM_RoundTrip_NamedEvent)->UseRealTime();

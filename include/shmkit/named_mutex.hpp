@@ -39,8 +39,12 @@ enum class LockStatus {
 //   std::errc::operation_not_permitted;
 // - when its owner dies, the next acquirer gets the lock and is told
 //   (owner_died(), LockStatus::acquired_owner_died); the mutex then keeps
-//   working. It never becomes permanently unusable.
+//   working. It never becomes permanently unusable. On POSIX the owner is a
+//   process (a waiter notices its death within about 5 ms); a thread that
+//   exits holding the lock in a process that goes on is not detected.
 // - destroying a handle that holds the lock releases it.
+// - whatever another process writes into the mutex's shared state, every
+//   call returns by its deadline with a result or an error (docs/sync.md).
 class SHMKIT_EXPORT NamedMutex {
  public:
   static NamedMutex create(std::string_view name, const Options& options = {});

@@ -99,14 +99,17 @@ NamedMutex::~NamedMutex() {
 
 LockStatus NamedMutex::acquire_until(Deadline deadline) {
   if (!impl_) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "lock through an empty NamedMutex handle");
+    Failure{std::make_error_code(std::errc::operation_not_permitted),
+            "this NamedMutex handle is empty; create or open a mutex into it before locking"}
+        .raise();
   }
   // Checked here, not by the OS, so every platform behaves alike: Win32
-  // mutexes would silently recurse, the portable one would wait forever.
+  // mutexes would silently recurse, the POSIX one would wait for itself.
   if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-    throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
-                            "lock mutex '" + name_ + "': this thread already holds it");
+    Failure{std::make_error_code(std::errc::resource_deadlock_would_occur),
+            "mutex " + detail::quoted(name_) +
+                " is already held by this thread; unlock it before locking it again"}
+        .raise();
   }
   Failure failure;
   const LockStatus status = impl_->lock_until(deadline, failure);
@@ -132,8 +135,10 @@ bool NamedMutex::try_lock() {
 
 void NamedMutex::unlock() {
   if (!impl_ || owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "unlock mutex '" + name_ + "': this thread does not hold it");
+    Failure{std::make_error_code(std::errc::operation_not_permitted),
+            "mutex " + detail::quoted(name_) +
+                " is not held by this thread; only the thread that locked it may unlock it"}
+        .raise();
   }
   owner_died_ = false;
   owner_.store(std::thread::id(), std::memory_order_relaxed);

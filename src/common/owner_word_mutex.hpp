@@ -1,10 +1,17 @@
-// A process-shared mutex for systems without robust process-shared pthread
-// mutexes (Cygwin, macOS; the portable build on Linux).
+// NamedMutex on every POSIX system (Linux, and the portable path: Cygwin,
+// macOS, SHMKIT_PORTABLE_POSIX). One state machine over a WordWaiter.
 //
-// The lock is one word holding its owner's identity (pid and start time).
-// Nobody is told when an owner dies, so a waiter sleeps in bounded slices and
-// after each one checks whether the owner still runs; if not, it takes the
-// word over with a compare-and-swap (one waiter wins) and reports the death.
+// The shared state holds integers only: the owner word (0, or the owning
+// process's pid and start time packed as the attach table packs them, with a
+// bit that says someone sleeps), the word sleepers wait on, and the creator's
+// PID namespace. Nothing in it is a pointer or is handed to code that would
+// follow one (a robust pthread mutex keeps glibc's robust-list pointers in
+// shared memory; see docs/sync.md).
+//
+// Nobody is told when an owner dies, so a waiter that has seen the same owner
+// for a whole liveness slice asks the OS whether that process still runs
+// (src/common/mutex_owner_liveness.hpp); if not, it takes the word over with a
+// compare-and-swap (one waiter wins) and reports the death.
 #pragma once
 
 #include "sync_impl.hpp"

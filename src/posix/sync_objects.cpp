@@ -5,19 +5,13 @@
 #include "../common/sync_impl.hpp"
 #include "../common/sync_segment.hpp"
 
-#if !defined(SHMKIT_PORTABLE_POSIX)
-#include "robust_pthread_mutex.hpp"
-#endif
-
 namespace shmkit::detail {
 
 std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& options,
                                       OpenMode mode, Failure& failure) {
-#if defined(SHMKIT_PORTABLE_POSIX)
+  // One implementation on every POSIX system; only its WordWaiter (futex or
+  // named semaphore) and its liveness check (pidfd or start time) differ.
   return open_owner_word_mutex(name, options, mode, failure);
-#else
-  return open_robust_pthread_mutex(name, options, mode, failure);
-#endif
 }
 
 std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& options,
