@@ -115,9 +115,10 @@ void set_taken_failure(Failure& failure, const std::string& name, int error) {
   if ((error == EEXIST || error == ELOOP) && ::lstat(path.c_str(), &st) == 0 &&
       S_ISLNK(st.st_mode)) {
     failure.set(error == EEXIST ? make_error_code(errc::already_exists) : errno_code(ELOOP),
-                object(name) + " is a symbolic link in /dev/shm, not a shared memory object: "
-                               "shmkit never follows one; remove the link (shmkit rm " + name +
-                               ") and try again");
+                object(name) +
+                    " is a symbolic link in /dev/shm, not a shared memory object: "
+                    "shmkit never follows one; remove the link (shmkit rm " +
+                    name + ") and try again");
     return;
   }
 #endif
@@ -191,7 +192,6 @@ bool link_unnamed(int, const std::string&, Failure&) {
 int map_flags(const Options& options) {
   return MAP_SHARED | (options.populate ? k_populate_flag : 0);
 }
-
 
 }  // namespace
 

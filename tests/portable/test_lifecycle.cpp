@@ -8,9 +8,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
-#include "common/segment_backend.hpp"
 #include "common/failure.hpp"
 #include "common/segment_access.hpp"
+#include "common/segment_backend.hpp"
 #include "common/segment_header.hpp"
 
 #include <algorithm>

@@ -9,8 +9,8 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
-#include "common/segment_backend.hpp"
 #include "common/process_identity.hpp"
+#include "common/segment_backend.hpp"
 #include "common/segment_header.hpp"
 
 #include <fcntl.h>
@@ -1102,16 +1102,22 @@ TEST_SUITE("cli") {
         {base, "<BASE>."}, {std::to_string(q.pid()), "<Q>"}, {std::to_string(r.pid()), "<R>"}};
     CHECK(normalise(run_cli({"list", "--prefix", base, "--backend", b}).out, words) ==
           "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
-          "<BASE>.q " + b + " queue initializing 1048576 <Q> - 1 <TIME> no\n"
-          "<BASE>.r " + b + " ring initializing 4096 <R> - 1 <TIME> no\n");
+          "<BASE>.q " +
+              b +
+              " queue initializing 1048576 <Q> - 1 <TIME> no\n"
+              "<BASE>.r " +
+              b + " ring initializing 4096 <R> - 1 <TIME> no\n");
     q.kill();
     q.wait();
     r.kill();
     r.wait();
     CHECK(normalise(run_cli({"list", "--prefix", base, "--backend", b}).out, words) ==
           "NAME BACKEND KIND STATE SIZE CREATOR ATTACHED MAPPED CREATED (UTC) STALE\n"
-          "<BASE>.q " + b + " queue initializing 1048576 <Q>(dead) - 0 <TIME> yes\n"
-          "<BASE>.r " + b + " ring initializing 4096 <R>(dead) - 0 <TIME> yes\n");
+          "<BASE>.q " +
+              b +
+              " queue initializing 1048576 <Q>(dead) - 0 <TIME> yes\n"
+              "<BASE>.r " +
+              b + " ring initializing 4096 <R>(dead) - 0 <TIME> yes\n");
     const CliResult rm = run_cli({"rm", base + "r", "--backend", b});
     CHECK(rm.code == 0);
     CHECK(normalise(rm.out, words) == "removed <BASE>.r (" + b + ", ring)\n");
