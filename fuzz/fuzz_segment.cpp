@@ -2,7 +2,7 @@
 // data after it), then the segment is opened, listed and used again.
 #include "fuzz_support.hpp"
 
-#include "common/segment_header.hpp"
+#include "segment/segment_header.hpp"
 
 #include <cstring>
 

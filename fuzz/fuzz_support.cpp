@@ -1,7 +1,7 @@
 #include "fuzz_support.hpp"
 
-#include "common/segment_header.hpp"
-#include "common/sync_segment.hpp"
+#include "segment/segment_header.hpp"
+#include "sync/sync_segment.hpp"
 
 #include <unistd.h>
 #include <atomic>

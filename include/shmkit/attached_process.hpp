@@ -1,8 +1,10 @@
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <cstdint>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 // One entry of a segment's attach table.
 struct AttachedProcess {
@@ -12,4 +14,4 @@ struct AttachedProcess {
   bool alive = false;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -1,9 +1,11 @@
 // Views of bytes inside a shared mapping (C++17 has no std::span).
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <cstddef>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 struct ByteSpan {
   std::byte* data = nullptr;
@@ -22,4 +24,4 @@ struct ConstByteSpan {
   explicit operator bool() const noexcept { return data != nullptr; }
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

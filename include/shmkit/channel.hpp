@@ -2,6 +2,8 @@
 // segment, one per direction.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/export.hpp>
 #include <shmkit/options.hpp>
 #include <shmkit/ring.hpp>
@@ -12,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 struct ChannelAccess;
@@ -84,4 +86,4 @@ class SHMKIT_EXPORT Channel {
   Ring in_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

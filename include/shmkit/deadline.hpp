@@ -2,9 +2,11 @@
 // absolute point on the steady clock so that retries do not stretch it.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <chrono>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 using Deadline = std::chrono::steady_clock::time_point;
 
@@ -26,4 +28,4 @@ Deadline to_deadline(const std::chrono::time_point<Clock, Duration>& when) {
   return deadline_after(when - Clock::now());
 }
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -4,11 +4,13 @@
 // report the same way (a name that exists or does not).
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/export.hpp>
 
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 enum class errc {
   invalid_name = 1,      // not 1-30 characters of [A-Za-z0-9._-]
@@ -40,7 +42,7 @@ inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE
 
 template <>
 struct std::is_error_code_enum<shmkit::errc> : std::true_type {};

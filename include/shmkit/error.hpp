@@ -1,11 +1,13 @@
 // The exception every throwing shmkit call raises.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 // A std::system_error whose what() is exactly one sentence that names the
 // object and says what to do ("segment 'x' exists with size 4096, requested
@@ -25,4 +27,4 @@ class Error : public std::system_error {
   std::runtime_error sentence_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -12,6 +12,8 @@
 // `shmkit clean` in the same container as the users of /dev/shm).
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
 #include <shmkit/options.hpp>
@@ -22,7 +24,7 @@
 #include <system_error>
 #include <vector>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 struct ListOptions {
   // Backends to look at. Empty means every backend this platform can list:
@@ -89,4 +91,4 @@ SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options =
 SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options,
                                  std::error_code& ec) noexcept;
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

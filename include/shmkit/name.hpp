@@ -1,13 +1,15 @@
 // The one portable name every shmkit object is created under.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/export.hpp>
 
 #include <cstddef>
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 // 30 because macOS allows 31 bytes for a POSIX name, including the '/'.
 inline constexpr std::size_t k_max_name_length = 30;
@@ -20,4 +22,4 @@ SHMKIT_EXPORT bool is_valid_name(std::string_view name) noexcept;
 // Sets ec to errc::invalid_name when !is_valid_name(name), clears it otherwise.
 SHMKIT_EXPORT void validate_name(std::string_view name, std::error_code& ec) noexcept;
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

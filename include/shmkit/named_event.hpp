@@ -1,6 +1,8 @@
 // An event shared by processes, in the Win32 sense.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
@@ -12,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class EventImpl;
@@ -71,4 +73,4 @@ class SHMKIT_EXPORT NamedEvent {
   std::string name_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -1,6 +1,8 @@
 // A mutex shared by processes, that survives the death of its owner.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
@@ -14,7 +16,7 @@
 #include <system_error>
 #include <thread>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class MutexImpl;
@@ -97,4 +99,4 @@ class SHMKIT_EXPORT NamedMutex {
   bool owner_died_ = false;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

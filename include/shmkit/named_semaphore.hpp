@@ -1,6 +1,8 @@
 // A counting semaphore shared by processes.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
@@ -13,7 +15,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class SemaphoreImpl;
@@ -67,4 +69,4 @@ class SHMKIT_EXPORT NamedSemaphore {
   std::string name_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

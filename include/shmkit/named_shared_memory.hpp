@@ -1,6 +1,8 @@
 // A named block of memory shared between processes.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/attached_process.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
@@ -13,7 +15,7 @@
 #include <system_error>
 #include <vector>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 struct SegmentAccess;
@@ -111,4 +113,4 @@ class SHMKIT_EXPORT NamedSharedMemory {
   std::uint64_t attach_token_ = 0;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -2,6 +2,8 @@
 // so that code can pass the same options to a segment, a mutex or a queue.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/export.hpp>
 
 #include <chrono>
@@ -9,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 enum class Backend : std::uint8_t {
   native,  // posix on POSIX systems, win32 on Windows
@@ -85,4 +87,4 @@ constexpr const char* to_string(Backend b) noexcept {
   return "unknown";
 }
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

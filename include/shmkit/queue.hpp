@@ -2,13 +2,15 @@
 // type, in one named segment.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/queue_core.hpp>
 
 #include <chrono>
 #include <optional>
 #include <type_traits>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 // T is the message format: any trivially copyable type (a struct of numbers
 // and fixed arrays; no pointers into one process's memory, no std::string).
@@ -106,4 +108,4 @@ class Queue {
   detail::QueueCore core_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

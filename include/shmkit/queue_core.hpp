@@ -1,6 +1,8 @@
 // The untyped engine behind Queue<T>; use Queue<T>.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/export.hpp>
@@ -14,7 +16,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 struct QueueOptions {
   // Your own version number for the message format: bump it when T changes
@@ -67,4 +69,4 @@ class SHMKIT_EXPORT QueueCore {
 };
 
 }  // namespace detail
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -2,6 +2,8 @@
 // named segment, with zero-copy access on both sides.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/byte_span.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
@@ -17,7 +19,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class RingEndpoint;
@@ -147,4 +149,4 @@ class SHMKIT_EXPORT Ring {
   std::unique_ptr<detail::RingEndpoint> endpoint_;
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

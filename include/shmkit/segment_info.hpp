@@ -2,6 +2,8 @@
 // attaching to it: the answer of list_segments() and of `shmkit list`.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/attached_process.hpp>
 #include <shmkit/export.hpp>
 #include <shmkit/options.hpp>
@@ -11,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 // What a segment holds, from its header.
 enum class ObjectKind : std::uint8_t {
@@ -146,4 +148,4 @@ constexpr const char* to_string(HeaderState state) noexcept {
   return "incompatible";
 }
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

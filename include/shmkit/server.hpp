@@ -1,6 +1,8 @@
 // A named server that accepts many clients, each on a Channel of its own.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <shmkit/channel.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/export.hpp>
@@ -14,7 +16,7 @@
 #include <string_view>
 #include <system_error>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class ServerCore;
@@ -82,4 +84,4 @@ class SHMKIT_EXPORT Client {
   }
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

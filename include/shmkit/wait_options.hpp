@@ -1,9 +1,11 @@
 // How an endpoint waits for its peer.
 #pragma once
 
+#include <shmkit/config.hpp>
+
 #include <chrono>
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 enum class WaitStrategy {
   // Spin until ready or the deadline: the lowest latency, a whole core busy.
@@ -21,4 +23,4 @@ struct WaitOptions {
   std::chrono::microseconds spin{50};
 };
 
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

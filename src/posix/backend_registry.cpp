@@ -1,8 +1,9 @@
 // Which backends exist on POSIX systems.
-#include "posix_segment_backend.hpp"
-#include "sysv_segment_backend.hpp"
+#include <shmkit/config.hpp>
+#include "posix/posix_segment_backend.hpp"
+#include "posix/sysv_segment_backend.hpp"
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 Backend native_backend() noexcept {
   return Backend::posix;
@@ -29,4 +30,4 @@ SegmentBackend* find_backend(Backend backend, Failure& failure) {
 }
 
 }  // namespace detail
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

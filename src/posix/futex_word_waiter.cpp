@@ -1,7 +1,8 @@
 // Linux: futex on the word itself, shared between processes (no
 // FUTEX_PRIVATE_FLAG, which would key the wait on this process's mm).
-#include "../common/sync_segment.hpp"
-#include "../common/word_waiter.hpp"
+#include <shmkit/config.hpp>
+#include "sync/sync_segment.hpp"
+#include "sync/word_waiter.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -10,7 +11,8 @@
 #include <climits>
 #include <ctime>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t value,
@@ -53,10 +55,13 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool,
 
 void remove_word_waiter(const std::string&, unsigned, const Options&) noexcept {}
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 std::uint32_t word_waiter_kind() noexcept {
   return 1;
 }  // futex
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

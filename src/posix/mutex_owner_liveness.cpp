@@ -1,9 +1,10 @@
 // POSIX side of the owner-word mutex: this process's owner word, and whether
 // the process another owner word names still runs.
-#include "../common/mutex_owner_liveness.hpp"
+#include "sync/mutex_owner_liveness.hpp"
+#include <shmkit/config.hpp>
 
-#include "../common/process_identity.hpp"
-#include "../common/segment_header.hpp"
+#include "core/process_identity.hpp"
+#include "segment/segment_header.hpp"
 
 #include <poll.h>
 #include <pthread.h>
@@ -26,7 +27,8 @@
 #define SHMKIT_MUTEX_PIDFD 0
 #endif
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 // 0 until computed, and again in a child after fork(): the child is another
@@ -145,4 +147,5 @@ bool MutexOwnerLiveness::alive(std::uint64_t owner,
   return true;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

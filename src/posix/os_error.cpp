@@ -1,11 +1,13 @@
-#include "os_error.hpp"
+#include "posix/os_error.hpp"
+#include <shmkit/config.hpp>
 
 #include <pwd.h>
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstdio>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 std::string describe_owner(unsigned uid, unsigned mode) {
   char text[96];
@@ -56,4 +58,5 @@ void set_errno_failure(Failure& failure, int error, const std::string& object,
   }
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

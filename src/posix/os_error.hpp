@@ -1,11 +1,14 @@
 // errno turned into Failures whose messages name the object and the fix.
 #pragma once
 
-#include "../common/failure.hpp"
+#include <shmkit/config.hpp>
+
+#include "core/failure.hpp"
 
 #include <string>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 // "owned by uid 1000 (alice), mode 0600" for a file path, or "" if unknown.
 std::string describe_owner(const std::string& path);
@@ -17,4 +20,5 @@ std::string describe_owner(unsigned uid, unsigned mode);
 void set_errno_failure(Failure& failure, int error, const std::string& object,
                        const std::string& operation, const std::string& owner = {});
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

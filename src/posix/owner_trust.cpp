@@ -1,6 +1,7 @@
-#include "owner_trust.hpp"
+#include "posix/owner_trust.hpp"
+#include <shmkit/config.hpp>
 
-#include "os_error.hpp"
+#include "posix/os_error.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -10,7 +11,8 @@
 #include <optional>
 #include <vector>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 constexpr unsigned k_any = ~0u;
@@ -93,4 +95,5 @@ void check_posix_owner(const std::string& object, const PosixOwner& owner, const
   }
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

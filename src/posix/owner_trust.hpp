@@ -2,13 +2,14 @@
 // squatting defence of docs/security.md, for the posix and sysv backends.
 #pragma once
 
-#include "../common/failure.hpp"
+#include "core/failure.hpp"
 
 #include <shmkit/options.hpp>
 
 #include <string>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 // What the OS says about an existing object.
 struct PosixOwner {
@@ -24,4 +25,5 @@ struct PosixOwner {
 void check_posix_owner(const std::string& object, const PosixOwner& owner, const Options& options,
                        bool check_permissions, Failure& failure);
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

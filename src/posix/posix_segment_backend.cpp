@@ -1,8 +1,9 @@
 // Backend::posix: shm_open + ftruncate + mmap.
-#include "posix_segment_backend.hpp"
+#include "posix/posix_segment_backend.hpp"
+#include <shmkit/config.hpp>
 
-#include "os_error.hpp"
-#include "owner_trust.hpp"
+#include "posix/os_error.hpp"
+#include "posix/owner_trust.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -12,7 +13,8 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 std::string os_name(const std::string& name) {
@@ -355,4 +357,5 @@ bool PosixSegmentBackend::exists(const std::string& name, const Options&, Failur
   return false;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,8 +1,11 @@
 #pragma once
 
-#include "../common/segment_backend.hpp"
+#include <shmkit/config.hpp>
 
-namespace shmkit::detail {
+#include "segment/segment_backend.hpp"
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 class PosixSegmentBackend final : public SegmentBackend {
  public:
@@ -20,4 +23,5 @@ class PosixSegmentBackend final : public SegmentBackend {
   bool exists(const std::string& name, const Options& options, Failure& failure) override;
 };
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,4 +1,5 @@
-#include "../common/process_identity.hpp"
+#include "core/process_identity.hpp"
+#include <shmkit/config.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,7 +16,8 @@
 #include <sys/user.h>
 #endif
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 #if defined(__linux__) || defined(__CYGWIN__)
@@ -93,4 +95,5 @@ std::optional<std::uint64_t> process_start_time(std::uint64_t pid) noexcept {
   return read_start_time(pid);
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,10 +1,10 @@
 // Finding segments on POSIX systems: POSIX objects are the files of
 // /dev/shm (Linux, Cygwin), SysV segments the lines of /proc/sysvipc/shm;
 // on Linux, /proc/*/maps tells which processes map each one.
-#include "../common/lifecycle_internal.hpp"
-#include "../common/process_identity.hpp"
-#include "os_error.hpp"
-#include "sysv_segment_backend.hpp"
+#include "core/process_identity.hpp"
+#include "lifecycle/lifecycle_internal.hpp"
+#include "posix/os_error.hpp"
+#include "posix/sysv_segment_backend.hpp"
 
 #include <shmkit/name.hpp>
 
@@ -31,7 +31,8 @@
 #include <sys/sysmacros.h>
 #endif
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 constexpr const char* k_shm_dir = "/dev/shm";
@@ -520,4 +521,5 @@ bool still_named(Backend backend, const std::string& name, const Mapping& m) noe
   return same;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,10 +1,11 @@
 // The portable path (Cygwin, macOS; SHMKIT_PORTABLE_POSIX on Linux): a named
 // POSIX semaphore per object carries wake-ups. Cygwin rejects process-shared
 // pthread objects and has no futex, but sem_open works there.
-#include "../common/sync_segment.hpp"
-#include "../common/word_waiter.hpp"
+#include <shmkit/config.hpp>
+#include "sync/sync_segment.hpp"
+#include "sync/word_waiter.hpp"
 
-#include "os_error.hpp"
+#include "posix/os_error.hpp"
 
 #include <fcntl.h>
 #include <semaphore.h>
@@ -14,7 +15,8 @@
 #include <ctime>
 #include <thread>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 // Slot 0 uses the object's own name (POSIX semaphores have a namespace of
@@ -108,10 +110,13 @@ void remove_word_waiter(const std::string& name, unsigned slot, const Options&) 
   ::sem_unlink(os_name(name, slot).c_str());
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 std::uint32_t word_waiter_kind() noexcept {
   return 2;
 }  // named POSIX semaphore
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,11 +1,13 @@
 // Which implementation backs each sync object on POSIX systems.
-#include "../common/owner_word_mutex.hpp"
-#include "../common/shared_event.hpp"
-#include "../common/shared_semaphore.hpp"
-#include "../common/sync_impl.hpp"
-#include "../common/sync_segment.hpp"
+#include <shmkit/config.hpp>
+#include "sync/owner_word_mutex.hpp"
+#include "sync/shared_event.hpp"
+#include "sync/shared_semaphore.hpp"
+#include "sync/sync_impl.hpp"
+#include "sync/sync_segment.hpp"
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& options,
                                       OpenMode mode, Failure& failure) {
@@ -29,4 +31,5 @@ bool remove_sync_object(const std::string& name, const Options& options, Failure
   return remove_sync_segment(name, options, 1, failure);
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,9 +1,10 @@
 // Backend::sysv: shmget + shmat, keyed by a hash of the name.
-#include "sysv_segment_backend.hpp"
+#include "posix/sysv_segment_backend.hpp"
+#include <shmkit/config.hpp>
 
-#include "../common/segment_header.hpp"
-#include "os_error.hpp"
-#include "owner_trust.hpp"
+#include "posix/os_error.hpp"
+#include "posix/owner_trust.hpp"
+#include "segment/segment_header.hpp"
 
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -14,7 +15,8 @@
 #include <fstream>
 #include <sstream>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 std::string object(const std::string& name) {
@@ -220,4 +222,5 @@ bool SysvSegmentBackend::exists(const std::string& name, const Options& options,
   return options.raw || identify(id, name) != Identity::other;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,11 +1,14 @@
 #pragma once
 
-#include "../common/segment_backend.hpp"
+#include <shmkit/config.hpp>
+
+#include "segment/segment_backend.hpp"
 
 #include <cstdint>
 #include <string_view>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 // The SysV key for a name: 32-bit FNV-1a, never IPC_PRIVATE. Two names can
 // share a key; the header stores the name so that open() notices.
@@ -25,4 +28,5 @@ class SysvSegmentBackend final : public SegmentBackend {
   bool exists(const std::string& name, const Options& options, Failure& failure) override;
 };
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

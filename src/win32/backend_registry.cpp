@@ -1,7 +1,8 @@
 // Which backends exist on Windows.
-#include "win32_segment_backend.hpp"
+#include <shmkit/config.hpp>
+#include "win32/win32_segment_backend.hpp"
 
-namespace shmkit {
+SHMKIT_BEGIN_NAMESPACE
 
 Backend native_backend() noexcept {
   return Backend::win32;
@@ -27,4 +28,4 @@ SegmentBackend* find_backend(Backend backend, Failure& failure) {
 }
 
 }  // namespace detail
-}  // namespace shmkit
+SHMKIT_END_NAMESPACE

@@ -1,8 +1,10 @@
-#include "os_error.hpp"
+#include "win32/os_error.hpp"
+#include <shmkit/config.hpp>
 
 #include <windows.h>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 std::wstring widen(const std::string& text) {
   if (text.empty()) return {};
@@ -93,4 +95,5 @@ void set_win32_failure(Failure& failure, Win32Error error, const std::string& ob
   }
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -2,11 +2,14 @@
 // the fix, plus the UTF-8 <-> UTF-16 conversions every Win32 call needs.
 #pragma once
 
-#include "../common/failure.hpp"
+#include <shmkit/config.hpp>
+
+#include "core/failure.hpp"
 
 #include <string>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 using Win32Error = unsigned long;  // a DWORD, without pulling <windows.h> into every user
 
@@ -31,4 +34,5 @@ std::string describe_win32_error(Win32Error error);
 void set_win32_failure(Failure& failure, Win32Error error, const std::string& object,
                        const std::string& operation);
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,6 +1,7 @@
-#include "owner_trust.hpp"
+#include "win32/owner_trust.hpp"
+#include <shmkit/config.hpp>
 
-#include "os_error.hpp"
+#include "win32/os_error.hpp"
 
 #include <aclapi.h>
 #include <sddl.h>
@@ -8,7 +9,8 @@
 #include <memory>
 #include <vector>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 // A SID from a trusted_owners entry: a SID string ("S-1-5-21-...") or an
@@ -115,4 +117,5 @@ void check_win32_owner(HANDLE handle, const std::string& object, const Options& 
                   "\" to Options::trusted_owners if you mean to share it with that user");
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -3,7 +3,7 @@
 // mutex, event and semaphore.
 #pragma once
 
-#include "../common/failure.hpp"
+#include "core/failure.hpp"
 
 #include <shmkit/options.hpp>
 
@@ -11,7 +11,8 @@
 
 #include <string>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 // Sets errc::untrusted_owner unless the owner of `handle` (which must carry
 // READ_CONTROL; nullptr when none could be had) is this process's user, the
@@ -20,4 +21,5 @@ namespace shmkit::detail {
 void check_win32_owner(HANDLE handle, const std::string& object, const Options& options,
                        Failure& failure);
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,8 +1,10 @@
-#include "../common/process_identity.hpp"
+#include "core/process_identity.hpp"
+#include <shmkit/config.hpp>
 
 #include <windows.h>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 std::uint64_t to_u64(const FILETIME& time) noexcept {
@@ -43,4 +45,5 @@ std::optional<std::uint64_t> process_start_time(std::uint64_t pid) noexcept {
   return result;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

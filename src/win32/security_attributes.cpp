@@ -1,10 +1,12 @@
-#include "security_attributes.hpp"
+#include "win32/security_attributes.hpp"
+#include <shmkit/config.hpp>
 
-#include "os_error.hpp"
+#include "win32/os_error.hpp"
 
 #include <sddl.h>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 SecurityAttributes::~SecurityAttributes() {
   if (descriptor_ != nullptr) ::LocalFree(descriptor_);
@@ -29,4 +31,5 @@ bool SecurityAttributes::parse(const std::string& sddl, const std::string& what,
   return true;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

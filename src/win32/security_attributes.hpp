@@ -2,13 +2,16 @@
 // SDDL means the creator's default DACL, i.e. a null SECURITY_ATTRIBUTES.
 #pragma once
 
-#include "../common/failure.hpp"
+#include <shmkit/config.hpp>
+
+#include "core/failure.hpp"
 
 #include <windows.h>
 
 #include <string>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 class SecurityAttributes {
  public:
@@ -28,4 +31,5 @@ class SecurityAttributes {
   SECURITY_ATTRIBUTES attributes_{};
 };
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -3,9 +3,10 @@
 // (Global\), through ntdll's directory-object calls, which the Win32 API
 // does not wrap. Nothing is ever removed here: a section dies with its last
 // handle.
-#include "../common/lifecycle_internal.hpp"
-#include "../common/process_identity.hpp"
-#include "os_error.hpp"
+#include <shmkit/config.hpp>
+#include "core/process_identity.hpp"
+#include "lifecycle/lifecycle_internal.hpp"
+#include "win32/os_error.hpp"
 
 #include <windows.h>
 
@@ -17,7 +18,8 @@
 #include <string>
 #include <vector>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 // What NtQueryDirectoryObject returns per entry.
@@ -203,4 +205,5 @@ bool still_named(Backend, const std::string&, const Mapping&) noexcept {
   return false;
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,19 +1,21 @@
 // Win32: a named kernel semaphore per waiter slot carries wake-ups (there is
 // no cross-process WaitOnAddress). Its name adds ".w<slot>" because mappings
 // and semaphores share one kernel namespace.
-#include "../common/sync_segment.hpp"
-#include "../common/word_waiter.hpp"
+#include <shmkit/config.hpp>
+#include "sync/sync_segment.hpp"
+#include "sync/word_waiter.hpp"
 
-#include "kernel_object_name.hpp"
-#include "os_error.hpp"
-#include "security_attributes.hpp"
+#include "win32/kernel_object_name.hpp"
+#include "win32/os_error.hpp"
+#include "win32/security_attributes.hpp"
 
 #include <windows.h>
 
 #include <algorithm>
 #include <climits>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 std::wstring waiter_name(const std::string& name, unsigned slot, const Options& options) {
@@ -77,4 +79,5 @@ void remove_word_waiter(const std::string&, unsigned, const Options&) noexcept {
   // A kernel semaphore dies with its last handle.
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,16 +1,18 @@
 // Backend::win32: CreateFileMappingW on the paging file + MapViewOfFile.
-#include "win32_segment_backend.hpp"
+#include "win32/win32_segment_backend.hpp"
+#include <shmkit/config.hpp>
 
-#include "kernel_object_name.hpp"
-#include "os_error.hpp"
-#include "owner_trust.hpp"
-#include "security_attributes.hpp"
+#include "win32/kernel_object_name.hpp"
+#include "win32/os_error.hpp"
+#include "win32/owner_trust.hpp"
+#include "win32/security_attributes.hpp"
 
 #include <windows.h>
 
 #include <cstdint>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 std::wstring os_name(const std::string& name, const Options& options) {
@@ -173,4 +175,5 @@ bool Win32SegmentBackend::exists(const std::string& name, const Options& options
   }
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,8 +1,11 @@
 #pragma once
 
-#include "../common/segment_backend.hpp"
+#include <shmkit/config.hpp>
 
-namespace shmkit::detail {
+#include "segment/segment_backend.hpp"
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 
 // Backend::win32: named file mappings backed by the paging file. A mapping
 // lives exactly as long as some process holds a handle to it, so there is
@@ -22,4 +25,5 @@ class Win32SegmentBackend final : public SegmentBackend {
   bool exists(const std::string& name, const Options& options, Failure& failure) override;
 };
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

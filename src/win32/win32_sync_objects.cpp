@@ -1,19 +1,21 @@
 // Win32: named kernel mutexes, events and semaphores. The kernel already does
 // what the POSIX side builds in shared memory, including telling the next
 // owner that a mutex was abandoned (WAIT_ABANDONED).
-#include "../common/sync_impl.hpp"
+#include <shmkit/config.hpp>
+#include "sync/sync_impl.hpp"
 
-#include "kernel_object_name.hpp"
-#include "os_error.hpp"
-#include "owner_trust.hpp"
-#include "security_attributes.hpp"
+#include "win32/kernel_object_name.hpp"
+#include "win32/os_error.hpp"
+#include "win32/owner_trust.hpp"
+#include "win32/security_attributes.hpp"
 
 #include <windows.h>
 
 #include <algorithm>
 #include <climits>
 
-namespace shmkit::detail {
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
 namespace {
 
 class Handle {
@@ -266,4 +268,5 @@ bool remove_sync_object(const std::string&, const Options&, Failure&) {
   return false;  // a Win32 kernel object dies with its last handle
 }
 
-}  // namespace shmkit::detail
+}  // namespace detail
+SHMKIT_END_NAMESPACE

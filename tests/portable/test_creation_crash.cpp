@@ -10,9 +10,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
-#include "common/segment_access.hpp"
-#include "common/segment_backend.hpp"
-#include "common/segment_header.hpp"
+#include "segment/segment_access.hpp"
+#include "segment/segment_backend.hpp"
+#include "segment/segment_header.hpp"
 
 #include <chrono>
 #include <condition_variable>

@@ -4,8 +4,8 @@
 
 #include <shmkit/shmkit.hpp>
 
-#include "../../src/common/segment_header.hpp"
 #include "../support/test_names.hpp"
+#include "segment/segment_header.hpp"
 
 #include <algorithm>
 #include <cstring>

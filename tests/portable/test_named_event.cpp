@@ -8,8 +8,8 @@
 #include "../support/test_names.hpp"
 
 #if !defined(_WIN32)
-#include "../../src/common/segment_header.hpp"
-#include "../../src/common/shared_event.hpp"
+#include "segment/segment_header.hpp"
+#include "sync/shared_event.hpp"
 #endif
 
 #include <atomic>

@@ -5,11 +5,11 @@
 
 #include <shmkit/shmkit.hpp>
 
-#include "../../src/common/segment_header.hpp"
-#include "../../src/common/sync_segment.hpp"
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "segment/segment_header.hpp"
+#include "sync/sync_segment.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -4,10 +4,10 @@
 
 #include <shmkit/shmkit.hpp>
 
-#include "../../src/common/segment_header.hpp"
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "segment/segment_header.hpp"
 
 #include <chrono>
 #include <string>

@@ -4,11 +4,11 @@
 
 #include <shmkit/shmkit.hpp>
 
-#include "../../src/common/ring_core.hpp"
-#include "../../src/common/segment_header.hpp"
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "messaging/ring_core.hpp"
+#include "segment/segment_header.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -7,8 +7,8 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
-#include "common/ring_core.hpp"
-#include "common/segment_header.hpp"
+#include "messaging/ring_core.hpp"
+#include "segment/segment_header.hpp"
 
 #include <chrono>
 #include <cstdint>

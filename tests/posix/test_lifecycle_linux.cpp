@@ -9,9 +9,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
-#include "common/process_identity.hpp"
-#include "common/segment_backend.hpp"
-#include "common/segment_header.hpp"
+#include "core/process_identity.hpp"
+#include "segment/segment_backend.hpp"
+#include "segment/segment_header.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -3,8 +3,8 @@
 
 #include <shmkit/shmkit.hpp>
 
-#include "../../src/posix/sysv_segment_backend.hpp"
 #include "../support/test_names.hpp"
+#include "posix/sysv_segment_backend.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -18,8 +18,8 @@
 // exactly once, except the uncertain ones.
 #include "soak.hpp"
 
-#include "common/segment_header.hpp"
-#include "common/sync_segment.hpp"
+#include "segment/segment_header.hpp"
+#include "sync/sync_segment.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -136,7 +136,7 @@ void count_cells(QueueControl& c, const std::string& name) {
   std::error_code ec;
   auto bytes = NamedSharedMemory::open(name, raw, ec);
   if (ec) return;  // never created: killed before anyone made it
-  // The layout of src/common/queue_core.cpp: a control block after the
+  // The layout of src/messaging/queue_core.cpp: a control block after the
   // header and the sync preamble, on the next cache line, then the cells.
   const std::size_t shared_at = detail::k_header_size + 64;
   const std::size_t cells_at = shared_at + 5 * 64;

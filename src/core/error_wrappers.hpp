@@ -1,0 +1,56 @@
+// The two faces of every public call: `throwing` raises the Failure as
+// std::system_error with its full sentence; `without_throwing` hands the code
+// to an std::error_code& and never lets an exception out.
+#pragma once
+
+#include <shmkit/config.hpp>
+
+#include "core/failure.hpp"
+
+#include <new>
+#include <system_error>
+#include <utility>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+template <typename Fn>
+auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
+    -> decltype(fn(std::declval<Failure&>())) {
+  using Result = decltype(fn(std::declval<Failure&>()));
+  try {
+    Failure failure;
+    if constexpr (std::is_void_v<Result>) {
+      fn(failure);
+      ec = failure.code;
+      return;
+    } else {
+      Result result = fn(failure);
+      ec = failure.code;
+      return result;
+    }
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  } catch (...) {
+    ec = std::make_error_code(std::errc::io_error);
+  }
+  if constexpr (!std::is_void_v<Result>) return Result{};
+}
+
+template <typename Fn>
+auto throwing(Fn&& fn) -> decltype(fn(std::declval<Failure&>())) {
+  Failure failure;
+  if constexpr (std::is_void_v<decltype(fn(failure))>) {
+    fn(failure);
+    if (failure) failure.raise();
+  } else {
+    auto result = fn(failure);
+    if (failure) failure.raise();
+    return result;
+  }
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

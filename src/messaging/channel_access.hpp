@@ -1,0 +1,24 @@
+#pragma once
+
+#include "core/failure.hpp"
+#include "segment/segment_access.hpp"
+
+#include <shmkit/channel.hpp>
+
+#include <functional>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+// Which end of a channel: the creator sends on ring 0, the opener on ring 1.
+enum class ChannelEnd { creator, opener };
+
+struct ChannelAccess {
+  static Channel open(std::string_view name, std::size_t capacity, const WaitOptions& wait,
+                      const Options& options, OpenMode mode, ChannelEnd end, Failure& failure);
+  // Makes `cleanup` run once `channel` and all its moved-to handles are gone.
+  static void on_close(Channel& channel, std::function<void()> cleanup);
+};
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

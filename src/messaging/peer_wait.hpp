@@ -1,0 +1,112 @@
+// Waiting for another process: spin, then sleep on a WordWaiter, and notice
+// when that process has died. Rings and queues use this on both sides.
+//
+// The sleep handshake (an "eventcount"): a sleeper announces itself by
+// incrementing `sleepers` and then re-checks its condition; a waker first
+// publishes its change, then issues a full fence and reads `sleepers`. Either
+// the waker sees the announcement and wakes, or the sleeper sees the change
+// and does not sleep. A producer therefore pays for a wake-up (a syscall)
+// only when a consumer really is asleep.
+#pragma once
+
+#include "sync/word_waiter.hpp"
+
+#include <shmkit/deadline.hpp>
+#include <shmkit/wait_options.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#include <immintrin.h>
+#endif
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+enum class WaitResult { ready, timed_out, peer_gone };
+
+// The words of one direction of waiting, in shared memory.
+struct SleepWords {
+  std::atomic<std::uint32_t>& sleepers;
+  std::atomic<std::uint32_t>& signal;
+  WordWaiter& waiter;
+};
+
+// Called after publishing a change that sleepers may wait for.
+inline void wake_sleepers(const SleepWords& words, std::uint32_t count) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (words.sleepers.load(std::memory_order_relaxed) != 0) {
+    words.signal.fetch_add(1, std::memory_order_release);
+    words.waiter.wake(words.signal, count);
+  }
+}
+
+// How long a sleeper sleeps at most before it looks at whether its peer is
+// still alive. A dead peer is noticed within this time, never later.
+inline constexpr auto k_peer_check_interval = std::chrono::milliseconds(100);
+
+// Waits until ready() or `deadline`. peer_gone() is consulted only while
+// nothing is ready, at most once per k_peer_check_interval while sleeping.
+template <typename Ready, typename PeerGone>
+WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const SleepWords& words,
+                         Ready&& ready, PeerGone&& peer_gone) {
+  using Clock = std::chrono::steady_clock;
+  if (ready()) return WaitResult::ready;
+  if (options.strategy != WaitStrategy::blocking) {
+    const Deadline spin_end = options.strategy == WaitStrategy::busy
+                                  ? deadline
+                                  : std::min(deadline, deadline_after(options.spin));
+    auto next_peer_check = Clock::now() + k_peer_check_interval;
+    for (std::uint32_t spins = 1;; ++spins) {
+      if (ready()) return WaitResult::ready;
+      cpu_relax();
+      if ((spins & 255) != 0) continue;
+      const auto now = Clock::now();
+      if (now >= next_peer_check) {
+        if (peer_gone()) return ready() ? WaitResult::ready : WaitResult::peer_gone;
+        next_peer_check = now + k_peer_check_interval;
+      }
+      if (now >= spin_end) break;
+    }
+    if (options.strategy == WaitStrategy::busy) {
+      return ready() ? WaitResult::ready : WaitResult::timed_out;
+    }
+  }
+  for (;;) {
+    const std::uint32_t seen = words.signal.load(std::memory_order_acquire);
+    words.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    // Pairs with the waker's fence: our announcement is ordered before our
+    // re-check on every architecture, not only where RMWs are full barriers.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (ready()) {
+      words.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      return WaitResult::ready;
+    }
+    if (peer_gone()) {
+      words.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      return ready() ? WaitResult::ready : WaitResult::peer_gone;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      words.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      return WaitResult::timed_out;
+    }
+    const Deadline slice =
+        deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
+    words.waiter.wait(words.signal, seen, slice);
+    words.sleepers.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,0 +1,366 @@
+// A bounded MPMC queue in shared memory: an array of cells, each with a
+// sequence number that says whose turn it is (D. Vyukov's design). A producer
+// claims position p by advancing enqueue_pos, copies its element in, then
+// publishes by setting the cell's sequence to p + 1; a consumer claims p by
+// advancing dequeue_pos, copies out, and frees the cell for the next lap by
+// setting it to p + capacity.
+//
+// Cells are found by position & (capacity - 1), so no value from shared
+// memory can make an access go out of bounds; a sequence that is impossible
+// for its position is reported as errc::corrupted instead of spinning.
+#include <shmkit/queue_core.hpp>
+
+#include "core/error_wrappers.hpp"
+#include "core/name_check.hpp"
+#include "messaging/peer_wait.hpp"
+#include "sync/sync_segment.hpp"
+
+#include <shmkit/name.hpp>
+
+#include <cstring>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+constexpr std::uint32_t k_queue_layout = 0x51554531;  // "QUE1"
+constexpr std::size_t k_queue_offset = 64 - sizeof(SyncPreamble);
+constexpr std::size_t k_max_queue_cells = std::size_t{1} << 30;
+
+struct alignas(64) QueueShared {
+  std::uint64_t capacity;  // cells: a power of two
+  std::uint64_t cell_size;
+  std::uint64_t element_size;
+  std::uint64_t element_align;
+  std::uint64_t schema_id;
+  std::uint8_t reserved0[24];
+  alignas(64) std::atomic<std::uint64_t> enqueue_pos;
+  alignas(64) std::atomic<std::uint64_t> dequeue_pos;
+  alignas(64) std::atomic<std::uint32_t> consumer_sleepers;
+  std::atomic<std::uint32_t> items_signal;
+  alignas(64) std::atomic<std::uint32_t> producer_sleepers;
+  std::atomic<std::uint32_t> space_signal;
+};
+
+struct Layout {
+  std::size_t capacity;
+  std::size_t cell_size;
+};
+
+constexpr std::size_t align_up(std::size_t n, std::size_t a) {
+  return (n + a - 1) / a * a;
+}
+
+Layout layout_for(std::size_t requested, const ElementType& type) {
+  std::size_t capacity = 2;
+  while (capacity < requested && capacity < k_max_queue_cells) capacity *= 2;
+  const std::size_t align = type.align > 8 ? type.align : 8;
+  return {capacity, align_up(8 + type.size, align)};
+}
+
+struct QueueInit {
+  Layout layout;
+  ElementType type;
+};
+
+void initialize_queue(void* state, const void* context, Failure&) {
+  const auto& init = *static_cast<const QueueInit*>(context);
+  auto* shared = new (static_cast<std::byte*>(state) + k_queue_offset) QueueShared{};
+  shared->capacity = init.layout.capacity;
+  shared->cell_size = init.layout.cell_size;
+  shared->element_size = init.type.size;
+  shared->element_align = init.type.align;
+  shared->schema_id = init.type.schema_id;
+  auto* cells = reinterpret_cast<std::byte*>(shared + 1);
+  for (std::size_t i = 0; i < init.layout.capacity; ++i) {
+    new (cells + i * init.layout.cell_size) std::atomic<std::uint64_t>(i);
+  }
+}
+
+}  // namespace
+
+class QueueImpl {
+ public:
+  // The layout values are the ones open_queue() validated, never re-read
+  // from shared memory.
+  QueueImpl(SyncSegment segment, QueueShared* shared, std::size_t capacity, std::size_t cell_size,
+            std::size_t element_size, std::string name, WaitOptions wait)
+      : segment_(std::move(segment)),
+        shared_(shared),
+        cells_(reinterpret_cast<std::byte*>(shared + 1)),
+        capacity_(capacity),
+        cell_size_(cell_size),
+        element_size_(element_size),
+        name_(std::move(name)),
+        wait_(wait) {}
+
+  bool push(const void* element, Deadline deadline, Failure& failure) {
+    for (;;) {
+      const int result = try_push(element, failure);
+      if (result != 0) {
+        if (result > 0) wake_sleepers(consumer_words(), 1);
+        return result > 0;
+      }
+      const WaitResult waited = wait_for_peer(
+          wait_, deadline, producer_words(), [&] { return has_space(); }, [] { return false; });
+      if (waited != WaitResult::ready) return false;
+    }
+  }
+
+  bool pop(void* element, Deadline deadline, Failure& failure) {
+    for (;;) {
+      const int result = try_pop(element, failure);
+      if (result != 0) {
+        if (result > 0) wake_sleepers(producer_words(), 1);
+        return result > 0;
+      }
+      const WaitResult waited = wait_for_peer(
+          wait_, deadline, consumer_words(), [&] { return has_item(); }, [] { return false; });
+      if (waited != WaitResult::ready) return false;
+    }
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::atomic<std::uint64_t>& sequence(std::uint64_t position) const {
+    return *reinterpret_cast<std::atomic<std::uint64_t>*>(cells_ + (position & (capacity_ - 1)) *
+                                                                       cell_size_);
+  }
+  std::byte* payload(std::uint64_t position) const {
+    return cells_ + (position & (capacity_ - 1)) * cell_size_ + 8;
+  }
+
+  // 1 pushed, 0 full, -1 corrupted.
+  int try_push(const void* element, Failure& failure) {
+    std::uint64_t position = shared_->enqueue_pos.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t seq = sequence(position).load(std::memory_order_acquire);
+      const auto diff = static_cast<std::int64_t>(seq - position);
+      if (diff == 0) {
+        if (shared_->enqueue_pos.compare_exchange_weak(position, position + 1,
+                                                       std::memory_order_relaxed)) {
+          std::memcpy(payload(position), element, element_size_);
+          sequence(position).store(position + 1, std::memory_order_release);
+          return 1;
+        }
+      } else if (diff < 0) {
+        return 0;  // the cell still holds last lap's element: full
+      } else {
+        const std::uint64_t now = shared_->enqueue_pos.load(std::memory_order_relaxed);
+        if (now == position) return corrupted(failure, position, seq);
+        position = now;
+      }
+    }
+  }
+
+  int try_pop(void* element, Failure& failure) {
+    std::uint64_t position = shared_->dequeue_pos.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t seq = sequence(position).load(std::memory_order_acquire);
+      const auto diff = static_cast<std::int64_t>(seq - (position + 1));
+      if (diff == 0) {
+        if (shared_->dequeue_pos.compare_exchange_weak(position, position + 1,
+                                                       std::memory_order_relaxed)) {
+          std::memcpy(element, payload(position), element_size_);
+          sequence(position).store(position + capacity_, std::memory_order_release);
+          return 1;
+        }
+      } else if (diff < 0) {
+        return 0;  // not yet published: empty
+      } else {
+        const std::uint64_t now = shared_->dequeue_pos.load(std::memory_order_relaxed);
+        if (now == position) return corrupted(failure, position, seq);
+        position = now;
+      }
+    }
+  }
+
+  int corrupted(Failure& failure, std::uint64_t position, std::uint64_t seq) {
+    failure.set(errc::corrupted, "queue " + quoted(name_) + ": the cell for position " +
+                                     std::to_string(position) + " has sequence " +
+                                     std::to_string(seq) +
+                                     ", which no healthy queue can have; remove it and create "
+                                     "it again");
+    return -1;
+  }
+
+  bool has_space() const {
+    const std::uint64_t position = shared_->enqueue_pos.load(std::memory_order_relaxed);
+    return static_cast<std::int64_t>(sequence(position).load(std::memory_order_acquire) -
+                                     position) >= 0;
+  }
+  bool has_item() const {
+    const std::uint64_t position = shared_->dequeue_pos.load(std::memory_order_relaxed);
+    return static_cast<std::int64_t>(sequence(position).load(std::memory_order_acquire) -
+                                     (position + 1)) >= 0;
+  }
+
+  SleepWords consumer_words() const {
+    return {shared_->consumer_sleepers, shared_->items_signal, *segment_.waiters[0]};
+  }
+  SleepWords producer_words() const {
+    return {shared_->producer_sleepers, shared_->space_signal, *segment_.waiters[1]};
+  }
+
+  SyncSegment segment_;
+  QueueShared* shared_;
+  std::byte* cells_;
+  std::size_t capacity_;
+  std::size_t cell_size_;
+  std::size_t element_size_;
+  std::string name_;
+  WaitOptions wait_;
+};
+
+namespace {
+
+std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
+                                      std::size_t capacity, const ElementType& type,
+                                      const QueueOptions& queue, const Options& options,
+                                      Failure& failure) {
+  if (!check_name(name_view, failure)) return nullptr;
+  if (name_view.size() > k_max_name_length - 2) {
+    failure.set(errc::invalid_name, "queue '" + std::string(name_view) +
+                                        "': queue names are at most 28 characters (shmkit "
+                                        "derives '<name>.1' from them)");
+    return nullptr;
+  }
+  const std::string name(name_view);
+  const std::string what = "queue " + quoted(name);
+  const OpenMode mode = how == QueueOpen::create ? OpenMode::create
+                        : how == QueueOpen::open ? OpenMode::open
+                                                 : OpenMode::open_or_create;
+  QueueInit init{layout_for(capacity, type), type};
+  std::size_t state_size = 0;
+  if (mode != OpenMode::open) {
+    if (capacity == 0 || capacity > k_max_queue_cells) {
+      failure.set(errc::invalid_size, what + ": a capacity of " + std::to_string(capacity) +
+                                          " elements; use 1 to " +
+                                          std::to_string(k_max_queue_cells));
+      return nullptr;
+    }
+    state_size =
+        k_queue_offset + sizeof(QueueShared) + init.layout.capacity * init.layout.cell_size;
+  }
+  const SyncRequest request{SegmentKind::queue, k_queue_layout, state_size, 2, false,
+                            &initialize_queue,  &init};
+  SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
+  if (failure) return nullptr;
+
+  // Judge what the creator wrote, whoever that was.
+  if (segment.state_size < k_queue_offset + sizeof(QueueShared)) {
+    failure.set(errc::corrupted, what + " is too small for a queue");
+    return nullptr;
+  }
+  auto* shared =
+      reinterpret_cast<QueueShared*>(static_cast<std::byte*>(segment.state) + k_queue_offset);
+  const std::uint64_t cells = shared->capacity;
+  const std::uint64_t cell_size = shared->cell_size;
+  const std::uint64_t element_size = shared->element_size;
+  const std::uint64_t element_align = shared->element_align;
+  const std::uint64_t schema = shared->schema_id;
+  const std::size_t room = segment.state_size - k_queue_offset - sizeof(QueueShared);
+  const bool power_of_two = cells >= 2 && (cells & (cells - 1)) == 0 && cells <= k_max_queue_cells;
+  if (!power_of_two || cell_size < 8 + element_size || cell_size % 8 != 0 || cell_size > room ||
+      cells > room / cell_size) {
+    failure.set(errc::corrupted, what + " has a corrupted layout (" + std::to_string(cells) +
+                                     " cells of " + std::to_string(cell_size) + " bytes in " +
+                                     std::to_string(room) + "); remove it and create it again");
+    return nullptr;
+  }
+  if (element_size != type.size || element_align != type.align || schema != type.schema_id) {
+    failure.set(errc::type_mismatch,
+                what + " holds " + std::to_string(element_size) + "-byte elements aligned to " +
+                    std::to_string(element_align) + " (schema " + std::to_string(schema) +
+                    "), but this code uses " + std::to_string(type.size) +
+                    "-byte elements aligned to " + std::to_string(type.align) + " (schema " +
+                    std::to_string(type.schema_id) +
+                    "); open it with the type it was created with");
+    return nullptr;
+  }
+  if (mode == OpenMode::open_or_create && !segment.memory.created() &&
+      cells != init.layout.capacity) {
+    failure.set(errc::size_mismatch,
+                what + " exists with " + std::to_string(cells) + " cells, requested " +
+                    std::to_string(init.layout.capacity) + "; open it without a capacity");
+    return nullptr;
+  }
+  return std::make_unique<QueueImpl>(std::move(segment), shared, static_cast<std::size_t>(cells),
+                                     static_cast<std::size_t>(cell_size),
+                                     static_cast<std::size_t>(element_size), name, queue.wait);
+}
+
+QueueImpl& checked(const std::unique_ptr<QueueImpl>& impl) {
+  if (!impl) {
+    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
+                            "use of an empty Queue handle");
+  }
+  return *impl;
+}
+
+}  // namespace
+
+QueueCore::QueueCore() noexcept = default;
+QueueCore::QueueCore(QueueCore&&) noexcept = default;
+QueueCore& QueueCore::operator=(QueueCore&&) noexcept = default;
+QueueCore::~QueueCore() = default;
+
+QueueCore QueueCore::open(std::string_view name, QueueOpen mode, std::size_t capacity,
+                          const ElementType& type, const QueueOptions& queue,
+                          const Options& options) {
+  return throwing([&](Failure& f) {
+    QueueCore core;
+    core.impl_ = open_queue(name, mode, capacity, type, queue, options, f);
+    return core;
+  });
+}
+
+QueueCore QueueCore::open(std::string_view name, QueueOpen mode, std::size_t capacity,
+                          const ElementType& type, const QueueOptions& queue,
+                          const Options& options, std::error_code& ec) noexcept {
+  return without_throwing(ec, [&](Failure& f) {
+    QueueCore core;
+    core.impl_ = open_queue(name, mode, capacity, type, queue, options, f);
+    return core;
+  });
+}
+
+bool QueueCore::remove(std::string_view name, const Options& options) {
+  return throwing([&](Failure& f) {
+    return check_name(name, f) && remove_sync_segment(std::string(name), options, 2, f);
+  });
+}
+
+bool QueueCore::remove(std::string_view name, const Options& options,
+                       std::error_code& ec) noexcept {
+  return without_throwing(ec, [&](Failure& f) {
+    return check_name(name, f) && remove_sync_segment(std::string(name), options, 2, f);
+  });
+}
+
+bool QueueCore::push_until(const void* element, Deadline deadline) {
+  return throwing([&](Failure& f) { return checked(impl_).push(element, deadline, f); });
+}
+bool QueueCore::push_until(const void* element, Deadline deadline, std::error_code& ec) noexcept {
+  return without_throwing(ec,
+                          [&](Failure& f) { return checked(impl_).push(element, deadline, f); });
+}
+bool QueueCore::pop_until(void* element, Deadline deadline) {
+  return throwing([&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
+}
+bool QueueCore::pop_until(void* element, Deadline deadline, std::error_code& ec) noexcept {
+  return without_throwing(ec, [&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
+}
+
+std::size_t QueueCore::capacity() const noexcept {
+  return impl_ ? impl_->capacity() : 0;
+}
+const std::string& QueueCore::name() const noexcept {
+  static const std::string empty;
+  return impl_ ? impl_->name() : empty;
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

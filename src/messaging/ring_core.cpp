@@ -1,0 +1,364 @@
+#include "messaging/ring_core.hpp"
+#include <shmkit/config.hpp>
+
+#include "core/process_identity.hpp"
+#include "segment/segment_header.hpp"
+
+#include <cstring>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+constexpr std::uint64_t align8(std::uint64_t n) noexcept {
+  return (n + 7) & ~std::uint64_t{7};
+}
+
+struct RecordHeader {
+  std::uint32_t length;
+  std::uint32_t type;
+};
+static_assert(sizeof(RecordHeader) == k_record_header_size);
+
+void corrupted(Failure& failure, const std::string& what, const std::string& detail) {
+  failure.set(errc::corrupted, what + ": " + detail +
+                                   "; the ring's memory was overwritten, remove it and create "
+                                   "it again");
+}
+
+bool valid_span(std::uint64_t older, std::uint64_t newer, std::size_t capacity) noexcept {
+  return newer >= older && newer - older <= capacity && (older & 7) == 0 && (newer & 7) == 0;
+}
+
+}  // namespace
+
+std::size_t ring_capacity_for(std::size_t requested) noexcept {
+  if (requested > k_max_ring_capacity) return 0;
+  std::size_t capacity = k_min_ring_capacity;
+  while (capacity < requested) capacity *= 2;
+  return capacity;
+}
+
+void initialize_ring(RingShared& shared, std::size_t capacity) noexcept {
+  shared.capacity = capacity;
+  shared.data_offset = sizeof(RingShared);
+}
+
+std::size_t validate_ring(const RingShared& shared, std::size_t available, const std::string& what,
+                          Failure& failure) {
+  const std::uint64_t capacity = shared.capacity;
+  const std::uint64_t offset = shared.data_offset;
+  const bool power_of_two = capacity != 0 && (capacity & (capacity - 1)) == 0;
+  if (!power_of_two || capacity < k_min_ring_capacity || capacity > k_max_ring_capacity ||
+      offset != sizeof(RingShared) || available < offset || available - offset < capacity) {
+    corrupted(failure, what,
+              "its control block claims " + std::to_string(capacity) + " data bytes at offset " +
+                  std::to_string(offset) + " but the mapping holds " + std::to_string(available));
+    return 0;
+  }
+  const std::uint64_t head = shared.head.load(std::memory_order_acquire);
+  const std::uint64_t tail = shared.tail.load(std::memory_order_acquire);
+  if (!valid_span(tail, head, capacity)) {
+    corrupted(failure, what,
+              "its indices (head " + std::to_string(head) + ", tail " + std::to_string(tail) +
+                  ") do not describe a ring of " + std::to_string(capacity) + " bytes");
+    return 0;
+  }
+  return static_cast<std::size_t>(capacity);
+}
+
+bool PeerWatch::gone(std::uint64_t word) {
+  if (word == 0) return false;  // nobody has taken the role yet: wait for them
+  if (word == k_endpoint_closed) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (word == word_ && now - checked_ < k_peer_check_interval) return gone_;
+  word_ = word;
+  checked_ = now;
+  gone_ = !is_alive(word >> 32, word, k_slot_start_time_mask);
+  return gone_;
+}
+
+bool claim_endpoint(std::atomic<std::uint64_t>& word, const std::string& what, const char* role,
+                    Failure& failure) {
+  const std::uint64_t self = pack_slot(current_process());
+  for (;;) {
+    std::uint64_t holder = word.load(std::memory_order_acquire);
+    const bool free = holder == 0 || holder == k_endpoint_closed ||
+                      (holder != self && !is_alive(holder >> 32, holder, k_slot_start_time_mask));
+    if (!free) {
+      failure.set(errc::role_taken,
+                  what + " already has a live " + role + " (pid " + std::to_string(holder >> 32) +
+                      (holder == self ? ", this process" : "") +
+                      "); only one process holds it at a time: close that handle or stop that "
+                      "process first");
+      return false;
+    }
+    if (word.compare_exchange_strong(holder, self, std::memory_order_acq_rel)) return true;
+  }
+}
+
+void close_endpoint(std::atomic<std::uint64_t>& word) noexcept {
+  std::uint64_t self = pack_slot(current_process());
+  word.compare_exchange_strong(self, k_endpoint_closed, std::memory_order_acq_rel);
+}
+
+// ---- producer ---------------------------------------------------------------
+
+RingProducer::RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+                           WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+                           Failure& failure)
+    : data_waiter_(&data_waiter),
+      space_waiter_(&space_waiter),
+      what_(std::move(what)),
+      wait_(wait) {
+  capacity_ = capacity;
+  if (!claim_endpoint(shared.producer, what_, "producer", failure)) return;
+  shared_ = &shared;
+  data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
+  // Taking over from an earlier producer: continue after what it published.
+  // Whatever it reserved but never committed is simply overwritten.
+  published_head_ = head_ = shared.head.load(std::memory_order_acquire);
+  refresh_tail(failure);
+}
+
+RingProducer::~RingProducer() {
+  if (shared_ == nullptr) return;
+  close_endpoint(shared_->producer);
+  // A sleeping consumer must learn that no more is coming.
+  shared_->data_signal.fetch_add(1, std::memory_order_release);
+  data_waiter_->wake(shared_->data_signal, 1);
+}
+
+bool RingProducer::refresh_tail(Failure& failure) {
+  const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
+  if (!valid_span(tail, published_head_, capacity_)) {
+    corrupted(failure, what_,
+              "the consumer's index " + std::to_string(tail) + " is not within the " +
+                  std::to_string(capacity_) + " bytes before the producer's " +
+                  std::to_string(published_head_));
+    return false;
+  }
+  cached_tail_ = tail;
+  return true;
+}
+
+ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& failure) {
+  if (reserved_) {
+    failure.set(errc::invalid_argument, what_ + ": reserve() twice without commit()");
+    return {};
+  }
+  if (size > max_message_size()) {
+    failure.set(errc::message_too_large, what_ + ": a message of " + std::to_string(size) +
+                                             " bytes does not fit; this ring takes at most " +
+                                             std::to_string(max_message_size()));
+    return {};
+  }
+  const std::uint64_t need = align8(k_record_header_size + size);
+  for (;;) {
+    const std::uint64_t offset = head_ & (capacity_ - 1);
+    const std::uint64_t contiguous = capacity_ - offset;
+    // A message that does not fit before the end first needs a padding
+    // record to the end. The padding is published on its own, so that the
+    // consumer frees it before the message is placed: that way even a
+    // message of almost the whole capacity fits once the ring has drained.
+    const std::uint64_t wanted = need <= contiguous ? need : contiguous;
+    if (wanted > free_bytes()) {
+      if (!refresh_tail(failure)) return {};
+      if (wanted > free_bytes()) {
+        publish();  // our own deferred commits may be what fills the ring
+        const WaitResult result = wait_for_peer(
+            wait_, deadline,
+            SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_},
+            [&] {
+              return capacity_ - (head_ - shared_->tail.load(std::memory_order_acquire)) >= wanted;
+            },
+            [&] {
+              return consumer_watch_.gone(shared_->consumer.load(std::memory_order_acquire));
+            });
+        if (result == WaitResult::timed_out) return {};
+        if (result == WaitResult::peer_gone) {
+          failure.set(errc::peer_gone,
+                      what_ + ": the consumer has exited or closed and the ring is full");
+          return {};
+        }
+        continue;  // re-read and re-validate the tail
+      }
+    }
+    if (need > contiguous) {
+      const RecordHeader padding{static_cast<std::uint32_t>(contiguous - k_record_header_size),
+                                 k_record_padding};
+      std::memcpy(data_ + offset, &padding, sizeof padding);
+      head_ += contiguous;
+      publish();  // (this also publishes deferred commits: they are older)
+      continue;
+    }
+    reserved_at_ = head_;
+    reserved_size_ = size;
+    reserved_ = true;
+    return ByteSpan{data_ + offset + k_record_header_size, size};
+  }
+}
+
+void RingProducer::commit(std::size_t used, bool publish_now, Failure& failure) {
+  if (!reserved_ || used > reserved_size_) {
+    failure.set(errc::invalid_argument,
+                what_ + (reserved_ ? ": commit() of more bytes than reserve() gave"
+                                   : ": commit() without reserve()"));
+    return;
+  }
+  const RecordHeader header{static_cast<std::uint32_t>(used), k_record_message};
+  std::memcpy(data_ + (reserved_at_ & (capacity_ - 1)), &header, sizeof header);
+  head_ = reserved_at_ + align8(k_record_header_size + used);
+  reserved_ = false;
+  if (publish_now) publish();
+}
+
+bool RingProducer::try_send_fast(const void* data, std::size_t size) noexcept {
+  if (reserved_ || size > max_message_size()) return false;
+  const std::uint64_t need = align8(k_record_header_size + size);
+  const std::uint64_t offset = head_ & (capacity_ - 1);
+  if (need > capacity_ - offset) return false;
+  if (need > free_bytes()) {
+    const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
+    if (!valid_span(tail, published_head_, capacity_)) return false;
+    cached_tail_ = tail;
+    if (need > free_bytes()) return false;
+  }
+  const RecordHeader header{static_cast<std::uint32_t>(size), k_record_message};
+  std::memcpy(data_ + offset, &header, sizeof header);
+  if (size != 0) std::memcpy(data_ + offset + k_record_header_size, data, size);
+  head_ += need;
+  publish();
+  return true;
+}
+
+void RingProducer::publish() noexcept {
+  if (published_head_ == head_) return;
+  shared_->head.store(head_, std::memory_order_release);
+  published_head_ = head_;
+  wake_sleepers(SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_}, 1);
+}
+
+// ---- consumer ---------------------------------------------------------------
+
+RingConsumer::RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+                           WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+                           Failure& failure)
+    : data_waiter_(&data_waiter),
+      space_waiter_(&space_waiter),
+      what_(std::move(what)),
+      wait_(wait) {
+  capacity_ = capacity;
+  if (!claim_endpoint(shared.consumer, what_, "consumer", failure)) return;
+  shared_ = &shared;
+  data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
+  tail_ = peeked_end_ = last_peek_at_ = shared.tail.load(std::memory_order_acquire);
+  cached_head_ = tail_;
+  refresh_head(failure);
+}
+
+RingConsumer::~RingConsumer() {
+  if (shared_ == nullptr) return;
+  close_endpoint(shared_->consumer);
+  shared_->space_signal.fetch_add(1, std::memory_order_release);
+  space_waiter_->wake(shared_->space_signal, 1);
+}
+
+bool RingConsumer::refresh_head(Failure& failure) {
+  const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+  if (!valid_span(tail_, head, capacity_) || head < peeked_end_) {
+    corrupted(failure, what_,
+              "the producer's index " + std::to_string(head) + " is not within the " +
+                  std::to_string(capacity_) + " bytes after the consumer's " +
+                  std::to_string(tail_));
+    return false;
+  }
+  cached_head_ = head;
+  return true;
+}
+
+ConstByteSpan RingConsumer::parse(Failure& failure) {
+  for (;;) {
+    if (peeked_end_ == cached_head_) {
+      if (!refresh_head(failure) || peeked_end_ == cached_head_) return {};
+    }
+    const std::uint64_t available = cached_head_ - peeked_end_;
+    const std::uint64_t offset = peeked_end_ & (capacity_ - 1);
+    const std::uint64_t contiguous = capacity_ - offset;
+    RecordHeader header;
+    std::memcpy(&header, data_ + offset, sizeof header);  // one copy: judged, then used
+    if (header.type == k_record_padding && header.length == contiguous - k_record_header_size &&
+        contiguous <= available) {
+      const bool at_front = peeked_end_ == tail_;
+      peeked_end_ += contiguous;
+      // Padding nobody holds a peek into is freed at once: the producer may
+      // be waiting for exactly that space.
+      if (at_front) release();
+      continue;
+    }
+    const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
+    if (header.type != k_record_message || record > contiguous || record > available) {
+      corrupted(failure, what_,
+                "the record at " + std::to_string(peeked_end_) + " (type " +
+                    std::to_string(header.type) + ", " + std::to_string(header.length) +
+                    " bytes) does not fit the " + std::to_string(available) + " committed bytes");
+      return {};
+    }
+    last_peek_at_ = peeked_end_;
+    peeked_end_ += record;
+    return ConstByteSpan{data_ + offset + k_record_header_size, header.length};
+  }
+}
+
+ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
+  for (;;) {
+    const ConstByteSpan message = parse(failure);
+    if (message || failure) return message;
+    const WaitResult result = wait_for_peer(
+        wait_, deadline,
+        SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
+        [&] { return shared_->head.load(std::memory_order_acquire) != cached_head_; },
+        [&] { return producer_watch_.gone(shared_->producer.load(std::memory_order_acquire)); });
+    if (result == WaitResult::timed_out) return {};
+    if (result == WaitResult::peer_gone) {
+      failure.set(errc::peer_gone, what_ +
+                                       ": the producer has exited or closed, and every message "
+                                       "it committed has been read");
+      return {};
+    }
+  }
+}
+
+std::size_t RingConsumer::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
+  constexpr std::size_t k_general = SIZE_MAX;
+  if (peeked_end_ != tail_) return k_general;
+  if (cached_head_ == tail_) {
+    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+    if (head == tail_ || !valid_span(tail_, head, capacity_)) return k_general;
+    cached_head_ = head;
+  }
+  const std::uint64_t available = cached_head_ - tail_;
+  const std::uint64_t offset = tail_ & (capacity_ - 1);
+  RecordHeader header;
+  std::memcpy(&header, data_ + offset, sizeof header);
+  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
+  if (header.type != k_record_message || record > capacity_ - offset || record > available ||
+      header.length > capacity) {
+    return k_general;  // padding, a large message, or garbage: parse() judges it
+  }
+  if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
+  peeked_end_ = tail_ + record;
+  release();
+  return header.length;
+}
+
+void RingConsumer::release() noexcept {
+  if (peeked_end_ == tail_) return;
+  tail_ = peeked_end_;
+  last_peek_at_ = tail_;
+  shared_->tail.store(tail_, std::memory_order_release);
+  wake_sleepers(SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_}, 1);
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,0 +1,185 @@
+// The single-producer single-consumer byte ring behind Ring and Channel.
+//
+// Shared layout: a RingShared control block (each index on a cache line of
+// its own) and a power-of-two data area of variable-length records. A record
+// is an 8-byte header {length, type} and its payload, padded to 8 bytes.
+// A message never wraps: when it does not fit before the end, the producer
+// fills the rest with one padding record and starts again at offset 0, so
+// every message is one contiguous span that can be handed out zero-copy.
+//
+// head and tail are running byte counts (never wrapped), so full and empty
+// are unambiguous. Each side keeps a private copy of the other's index and
+// reads the shared one only when its copy says it must: no shared write and
+// no syscall on the fast path.
+//
+// Everything the other process wrote is checked before use: the indices
+// against each other and the capacity, every record header against the bytes
+// actually committed. A failed check is errc::corrupted, never an access
+// outside the data area.
+#pragma once
+
+#include "core/failure.hpp"
+#include "messaging/peer_wait.hpp"
+
+#include <shmkit/byte_span.hpp>
+#include <shmkit/wait_options.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+inline constexpr std::size_t k_record_header_size = 8;
+inline constexpr std::uint32_t k_record_message = 0x4d534731;  // "MSG1"
+inline constexpr std::uint32_t k_record_padding = 0x50414431;  // "PAD1"
+inline constexpr std::size_t k_min_ring_capacity = 256;
+inline constexpr std::size_t k_max_ring_capacity = std::size_t{1} << 40;
+
+// Endpoint words: 0 until a process takes the role, k_endpoint_closed after a
+// clean close, pack_slot(identity) while a process holds it.
+inline constexpr std::uint64_t k_endpoint_closed = 1;
+
+struct alignas(64) RingShared {
+  std::uint64_t capacity;     // data bytes: a power of two
+  std::uint64_t data_offset;  // from the start of this block to the data area
+  std::uint8_t reserved0[48];
+  alignas(64) std::atomic<std::uint64_t> head;  // written by the producer only
+  alignas(64) std::atomic<std::uint64_t> tail;  // written by the consumer only
+  alignas(64) std::atomic<std::uint32_t> consumer_sleepers;
+  std::atomic<std::uint32_t> data_signal;
+  alignas(64) std::atomic<std::uint32_t> producer_sleepers;
+  std::atomic<std::uint32_t> space_signal;
+  alignas(64) std::atomic<std::uint64_t> producer;
+  std::atomic<std::uint64_t> consumer;
+};
+
+// Bytes a ring of `capacity` needs: its control block and its data.
+constexpr std::size_t ring_footprint(std::size_t capacity) {
+  return sizeof(RingShared) + capacity;
+}
+
+// The usable capacity for a requested one: a power of two within bounds, or 0.
+std::size_t ring_capacity_for(std::size_t requested) noexcept;
+
+// Fills a zeroed control block; the data area follows it directly.
+void initialize_ring(RingShared& shared, std::size_t capacity) noexcept;
+
+// Checks a control block another process made; returns its capacity, or 0
+// with `failure` set. `available` is the bytes from `shared` to the end of
+// the mapping.
+std::size_t validate_ring(const RingShared& shared, std::size_t available, const std::string& what,
+                          Failure& failure);
+
+// Whether the process behind an endpoint word is gone, with its liveness
+// check (a /proc read on Linux) done at most once per interval.
+class PeerWatch {
+ public:
+  bool gone(std::uint64_t word);
+
+ private:
+  std::uint64_t word_ = 0;
+  bool gone_ = false;
+  std::chrono::steady_clock::time_point checked_{};
+};
+
+// Claims the producer or consumer role in `word`, taking it over from a dead
+// or closed holder. errc::role_taken if a live process holds it.
+bool claim_endpoint(std::atomic<std::uint64_t>& word, const std::string& what, const char* role,
+                    Failure& failure);
+void close_endpoint(std::atomic<std::uint64_t>& word) noexcept;
+
+class RingProducer {
+ public:
+  RingProducer() = default;
+  // `capacity` is the one validate_ring() returned: never re-read from
+  // shared memory, where another process could change it.
+  RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+               WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+               Failure& failure);
+  RingProducer(const RingProducer&) = delete;
+  RingProducer& operator=(const RingProducer&) = delete;
+  ~RingProducer();
+
+  std::size_t max_message_size() const noexcept { return capacity_ - k_record_header_size; }
+  std::size_t reserved_size() const noexcept { return reserved_ ? reserved_size_ : 0; }
+
+  // A writable span of `size` bytes, or an empty one at the deadline.
+  ByteSpan reserve(std::size_t size, Deadline deadline, Failure& failure);
+  // Makes the first `used` bytes of the reservation a message; with
+  // `publish` false it stays invisible until the next publish().
+  void commit(std::size_t used, bool publish, Failure& failure);
+  void publish() noexcept;
+
+  // The common case of a copying send, with no error plumbing: no open
+  // reservation and room before the end of the ring. False means "take the
+  // general path" (which also reports any error), not "failed".
+  bool try_send_fast(const void* data, std::size_t size) noexcept;
+
+ private:
+  bool refresh_tail(Failure& failure);
+  std::size_t free_bytes() const noexcept { return capacity_ - (head_ - cached_tail_); }
+
+  RingShared* shared_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  WordWaiter* data_waiter_ = nullptr;
+  WordWaiter* space_waiter_ = nullptr;
+  std::string what_;
+  WaitOptions wait_;
+  std::uint64_t head_ = 0;            // next free byte, including unpublished records
+  std::uint64_t published_head_ = 0;  // what the consumer can see
+  std::uint64_t cached_tail_ = 0;
+  std::uint64_t reserved_at_ = 0;  // header position of the open reservation
+  std::size_t reserved_size_ = 0;
+  bool reserved_ = false;
+  PeerWatch consumer_watch_;
+};
+
+class RingConsumer {
+ public:
+  RingConsumer() = default;
+  RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+               WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
+               Failure& failure);
+  RingConsumer(const RingConsumer&) = delete;
+  RingConsumer& operator=(const RingConsumer&) = delete;
+  ~RingConsumer();
+
+  // The next message, or an empty span at the deadline. Peeking again before
+  // release() returns the next message after the ones already peeked.
+  ConstByteSpan peek(Deadline deadline, Failure& failure);
+  // Frees every peeked message.
+  void release() noexcept;
+  // Takes back the last peek, so that the next peek returns it again.
+  void unpeek_last() noexcept { peeked_end_ = last_peek_at_; }
+
+  // The common case of a copying receive: nothing peeked, a whole message
+  // waiting that fits `capacity`. Returns its size, or SIZE_MAX for "take the
+  // general path" (empty, padding, too large, or anything suspect).
+  std::size_t try_receive_fast(void* buffer, std::size_t capacity) noexcept;
+  bool has_peeked() const noexcept { return peeked_end_ != tail_; }
+
+ private:
+  // The next committed message after peeked_end_, validated; empty if none.
+  ConstByteSpan parse(Failure& failure);
+  bool refresh_head(Failure& failure);
+
+  RingShared* shared_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::size_t capacity_ = 0;
+  WordWaiter* data_waiter_ = nullptr;
+  WordWaiter* space_waiter_ = nullptr;
+  std::string what_;
+  WaitOptions wait_;
+  std::uint64_t tail_ = 0;        // first byte not yet released
+  std::uint64_t peeked_end_ = 0;  // first byte not yet handed out
+  std::uint64_t cached_head_ = 0;
+  std::uint64_t last_peek_at_ = 0;
+  PeerWatch producer_watch_;
+};
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,0 +1,38 @@
+// The segment layer as the rest of shmkit uses it: every named object (mutex,
+// event, ring, ...) keeps its state in a segment of its own kind, made
+// through this one function so that it gets the same names, header, ready
+// handshake, attach table and errors as a user's segment.
+#pragma once
+
+#include "core/failure.hpp"
+#include "segment/segment_header.hpp"
+
+#include <shmkit/named_shared_memory.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+enum class OpenMode { create, open, open_or_create };
+
+// Runs in the creator after the memory is mapped and before the header says
+// ready, so no opener ever sees the object half-initialized. Setting
+// `failure` aborts the creation and removes the name again.
+using Initializer = void (*)(void* data, std::size_t size, const void* context, Failure& failure);
+
+struct SegmentRequest {
+  SegmentKind kind = SegmentKind::segment;
+  Initializer initialize = nullptr;
+  const void* context = nullptr;  // passed to `initialize`
+};
+
+NamedSharedMemory open_segment(std::string_view name, std::size_t size, const Options& options,
+                               OpenMode mode, const SegmentRequest& request, Failure& failure);
+
+// "segment", "mutex", ... for messages.
+const char* kind_name(SegmentKind kind) noexcept;
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE
