@@ -1,5 +1,5 @@
-// How a named object is opened or created. One struct for every kind of object
-// so that code can pass the same options to a segment, a mutex or a queue.
+// How a named object is opened or created: ObjectOptions for what every kind
+// shares, and one struct per class for what only that class means.
 #pragma once
 
 #include <shmkit/config.hpp>
@@ -28,23 +28,16 @@ enum class Scope : std::uint8_t {
   global,  // Global\name: every session (creating needs SeCreateGlobalPrivilege)
 };
 
-struct Options {
-  Backend backend = Backend::native;
-  Access access = Access::read_write;
+// What every named object takes: who may use it, and how an existing one is
+// judged. Each class has its own options struct deriving from this one, so a
+// field that means nothing to a class cannot be set on it.
+struct ObjectOptions {
   // POSIX mode bits for a created object. Owner-only by default; widen it
   // deliberately (e.g. 0640) when another user must open the object.
   unsigned permissions = 0600;
-  // No shmkit header: the object is exactly what shm_open/shmget/
-  // CreateFileMapping would make, for interop with programs that do not use
-  // shmkit. size() is then what the OS reports.
-  bool raw = false;
-  // Remove the name when this handle closes (POSIX and SysV). Win32 objects
-  // always die with their last handle, so it changes nothing there.
-  bool unlink_on_close = false;
-  // How long open() waits for a segment that is still being created.
-  std::chrono::milliseconds open_timeout{1000};
-  // Fault every page in at open, so the first access does not pay for it.
-  bool populate = false;
+  // How long open() and open_or_create() wait for an object that another
+  // process is still creating. Any std::chrono duration converts to it.
+  std::chrono::nanoseconds open_timeout = std::chrono::seconds(1);
   // open_or_create(): when the existing object is stale (its creator and
   // every process attached to it have exited) AND cannot be used as asked
   // (another size, or its creator died before finishing it), remove it and
@@ -64,11 +57,29 @@ struct Options {
   // than `permissions` (someone else may have written to it). Off by
   // default: such an object is errc::insecure_permissions.
   bool accept_wider_permissions = false;
-  // Win32 only.
+  // Win32 only: the kernel namespace the name lives in.
   Scope scope = Scope::local;
   // Win32 only: an SDDL string for created objects; empty = the default DACL.
   std::string security_descriptor;
 };
+
+// NamedSharedMemory.
+struct SegmentOptions : ObjectOptions {
+  Backend backend = Backend::native;
+  Access access = Access::read_write;
+  // No shmkit header: the object is exactly what shm_open/shmget/
+  // CreateFileMapping would make, for interop with programs that do not use
+  // shmkit. size() is then what the OS reports.
+  bool raw = false;
+  // Remove the name when this handle closes (POSIX and SysV). Win32 objects
+  // always die with their last handle, so it changes nothing there.
+  bool unlink_on_close = false;
+  // Fault every page in at open, so the first access does not pay for it.
+  bool populate = false;
+};
+
+// Transitional: the one struct of API 0.x. Removed before 1.0 ships.
+using Options = SegmentOptions;
 
 // Backend::native resolved for this platform.
 SHMKIT_EXPORT Backend native_backend() noexcept;
