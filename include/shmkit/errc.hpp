@@ -13,7 +13,7 @@
 SHMKIT_BEGIN_NAMESPACE
 
 enum class errc {
-  invalid_name = 1,      // not 1-30 characters of [A-Za-z0-9._-]
+  invalid_name = 1,      // not 1-k_max_name_length characters of [A-Za-z0-9._-]
   invalid_size,          // zero, or too large for the header + mapping
   invalid_argument,      // an option value that makes no sense here
   backend_unavailable,   // e.g. the win32 backend on Linux
@@ -33,6 +33,8 @@ enum class errc {
   type_mismatch,         // a Queue<T> opened with another T than it was created with
   untrusted_owner,       // the object belongs to a user this process was not told to trust
   insecure_permissions,  // open_or_create() found it with wider permissions than it would set
+  invalid_state,  // the call does not fit the handle's state (empty handle, commit() with nothing
+                  // reserved)
 };
 
 // The category of shmkit::errc; its messages say what to do next.

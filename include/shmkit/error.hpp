@@ -3,6 +3,8 @@
 
 #include <shmkit/config.hpp>
 
+#include <shmkit/export.hpp>
+
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -26,5 +28,14 @@ class Error : public std::system_error {
   // copying an Error (as throwing does) never throws.
   std::runtime_error sentence_;
 };
+
+// The sentence for an error a call reported through std::error_code&: the
+// same text the throwing twin's Error::what() would have carried, when `ec` is
+// the most recent failure of a shmkit call on this thread; otherwise (another
+// failure came since, or `ec` did not come from shmkit) ec.message().
+//
+//   auto ring = shmkit::RingConsumer::open("frames", {}, ec);
+//   if (ec) std::cerr << shmkit::error_message(ec) << '\n';
+[[nodiscard]] SHMKIT_EXPORT std::string error_message(const std::error_code& ec);
 
 SHMKIT_END_NAMESPACE

@@ -1,4 +1,8 @@
 #include <shmkit/errc.hpp>
+#include <shmkit/error.hpp>
+#include <shmkit/name.hpp>
+
+#include "core/last_failure.hpp"
 
 #include <string>
 
@@ -12,7 +16,8 @@ class Category final : public std::error_category {
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
       case errc::invalid_name:
-        return "invalid name: use 1-30 characters of A-Z a-z 0-9 . _ -";
+        return "invalid name: use 1-" + std::to_string(k_max_name_length) +
+               " characters of A-Z a-z 0-9 . _ -";
       case errc::invalid_size:
         return "invalid size: use at least 1 byte and no more than the address space can map";
       case errc::invalid_argument:
@@ -56,6 +61,9 @@ class Category final : public std::error_category {
       case errc::insecure_permissions:
         return "the object is open to more users than requested: remove it, or set "
                "Options::accept_wider_permissions";
+      case errc::invalid_state:
+        return "the call does not fit the handle's state: open the handle first, and follow "
+               "the order its class documents";
     }
     return "unknown shmkit error " + std::to_string(value);
   }
@@ -90,6 +98,12 @@ class Category final : public std::error_category {
 const std::error_category& error_category() noexcept {
   static const Category category;
   return category;
+}
+
+std::string error_message(const std::error_code& ec) {
+  if (!ec) return {};
+  std::string sentence = detail::last_failure_sentence(ec);
+  return sentence.empty() ? ec.message() : sentence;
 }
 
 SHMKIT_END_NAMESPACE

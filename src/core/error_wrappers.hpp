@@ -1,11 +1,13 @@
 // The two faces of every public call: `throwing` raises the Failure as
 // std::system_error with its full sentence; `without_throwing` hands the code
-// to an std::error_code& and never lets an exception out.
+// to an std::error_code& and never lets an exception out, recording the
+// sentence for error_message(ec).
 #pragma once
 
 #include <shmkit/config.hpp>
 
 #include "core/failure.hpp"
+#include "core/last_failure.hpp"
 
 #include <new>
 #include <system_error>
@@ -23,16 +25,19 @@ auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
     if constexpr (std::is_void_v<Result>) {
       fn(failure);
       ec = failure.code;
+      if (failure) record_failure(ec, failure.sentence());
       return;
     } else {
       Result result = fn(failure);
       ec = failure.code;
+      if (failure) record_failure(ec, failure.sentence());
       return result;
     }
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);
   } catch (const std::system_error& e) {
     ec = e.code();
+    record_failure(ec, e.what());
   } catch (...) {
     ec = std::make_error_code(std::errc::io_error);
   }

@@ -29,11 +29,14 @@ struct Failure {
   }
   // The sentence already says what to do; an OS code's own text (which
   // says nothing about what to do) is kept after it in parentheses.
-  [[noreturn]] void raise() const {
-    if (message.empty()) throw Error(code, code.message());
-    if (code.category() == error_category()) throw Error(code, message);
-    throw Error(code, message + " (" + code.message() + ")");
+  // The one sentence both paths report: Error::what() on the throwing
+  // path, error_message(ec) on the error_code path.
+  std::string sentence() const {
+    if (message.empty()) return code.message();
+    if (code.category() == error_category()) return message;
+    return message + " (" + code.message() + ")";
   }
+  [[noreturn]] void raise() const { throw Error(code, sentence()); }
 };
 
 inline std::error_code errno_code(int e) noexcept {
