@@ -55,8 +55,9 @@ std::string printable(std::string_view name) {
 
 bool check_name(std::string_view name, Failure& failure) {
   if (is_valid_name(name)) return true;
-  failure.set(errc::invalid_name, "'" + printable(name) +
-                                      "' is not a valid shmkit name: use 1-30 characters of "
+  failure.set(errc::invalid_name, "'" + printable(name) + "' is not a valid shmkit name: use 1-" +
+                                      std::to_string(k_max_name_length) +
+                                      " characters of "
                                       "A-Z a-z 0-9 . _ -, not starting with 'sem.'");
   return false;
 }

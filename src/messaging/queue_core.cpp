@@ -221,12 +221,6 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
                                       const QueueOptions& queue, const Options& options,
                                       Failure& failure) {
   if (!check_name(name_view, failure)) return nullptr;
-  if (name_view.size() > k_max_name_length - 2) {
-    failure.set(errc::invalid_name, "queue '" + std::string(name_view) +
-                                        "': queue names are at most 28 characters (shmkit "
-                                        "derives '<name>.1' from them)");
-    return nullptr;
-  }
   const std::string name(name_view);
   const std::string what = "queue " + quoted(name);
   const OpenMode mode = how == QueueOpen::create ? OpenMode::create

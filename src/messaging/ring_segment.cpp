@@ -32,15 +32,10 @@ void initialize_rings(void* state, const void* context, Failure&) {
 }  // namespace
 
 bool check_ring_name(std::string_view name, const char* what, Failure& failure) {
-  if (!check_name(name, failure)) return false;
-  if (name.size() > k_max_name_length - 2) {
-    failure.set(errc::invalid_name, std::string(what) + " '" + std::string(name) +
-                                        "': names of rings and channels are at most " +
-                                        std::to_string(k_max_name_length - 2) +
-                                        " characters (shmkit derives '<name>.N' from them)");
-    return false;
-  }
-  return true;
+  // k_max_name_length leaves room for the '<name>.N' companions.
+  static_assert(k_max_name_length + 2 <= detail::k_max_os_name_length);
+  (void)what;
+  return check_name(name, failure);
 }
 
 RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::size_t ring_count,

@@ -36,8 +36,8 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-constexpr std::uint32_t k_server_layout = 0x53525631;             // "SRV1"
-constexpr std::size_t k_server_name_max = k_max_name_length - 9;  // ".xxxxxx" + ".N"
+constexpr std::uint32_t k_server_layout = 0x53525631;                        // "SRV1"
+constexpr std::size_t k_server_name_max = detail::k_max_os_name_length - 9;  // ".xxxxxx" + ".N"
 constexpr std::uint32_t k_id_mask = 0xffffff;
 
 enum SlotState : std::uint32_t {

@@ -9,11 +9,11 @@
 using namespace shmkit;
 
 TEST_SUITE("names") {
-  TEST_CASE("valid names are 1-30 characters of [A-Za-z0-9._-]") {
+  TEST_CASE("valid names are 1-24 characters of [A-Za-z0-9._-]") {
     CHECK(is_valid_name("a"));
     CHECK(is_valid_name("spooler"));
     CHECK(is_valid_name("My.Segment_01-x"));
-    CHECK(is_valid_name(std::string(30, 'x')));
+    CHECK(is_valid_name(std::string(24, 'x')));
   }
 
   TEST_CASE("invalid names are rejected before any OS call") {
@@ -26,7 +26,7 @@ TEST_SUITE("names") {
       validate_name(bad, ec);
       CHECK(ec == errc::invalid_name);
     }
-    CHECK_FALSE(is_valid_name(std::string(31, 'x')));
+    CHECK_FALSE(is_valid_name(std::string(25, 'x')));
   }
 
   TEST_CASE("every operation reports an invalid name with the rule in the message") {
@@ -39,14 +39,14 @@ TEST_SUITE("names") {
       CHECK_FALSE(shm.is_open());
       NamedSharedMemory::open("", options, ec);
       CHECK(ec == errc::invalid_name);
-      CHECK_FALSE(NamedSharedMemory::remove(std::string(31, 'y'), options, ec));
+      CHECK_FALSE(NamedSharedMemory::remove(std::string(25, 'y'), options, ec));
       CHECK(ec == errc::invalid_name);
       try {
         NamedSharedMemory::open_or_create("no spaces", 64, options);
         FAIL("expected an exception");
       } catch (const std::system_error& e) {
         CHECK(e.code() == errc::invalid_name);
-        CHECK(std::string(e.what()).find("1-30 characters") != std::string::npos);
+        CHECK(std::string(e.what()).find("1-24 characters") != std::string::npos);
       }
     }
   }

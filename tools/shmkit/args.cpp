@@ -192,7 +192,9 @@ Arguments parse_arguments(int argc, char** argv) {
     for (std::size_t i = 0; i < names; ++i) {
       if (!is_valid_name(args.operands[i])) {
         throw UsageError{args.command, "'" + printable(args.operands[i]) +
-                                           "' is not a valid name: use 1-30 characters of A-Z "
+                                           "' is not a valid name: use 1-" +
+                                           std::to_string(k_max_name_length) +
+                                           " characters of A-Z "
                                            "a-z 0-9 . _ -, not starting with sem."};
       }
     }
