@@ -244,7 +244,7 @@ void BM_OwnerDeath_NamedMutex(benchmark::State& state) {
         own->lock();
       },
       [&] {
-        const auto status = mutex.acquire_until(shmkit::k_forever);
+        const auto status = mutex.lock_until(shmkit::k_forever);
         mutex.unlock();
         return status == shmkit::LockStatus::acquired_owner_died;
       });

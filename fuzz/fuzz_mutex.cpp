@@ -13,7 +13,7 @@ void use(NamedMutex& mutex) {
     if (mutex.try_lock()) mutex.unlock();
   });
   attempt("acquire 1 ms", [&] {
-    if (mutex.acquire(k_short) != LockStatus::timed_out) mutex.unlock();
+    if (mutex.lock_for(k_short) != LockStatus::timed_out) mutex.unlock();
   });
   attempt("try_lock_for 1 ms", [&] {
     if (mutex.try_lock_for(k_short)) mutex.unlock();

@@ -21,14 +21,10 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (ec) throw std::system_error(ec, "open telemetry segment");
-    // Win32: read_only opens the event for waiting only (SYNCHRONIZE), all the
-    // DACL grants. POSIX: a waiter writes to the event's state, so it opens
-    // it read-write (and needs write permission on it).
-    shmkit::Options event_options = consumer_options();
-    if (shmkit::native_backend() != shmkit::Backend::win32) {
-      event_options.access = shmkit::Access::read_write;
-    }
-    auto tick = shmkit::NamedEvent::open(k_event, event_options);
+    // Win32: the DACL grants only SYNCHRONIZE, so open() gets a handle that
+    // can wait but not signal. POSIX: a waiter writes to the event's state
+    // (it needs write permission on it).
+    auto tick = shmkit::NamedEvent::open(k_event, shmkit::SyncOptions{consumer_options()});
     const auto& sample = *static_cast<const Sample*>(segment.data());
     for (long i = 0; i < count; ++i) {
       if (!tick.wait_for(std::chrono::seconds(5))) {

@@ -17,7 +17,7 @@ int run_producer(long count, const std::atomic<bool>& stop) {
   auto segment =
       shmkit::NamedSharedMemory::open_or_create(k_segment, sizeof(Sample), service_options());
   auto tick = shmkit::NamedEvent::open_or_create(k_event, shmkit::EventReset::manual_reset,
-                                                 service_options());
+                                                 shmkit::SyncOptions{service_options()});
   auto& sample = *static_cast<Sample*>(segment.data());
   const auto started = steady_clock::now();
   for (long i = 0; (count <= 0 || i < count) && !stop.load(); ++i) {

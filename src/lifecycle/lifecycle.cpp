@@ -18,6 +18,7 @@
 #include "segment/segment_access.hpp"
 #include "segment/segment_backend.hpp"
 #include "segment/segment_header.hpp"
+#include "sync/sync_impl.hpp"
 #include "sync/sync_segment.hpp"
 
 #include <algorithm>
@@ -318,11 +319,10 @@ bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& op
   try {
     switch (kind) {
       case SegmentKind::mutex:
-        return NamedMutex::remove(name, options);
       case SegmentKind::event:
-        return NamedEvent::remove(name, options);
       case SegmentKind::semaphore:
-        return NamedSemaphore::remove(name, options);
+        // On the backend the caller names (SyncOptions has none).
+        return remove_sync_object(name, options, failure);
       case SegmentKind::ring:
         return Ring::remove(name, options);
       case SegmentKind::channel:

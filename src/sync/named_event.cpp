@@ -1,106 +1,86 @@
 #include <shmkit/named_event.hpp>
 
-#include "core/error_wrappers.hpp"
-#include "core/name_check.hpp"
-#include "sync/sync_impl.hpp"
+#include "sync/sync_handle.hpp"
+
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 
 using detail::Failure;
 using detail::OpenMode;
+using Factory = detail::SyncFactory<detail::EventTraits>;
 
-namespace {
-
-std::unique_ptr<detail::EventImpl> open_impl(std::string_view name, const Options& options,
-                                             OpenMode mode, EventReset reset, Failure& f) {
-  if (!detail::check_name(name, f)) return nullptr;
-  return detail::open_event(std::string(name), options, mode, reset, f);
+NamedEvent NamedEvent::create(std::string_view name, EventReset reset, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::create, reset, options, nullptr);
 }
-
-}  // namespace
-
-NamedEvent::NamedEvent(std::unique_ptr<detail::EventImpl> impl, std::string name) noexcept
-    : impl_(std::move(impl)), name_(impl_ ? std::move(name) : std::string()) {}
-
-NamedEvent NamedEvent::create(std::string_view name, EventReset reset, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::create, reset, f), std::string(name));
-  });
-}
-NamedEvent NamedEvent::create(std::string_view name, EventReset reset, const Options& options,
+NamedEvent NamedEvent::create(std::string_view name, EventReset reset, const SyncOptions& options,
                               std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::create, reset, f), std::string(name));
-  });
+  return Factory::open(name, OpenMode::create, reset, options, &ec);
 }
-NamedEvent NamedEvent::open(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::open, EventReset::auto_reset, f),
-                      std::string(name));
-  });
+NamedEvent NamedEvent::open(std::string_view name, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open, EventReset::auto_reset, options, nullptr);
 }
-NamedEvent NamedEvent::open(std::string_view name, const Options& options,
+NamedEvent NamedEvent::open(std::string_view name, const SyncOptions& options,
                             std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::open, EventReset::auto_reset, f),
-                      std::string(name));
-  });
+  return Factory::open(name, OpenMode::open, EventReset::auto_reset, options, &ec);
 }
 NamedEvent NamedEvent::open_or_create(std::string_view name, EventReset reset,
-                                      const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::open_or_create, reset, f),
-                      std::string(name));
-  });
+                                      const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open_or_create, reset, options, nullptr);
 }
 NamedEvent NamedEvent::open_or_create(std::string_view name, EventReset reset,
-                                      const Options& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedEvent(open_impl(name, options, OpenMode::open_or_create, reset, f),
-                      std::string(name));
-  });
+                                      const SyncOptions& options, std::error_code& ec) noexcept {
+  return Factory::open(name, OpenMode::open_or_create, reset, options, &ec);
 }
-bool NamedEvent::remove(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
-  });
+bool NamedEvent::remove(std::string_view name, const SyncOptions& options) {
+  return Factory::remove(name, options, nullptr);
 }
-bool NamedEvent::remove(std::string_view name, const Options& options,
+bool NamedEvent::remove(std::string_view name, const SyncOptions& options,
                         std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
+  return Factory::remove(name, options, &ec);
+}
+bool NamedEvent::exists(std::string_view name, const SyncOptions& options) {
+  return Factory::exists(name, options, nullptr);
+}
+bool NamedEvent::exists(std::string_view name, const SyncOptions& options,
+                        std::error_code& ec) noexcept {
+  return Factory::exists(name, options, &ec);
+}
+
+NamedEvent::NamedEvent(NamedEvent&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+
+NamedEvent& NamedEvent::operator=(NamedEvent&& other) noexcept {
+  if (this != &other) {
+    detail::close_sync_handle(impl_);
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+
+NamedEvent::~NamedEvent() {
+  detail::close_sync_handle(impl_);
+}
+
+void NamedEvent::signal(bool set, std::error_code* ec) {
+  detail::run_sync_call(ec, [&](Failure& f) {
+    if (!detail::check_usable(impl_, "NamedEvent", f)) return;
+    if (set) {
+      impl_->object->set(f);
+    } else {
+      impl_->object->reset(f);
+    }
   });
 }
 
-NamedEvent::NamedEvent() noexcept = default;
-NamedEvent::NamedEvent(NamedEvent&&) noexcept = default;
-NamedEvent& NamedEvent::operator=(NamedEvent&&) noexcept = default;
-NamedEvent::~NamedEvent() = default;
+bool NamedEvent::wait_deadline(Deadline deadline, std::error_code* ec) {
+  return detail::run_sync_call(ec, [&](Failure& f) {
+    return detail::check_usable(impl_, "NamedEvent", f) && impl_->object->wait_until(deadline, f);
+  });
+}
 
-namespace {
-detail::EventImpl& checked(const std::unique_ptr<detail::EventImpl>& impl) {
-  if (!impl) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "use of an empty NamedEvent handle");
-  }
-  return *impl;
-}
-}  // namespace
-
-void NamedEvent::set() {
-  detail::throwing([&](Failure& f) { checked(impl_).set(f); });
-}
-void NamedEvent::reset() {
-  detail::throwing([&](Failure& f) { checked(impl_).reset(f); });
-}
-void NamedEvent::wait() {
-  wait_until_deadline(k_forever);
-}
-bool NamedEvent::try_wait() {
-  return wait_until_deadline(std::chrono::steady_clock::now());
-}
-bool NamedEvent::wait_until_deadline(Deadline deadline) {
-  return detail::throwing([&](Failure& f) { return checked(impl_).wait_until(deadline, f); });
+const std::string& NamedEvent::name() const noexcept {
+  static const std::string empty;
+  return impl_ != nullptr ? impl_->name : empty;
 }
 
 SHMKIT_END_NAMESPACE

@@ -1,8 +1,6 @@
 #include <shmkit/named_mutex.hpp>
 
-#include "core/error_wrappers.hpp"
-#include "core/name_check.hpp"
-#include "sync/sync_impl.hpp"
+#include "sync/sync_handle.hpp"
 
 #include <utility>
 
@@ -10,141 +8,132 @@ SHMKIT_BEGIN_NAMESPACE
 
 using detail::Failure;
 using detail::OpenMode;
+using Factory = detail::SyncFactory<detail::MutexTraits>;
 
-namespace {
-
-std::unique_ptr<detail::MutexImpl> open_impl(std::string_view name, const Options& options,
-                                             OpenMode mode, Failure& f) {
-  if (!detail::check_name(name, f)) return nullptr;
-  return detail::open_mutex(std::string(name), options, mode, f);
+NamedMutex NamedMutex::create(std::string_view name, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::create, {}, options, nullptr);
 }
-
-}  // namespace
-
-NamedMutex::NamedMutex(std::unique_ptr<detail::MutexImpl> impl, std::string name) noexcept
-    : impl_(std::move(impl)), name_(impl_ ? std::move(name) : std::string()) {}
-
-NamedMutex NamedMutex::create(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::create, f), std::string(name));
-  });
-}
-NamedMutex NamedMutex::create(std::string_view name, const Options& options,
+NamedMutex NamedMutex::create(std::string_view name, const SyncOptions& options,
                               std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::create, f), std::string(name));
-  });
+  return Factory::open(name, OpenMode::create, {}, options, &ec);
 }
-NamedMutex NamedMutex::open(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::open, f), std::string(name));
-  });
+NamedMutex NamedMutex::open(std::string_view name, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open, {}, options, nullptr);
 }
-NamedMutex NamedMutex::open(std::string_view name, const Options& options,
+NamedMutex NamedMutex::open(std::string_view name, const SyncOptions& options,
                             std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::open, f), std::string(name));
-  });
+  return Factory::open(name, OpenMode::open, {}, options, &ec);
 }
-NamedMutex NamedMutex::open_or_create(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::open_or_create, f), std::string(name));
-  });
+NamedMutex NamedMutex::open_or_create(std::string_view name, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open_or_create, {}, options, nullptr);
 }
-NamedMutex NamedMutex::open_or_create(std::string_view name, const Options& options,
+NamedMutex NamedMutex::open_or_create(std::string_view name, const SyncOptions& options,
                                       std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedMutex(open_impl(name, options, OpenMode::open_or_create, f), std::string(name));
-  });
+  return Factory::open(name, OpenMode::open_or_create, {}, options, &ec);
 }
-bool NamedMutex::remove(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
-  });
+bool NamedMutex::remove(std::string_view name, const SyncOptions& options) {
+  return Factory::remove(name, options, nullptr);
 }
-bool NamedMutex::remove(std::string_view name, const Options& options,
+bool NamedMutex::remove(std::string_view name, const SyncOptions& options,
                         std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
-  });
+  return Factory::remove(name, options, &ec);
+}
+bool NamedMutex::exists(std::string_view name, const SyncOptions& options) {
+  return Factory::exists(name, options, nullptr);
+}
+bool NamedMutex::exists(std::string_view name, const SyncOptions& options,
+                        std::error_code& ec) noexcept {
+  return Factory::exists(name, options, &ec);
 }
 
-NamedMutex::NamedMutex() noexcept = default;
-
-NamedMutex::NamedMutex(NamedMutex&& other) noexcept {
-  *this = std::move(other);
+// Releases the lock if the calling thread holds it through `impl`, then
+// destroys it. Leaving it locked would block every other process until this
+// one exits.
+void NamedMutex::close(detail::NamedMutexImpl* impl) noexcept {
+  if (impl == nullptr || !impl->usable()) return;  // see close_sync_handle
+  if (impl->owner.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    try {
+      Failure ignored;
+      impl->object->unlock(ignored);
+    } catch (...) {
+      // Only a failure's message can throw (bad_alloc); the unlock happened.
+    }
+  }
+  detail::close_sync_handle(impl);
 }
+
+NamedMutex::NamedMutex(NamedMutex&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
 
 NamedMutex& NamedMutex::operator=(NamedMutex&& other) noexcept {
   if (this != &other) {
-    if (impl_ && owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-      Failure ignored;
-      impl_->unlock(ignored);
-    }
-    impl_ = std::move(other.impl_);
-    name_ = std::move(other.name_);
-    owner_.store(other.owner_.exchange(std::thread::id()));
-    owner_died_ = std::exchange(other.owner_died_, false);
+    close(impl_);
+    impl_ = std::exchange(other.impl_, nullptr);
   }
   return *this;
 }
 
 NamedMutex::~NamedMutex() {
-  // Leaving it locked would block every other process until this one exits.
-  if (impl_ && owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+  close(impl_);
+}
+
+LockStatus NamedMutex::lock_deadline(Deadline deadline, std::error_code* ec) {
+  return detail::run_sync_call(ec, [&](Failure& f) {
+    if (!detail::check_usable(impl_, "NamedMutex", f)) return LockStatus::timed_out;
+    // Checked here, not by the OS, so every platform behaves alike: Win32
+    // mutexes would silently recurse, the POSIX one would wait for itself.
+    if (impl_->owner.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+      f.set(std::make_error_code(std::errc::resource_deadlock_would_occur),
+            "mutex " + detail::quoted(impl_->name) +
+                " is already held by this thread; unlock it before locking it again");
+      return LockStatus::timed_out;
+    }
+    const LockStatus status = impl_->object->lock_until(deadline, f);
+    if (f || status == LockStatus::timed_out) return LockStatus::timed_out;
+    impl_->owner.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    impl_->owner_died = status == LockStatus::acquired_owner_died;
+    return status;
+  });
+}
+
+namespace {
+
+// unlock() and unlock(ec): misuse is errc::invalid_state and changes nothing.
+void unlock_impl(detail::NamedMutexImpl* impl, Failure& f) {
+  if (!detail::check_usable(impl, "NamedMutex", f)) return;
+  if (impl->owner.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    f.set(errc::invalid_state, "mutex " + detail::quoted(impl->name) +
+                                   " is not held by this thread through this handle; only the "
+                                   "thread that locked it may unlock it");
+    return;
+  }
+  impl->owner_died = false;
+  impl->owner.store(std::thread::id(), std::memory_order_relaxed);
+  impl->object->unlock(f);
+}
+
+}  // namespace
+
+void NamedMutex::unlock() noexcept {
+  try {
     Failure ignored;
-    impl_->unlock(ignored);
+    unlock_impl(impl_, ignored);
+  } catch (...) {
+    // Only a failure's message can throw (bad_alloc): nothing to report here.
   }
 }
 
-LockStatus NamedMutex::acquire_until(Deadline deadline) {
-  if (!impl_) {
-    Failure{std::make_error_code(std::errc::operation_not_permitted),
-            "this NamedMutex handle is empty; create or open a mutex into it before locking"}
-        .raise();
-  }
-  // Checked here, not by the OS, so every platform behaves alike: Win32
-  // mutexes would silently recurse, the POSIX one would wait for itself.
-  if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
-    Failure{std::make_error_code(std::errc::resource_deadlock_would_occur),
-            "mutex " + detail::quoted(name_) +
-                " is already held by this thread; unlock it before locking it again"}
-        .raise();
-  }
-  Failure failure;
-  const LockStatus status = impl_->lock_until(deadline, failure);
-  if (failure) failure.raise();
-  if (status != LockStatus::timed_out) {
-    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    owner_died_ = status == LockStatus::acquired_owner_died;
-  }
-  return status;
+void NamedMutex::unlock(std::error_code& ec) noexcept {
+  detail::without_throwing(ec, [&](Failure& f) { unlock_impl(impl_, f); });
 }
 
-LockStatus NamedMutex::acquire(std::chrono::milliseconds timeout) {
-  return acquire_until(deadline_after(timeout));
+bool NamedMutex::owner_died() const noexcept {
+  return impl_ != nullptr && impl_->owner_died &&
+         impl_->owner.load(std::memory_order_relaxed) == std::this_thread::get_id();
 }
 
-void NamedMutex::lock() {
-  acquire_until(k_forever);
-}
-
-bool NamedMutex::try_lock() {
-  return acquire_until(std::chrono::steady_clock::now()) != LockStatus::timed_out;
-}
-
-void NamedMutex::unlock() {
-  if (!impl_ || owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-    Failure{std::make_error_code(std::errc::operation_not_permitted),
-            "mutex " + detail::quoted(name_) +
-                " is not held by this thread; only the thread that locked it may unlock it"}
-        .raise();
-  }
-  owner_died_ = false;
-  owner_.store(std::thread::id(), std::memory_order_relaxed);
-  Failure failure;
-  impl_->unlock(failure);
-  if (failure) failure.raise();
+const std::string& NamedMutex::name() const noexcept {
+  static const std::string empty;
+  return impl_ != nullptr ? impl_->name : empty;
 }
 
 SHMKIT_END_NAMESPACE

@@ -1,115 +1,88 @@
 #include <shmkit/named_semaphore.hpp>
 
-#include "core/error_wrappers.hpp"
-#include "core/name_check.hpp"
-#include "sync/sync_impl.hpp"
+#include "sync/sync_handle.hpp"
+
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 
 using detail::Failure;
 using detail::OpenMode;
+using Factory = detail::SyncFactory<detail::SemaphoreTraits>;
 
 static_assert(NamedSemaphore::k_max == detail::k_semaphore_max);
 
-namespace {
-
-std::unique_ptr<detail::SemaphoreImpl> open_impl(std::string_view name, const Options& options,
-                                                 OpenMode mode, std::uint32_t initial, Failure& f) {
-  if (!detail::check_name(name, f)) return nullptr;
-  if (initial > NamedSemaphore::k_max) {
-    f.set(errc::overflow, "semaphore '" + std::string(name) + "': an initial count of " +
-                              std::to_string(initial) + " is past the maximum of " +
-                              std::to_string(NamedSemaphore::k_max));
-    return nullptr;
-  }
-  return detail::open_semaphore(std::string(name), options, mode, initial, f);
-}
-
-}  // namespace
-
-NamedSemaphore::NamedSemaphore(std::unique_ptr<detail::SemaphoreImpl> impl,
-                               std::string name) noexcept
-    : impl_(std::move(impl)), name_(impl_ ? std::move(name) : std::string()) {}
-
 NamedSemaphore NamedSemaphore::create(std::string_view name, std::uint32_t initial,
-                                      const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::create, initial, f),
-                          std::string(name));
-  });
+                                      const SyncOptions& options) {
+  return Factory::open(name, OpenMode::create, initial, options, nullptr);
 }
 NamedSemaphore NamedSemaphore::create(std::string_view name, std::uint32_t initial,
-                                      const Options& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::create, initial, f),
-                          std::string(name));
-  });
+                                      const SyncOptions& options, std::error_code& ec) noexcept {
+  return Factory::open(name, OpenMode::create, initial, options, &ec);
 }
-NamedSemaphore NamedSemaphore::open(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::open, 0, f), std::string(name));
-  });
+NamedSemaphore NamedSemaphore::open(std::string_view name, const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open, 0, options, nullptr);
 }
-NamedSemaphore NamedSemaphore::open(std::string_view name, const Options& options,
+NamedSemaphore NamedSemaphore::open(std::string_view name, const SyncOptions& options,
                                     std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::open, 0, f), std::string(name));
-  });
+  return Factory::open(name, OpenMode::open, 0, options, &ec);
 }
 NamedSemaphore NamedSemaphore::open_or_create(std::string_view name, std::uint32_t initial,
-                                              const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::open_or_create, initial, f),
-                          std::string(name));
-  });
+                                              const SyncOptions& options) {
+  return Factory::open(name, OpenMode::open_or_create, initial, options, nullptr);
 }
 NamedSemaphore NamedSemaphore::open_or_create(std::string_view name, std::uint32_t initial,
-                                              const Options& options,
+                                              const SyncOptions& options,
                                               std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return NamedSemaphore(open_impl(name, options, OpenMode::open_or_create, initial, f),
-                          std::string(name));
-  });
+  return Factory::open(name, OpenMode::open_or_create, initial, options, &ec);
 }
-bool NamedSemaphore::remove(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
-  });
+bool NamedSemaphore::remove(std::string_view name, const SyncOptions& options) {
+  return Factory::remove(name, options, nullptr);
 }
-bool NamedSemaphore::remove(std::string_view name, const Options& options,
+bool NamedSemaphore::remove(std::string_view name, const SyncOptions& options,
                             std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return detail::check_name(name, f) && detail::remove_sync_object(std::string(name), options, f);
+  return Factory::remove(name, options, &ec);
+}
+bool NamedSemaphore::exists(std::string_view name, const SyncOptions& options) {
+  return Factory::exists(name, options, nullptr);
+}
+bool NamedSemaphore::exists(std::string_view name, const SyncOptions& options,
+                            std::error_code& ec) noexcept {
+  return Factory::exists(name, options, &ec);
+}
+
+NamedSemaphore::NamedSemaphore(NamedSemaphore&& other) noexcept
+    : impl_(std::exchange(other.impl_, nullptr)) {}
+
+NamedSemaphore& NamedSemaphore::operator=(NamedSemaphore&& other) noexcept {
+  if (this != &other) {
+    detail::close_sync_handle(impl_);
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+
+NamedSemaphore::~NamedSemaphore() {
+  detail::close_sync_handle(impl_);
+}
+
+void NamedSemaphore::post_count(std::uint32_t count, std::error_code* ec) {
+  detail::run_sync_call(ec, [&](Failure& f) {
+    if (!detail::check_usable(impl_, "NamedSemaphore", f) || count == 0) return;
+    impl_->object->post(count, f);
   });
 }
 
-NamedSemaphore::NamedSemaphore() noexcept = default;
-NamedSemaphore::NamedSemaphore(NamedSemaphore&&) noexcept = default;
-NamedSemaphore& NamedSemaphore::operator=(NamedSemaphore&&) noexcept = default;
-NamedSemaphore::~NamedSemaphore() = default;
+bool NamedSemaphore::wait_deadline(Deadline deadline, std::error_code* ec) {
+  return detail::run_sync_call(ec, [&](Failure& f) {
+    return detail::check_usable(impl_, "NamedSemaphore", f) &&
+           impl_->object->wait_until(deadline, f);
+  });
+}
 
-namespace {
-detail::SemaphoreImpl& checked(const std::unique_ptr<detail::SemaphoreImpl>& impl) {
-  if (!impl) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "use of an empty NamedSemaphore handle");
-  }
-  return *impl;
-}
-}  // namespace
-
-void NamedSemaphore::post(std::uint32_t count) {
-  if (count == 0) return;
-  detail::throwing([&](Failure& f) { checked(impl_).post(count, f); });
-}
-void NamedSemaphore::wait() {
-  wait_until_deadline(k_forever);
-}
-bool NamedSemaphore::try_wait() {
-  return wait_until_deadline(std::chrono::steady_clock::now());
-}
-bool NamedSemaphore::wait_until_deadline(Deadline deadline) {
-  return detail::throwing([&](Failure& f) { return checked(impl_).wait_until(deadline, f); });
+const std::string& NamedSemaphore::name() const noexcept {
+  static const std::string empty;
+  return impl_ != nullptr ? impl_->name : empty;
 }
 
 SHMKIT_END_NAMESPACE

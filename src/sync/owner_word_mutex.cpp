@@ -63,7 +63,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
 
 using Clock = std::chrono::steady_clock;
 
-class OwnerWordMutex final : public MutexImpl {
+class OwnerWordMutex final : public MutexObject {
  public:
   OwnerWordMutex(SyncSegment segment, std::string name)
       : segment_(std::move(segment)),
@@ -201,8 +201,8 @@ void initialize_state(void* state, const void*, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<MutexImpl> open_owner_word_mutex(const std::string& name, const Options& options,
-                                                 OpenMode mode, Failure& failure) {
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const Options& options,
+                                                   OpenMode mode, Failure& failure) {
   SyncRequest request{SegmentKind::mutex,
                       k_owner_word_layout,
                       sizeof(OwnerWordState),

@@ -21,8 +21,8 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-std::unique_ptr<MutexImpl> open_owner_word_mutex(const std::string& name, const Options& options,
-                                                 OpenMode mode, Failure& failure);
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const Options& options,
+                                                   OpenMode mode, Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

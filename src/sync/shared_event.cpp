@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::uint32_t k_event_layout = 0x45565431;  // "EVT1"
 
-class SharedEvent final : public EventImpl {
+class SharedEvent final : public EventObject {
  public:
   explicit SharedEvent(SyncSegment segment)
       : segment_(std::move(segment)),
@@ -62,8 +62,8 @@ void initialize_event(void* state, const void* context, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<EventImpl> open_shared_event(const std::string& name, const Options& options,
-                                             OpenMode mode, EventReset reset, Failure& failure) {
+std::unique_ptr<EventObject> open_shared_event(const std::string& name, const Options& options,
+                                               OpenMode mode, EventReset reset, Failure& failure) {
   SyncRequest request{SegmentKind::event, k_event_layout, sizeof(EventState), 1, true,
                       &initialize_event,  &reset};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);

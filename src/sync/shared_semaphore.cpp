@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::uint32_t k_semaphore_layout = 0x53454d31;  // "SEM1"
 
-class SharedSemaphore final : public SemaphoreImpl {
+class SharedSemaphore final : public SemaphoreObject {
  public:
   SharedSemaphore(SyncSegment segment, std::string name)
       : segment_(std::move(segment)),
@@ -67,9 +67,9 @@ void initialize_semaphore(void* state, const void* context, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
-                                                     const Options& options, OpenMode mode,
-                                                     std::uint32_t initial, Failure& failure) {
+std::unique_ptr<SemaphoreObject> open_shared_semaphore(const std::string& name,
+                                                       const Options& options, OpenMode mode,
+                                                       std::uint32_t initial, Failure& failure) {
   SyncRequest request{SegmentKind::semaphore,
                       k_semaphore_layout,
                       sizeof(SemaphoreState),

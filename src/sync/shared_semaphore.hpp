@@ -22,9 +22,9 @@ struct SemaphoreState {
   std::atomic<std::uint32_t> waiters;  // processes between announcing and leaving a wait
 };
 
-std::unique_ptr<SemaphoreImpl> open_shared_semaphore(const std::string& name,
-                                                     const Options& options, OpenMode mode,
-                                                     std::uint32_t initial, Failure& failure);
+std::unique_ptr<SemaphoreObject> open_shared_semaphore(const std::string& name,
+                                                       const Options& options, OpenMode mode,
+                                                       std::uint32_t initial, Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

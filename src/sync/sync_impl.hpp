@@ -1,6 +1,7 @@
 // What a platform provides behind NamedMutex, NamedEvent and NamedSemaphore.
-// The public classes (src/named_*.cpp) add what must be the same
-// everywhere: argument checks, thread ownership of a mutex, error wrapping.
+// The public classes (src/sync/named_*.cpp, through src/sync/sync_handle.hpp)
+// add what must be the same everywhere: argument checks, thread ownership of
+// a mutex, the fork() rule, error wrapping.
 #pragma once
 
 #include "core/failure.hpp"
@@ -18,25 +19,25 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-class MutexImpl {
+class MutexObject {
  public:
-  virtual ~MutexImpl() = default;
+  virtual ~MutexObject() = default;
   // Never returns acquired_owner_died twice for one death.
   virtual LockStatus lock_until(Deadline deadline, Failure& failure) = 0;
   virtual void unlock(Failure& failure) = 0;
 };
 
-class EventImpl {
+class EventObject {
  public:
-  virtual ~EventImpl() = default;
+  virtual ~EventObject() = default;
   virtual void set(Failure& failure) = 0;
   virtual void reset(Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
 };
 
-class SemaphoreImpl {
+class SemaphoreObject {
  public:
-  virtual ~SemaphoreImpl() = default;
+  virtual ~SemaphoreObject() = default;
   virtual void post(std::uint32_t count, Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
 };
@@ -44,15 +45,25 @@ class SemaphoreImpl {
 // The largest count a semaphore holds on every platform.
 inline constexpr std::uint32_t k_semaphore_max = 0x7fffffff;
 
-std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& options,
-                                      OpenMode mode, Failure& failure);
-std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& options,
-                                      OpenMode mode, EventReset reset, Failure& failure);
-std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Options& options,
-                                              OpenMode mode, std::uint32_t initial,
-                                              Failure& failure);
+std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& options,
+                                        OpenMode mode, Failure& failure);
+std::unique_ptr<EventObject> open_event(const std::string& name, const Options& options,
+                                        OpenMode mode, EventReset reset, Failure& failure);
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const Options& options,
+                                                OpenMode mode, std::uint32_t initial,
+                                                Failure& failure);
 // Returns false if there was nothing to remove (always, on Win32).
 bool remove_sync_object(const std::string& name, const Options& options, Failure& failure);
+
+// Whether `name` is taken, by an object of `kind` or of any other kind.
+bool sync_object_exists(const std::string& name, SegmentKind kind, const Options& options,
+                        Failure& failure);
+
+// Changes in a child after every fork() (POSIX; always 0 on Win32). A handle
+// remembers the value it was opened with: its state (a lock owned by the
+// parent, the parent's entry in the attach table) is the parent's, so a
+// handle whose value differs is not used. One relaxed load.
+std::uint32_t fork_generation() noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

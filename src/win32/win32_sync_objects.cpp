@@ -52,14 +52,10 @@ template <typename CreateFn, typename OpenFn>
 HANDLE open_kernel_object(const char* kind, const std::string& name, const Options& options,
                           OpenMode mode, CreateFn create_fn, OpenFn open_fn, Failure& failure) {
   const std::string what = describe(kind, name, options);
-  // Access::read_only means "wait only" (SYNCHRONIZE): what a consumer that
-  // must not signal gets from a service's DACL. A mutex cannot be used so.
-  const bool wait_only_allowed = std::string(kind) != "mutex" && mode == OpenMode::open;
-  if (options.raw || (options.access == Access::read_only && !wait_only_allowed)) {
+  // SyncOptions has neither field; the check guards internal callers.
+  if (options.raw || options.access == Access::read_only) {
     failure.set(errc::invalid_argument,
-                what +
-                    ": Options::raw applies to segments only, and Access::read_only to "
-                    "opening an event or semaphore for waiting only");
+                what + ": Options::raw and Access::read_only apply to segments only");
     return nullptr;
   }
   if (options.backend != Backend::native && options.backend != Backend::win32) {
@@ -111,6 +107,20 @@ HANDLE open_kernel_object(const char* kind, const std::string& name, const Optio
   return h;
 }
 
+// Opens with SYNCHRONIZE | `modify`, or, if the object's DACL refuses that,
+// with SYNCHRONIZE alone: a handle that can wait but not signal, which is all
+// a service's DACL typically grants user-session consumers. Signalling
+// through it then fails with ERROR_ACCESS_DENIED.
+template <typename OpenFn>
+HANDLE open_or_wait_only(const wchar_t* os_name, DWORD modify, OpenFn open_fn) {
+  HANDLE h = open_fn(SYNCHRONIZE | modify, os_name);
+  if (h == nullptr && ::GetLastError() == ERROR_ACCESS_DENIED) {
+    h = open_fn(SYNCHRONIZE, os_name);
+    if (h == nullptr) ::SetLastError(ERROR_ACCESS_DENIED);
+  }
+  return h;
+}
+
 // Waits for `h` until `deadline`; WaitForSingleObject takes at most
 // INFINITE - 1 milliseconds at a time.
 DWORD wait_until(HANDLE h, Deadline deadline) {
@@ -128,7 +138,7 @@ DWORD wait_until(HANDLE h, Deadline deadline) {
   }
 }
 
-class Win32Mutex final : public MutexImpl {
+class Win32Mutex final : public MutexObject {
  public:
   Win32Mutex(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
@@ -157,7 +167,7 @@ class Win32Mutex final : public MutexImpl {
   std::string name_;
 };
 
-class Win32Event final : public EventImpl {
+class Win32Event final : public EventObject {
  public:
   Win32Event(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
@@ -183,11 +193,17 @@ class Win32Event final : public EventImpl {
   std::string name_;
 };
 
-class Win32Semaphore final : public SemaphoreImpl {
+class Win32Semaphore final : public SemaphoreObject {
  public:
   Win32Semaphore(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
   void post(std::uint32_t count, Failure& failure) override {
+    if (count > k_semaphore_max) {  // LONG would turn it negative
+      failure.set(errc::overflow, "semaphore " + quoted(name_) + ": posting " +
+                                      std::to_string(count) + " would pass its maximum of " +
+                                      std::to_string(k_semaphore_max));
+      return;
+    }
     if (::ReleaseSemaphore(handle_.get(), static_cast<LONG>(count), nullptr)) return;
     const DWORD e = ::GetLastError();
     if (e == ERROR_TOO_MANY_POSTS) {
@@ -215,8 +231,8 @@ class Win32Semaphore final : public SemaphoreImpl {
 
 }  // namespace
 
-std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& options,
-                                      OpenMode mode, Failure& failure) {
+std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& options,
+                                        OpenMode mode, Failure& failure) {
   HANDLE h = open_kernel_object(
       "mutex", name, options, mode,
       [](SECURITY_ATTRIBUTES* sa, const wchar_t* n) { return ::CreateMutexW(sa, FALSE, n); },
@@ -226,38 +242,38 @@ std::unique_ptr<MutexImpl> open_mutex(const std::string& name, const Options& op
   return std::make_unique<Win32Mutex>(h, name);
 }
 
-std::unique_ptr<EventImpl> open_event(const std::string& name, const Options& options,
-                                      OpenMode mode, EventReset reset, Failure& failure) {
+std::unique_ptr<EventObject> open_event(const std::string& name, const Options& options,
+                                        OpenMode mode, EventReset reset, Failure& failure) {
   const BOOL manual = reset == EventReset::manual_reset;
   HANDLE h = open_kernel_object(
       "event", name, options, mode,
       [manual](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
         return ::CreateEventW(sa, manual, FALSE, n);
       },
-      [&options](const wchar_t* n) {
-        const DWORD rights =
-            options.access == Access::read_only ? SYNCHRONIZE : SYNCHRONIZE | EVENT_MODIFY_STATE;
-        return ::OpenEventW(rights, FALSE, n);
+      [](const wchar_t* n) {
+        return open_or_wait_only(n, EVENT_MODIFY_STATE, [](DWORD rights, const wchar_t* os_name) {
+          return ::OpenEventW(rights, FALSE, os_name);
+        });
       },
       failure);
   if (h == nullptr) return nullptr;
   return std::make_unique<Win32Event>(h, name);
 }
 
-std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Options& options,
-                                              OpenMode mode, std::uint32_t initial,
-                                              Failure& failure) {
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const Options& options,
+                                                OpenMode mode, std::uint32_t initial,
+                                                Failure& failure) {
   HANDLE h = open_kernel_object(
       "semaphore", name, options, mode,
       [initial](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
         return ::CreateSemaphoreW(sa, static_cast<LONG>(initial),
                                   static_cast<LONG>(k_semaphore_max), n);
       },
-      [&options](const wchar_t* n) {
-        const DWORD rights = options.access == Access::read_only
-                                 ? SYNCHRONIZE
-                                 : SYNCHRONIZE | SEMAPHORE_MODIFY_STATE;
-        return ::OpenSemaphoreW(rights, FALSE, n);
+      [](const wchar_t* n) {
+        return open_or_wait_only(n, SEMAPHORE_MODIFY_STATE,
+                                 [](DWORD rights, const wchar_t* os_name) {
+                                   return ::OpenSemaphoreW(rights, FALSE, os_name);
+                                 });
       },
       failure);
   if (h == nullptr) return nullptr;
@@ -266,6 +282,38 @@ std::unique_ptr<SemaphoreImpl> open_semaphore(const std::string& name, const Opt
 
 bool remove_sync_object(const std::string&, const Options&, Failure&) {
   return false;  // a Win32 kernel object dies with its last handle
+}
+
+bool sync_object_exists(const std::string& name, SegmentKind kind, const Options& options,
+                        Failure& failure) {
+  const std::wstring os_name = kernel_object_name(name, options.scope);
+  HANDLE h;
+  switch (kind) {
+    case SegmentKind::mutex:
+      h = ::OpenMutexW(SYNCHRONIZE, FALSE, os_name.c_str());
+      break;
+    case SegmentKind::event:
+      h = ::OpenEventW(SYNCHRONIZE, FALSE, os_name.c_str());
+      break;
+    default:
+      h = ::OpenSemaphoreW(SYNCHRONIZE, FALSE, os_name.c_str());
+      break;
+  }
+  if (h != nullptr) {
+    ::CloseHandle(h);
+    return true;
+  }
+  const DWORD e = ::GetLastError();
+  // Another kind of object holds the name (the kinds share one namespace),
+  // or one this user may not open: either way the name is taken.
+  if (e == ERROR_INVALID_HANDLE || e == ERROR_ACCESS_DENIED) return true;
+  if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) return false;
+  set_win32_failure(failure, e, "'" + name + "'", "look up");
+  return false;
+}
+
+std::uint32_t fork_generation() noexcept {
+  return 0;  // there is no fork() on Windows
 }
 
 }  // namespace detail

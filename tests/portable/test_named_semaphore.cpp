@@ -95,7 +95,7 @@ TEST_SUITE("semaphore") {
       CHECK(e.code() == errc::overflow);
     }
     test::NameGuard bad_guard(test::unique_name("semb"));
-    NamedSemaphore::create(bad_guard.name(), NamedSemaphore::k_max + 1, {}, ec);
+    (void)NamedSemaphore::create(bad_guard.name(), NamedSemaphore::k_max + 1, {}, ec);
     CHECK(ec == errc::overflow);
   }
 }

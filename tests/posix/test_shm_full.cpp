@@ -112,11 +112,11 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
   }
   NamedSharedMemory::create(n + "j", 64 * 1024, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
-  NamedMutex::create(n + "k", {}, ec);
+  (void)NamedMutex::create(n + "k", {}, ec);
   EXPECT_IN_CHILD(ec);
-  NamedEvent::create(n + "l", EventReset::auto_reset, {}, ec);
+  (void)NamedEvent::create(n + "l", EventReset::auto_reset, {}, ec);
   EXPECT_IN_CHILD(ec);
-  NamedSemaphore::create(n + "m", 0, {}, ec);
+  (void)NamedSemaphore::create(n + "m", 0, {}, ec);
   EXPECT_IN_CHILD(ec);
   return 0;
 }

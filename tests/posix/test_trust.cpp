@@ -58,7 +58,9 @@ SHMKIT_CHILD_ROLE(squat_segment) {
 // args: name. As "nobody", creates a world-writable mutex.
 SHMKIT_CHILD_ROLE(squat_mutex) {
   if (!become_nobody()) return 20;
-  auto mutex = NamedMutex::create(args.at(0), world_writable());
+  SyncOptions options;
+  options.permissions = 0666;
+  auto mutex = NamedMutex::create(args.at(0), options);
   return 0;
 }
 
@@ -119,9 +121,9 @@ TEST_SUITE("trust") {
     REQUIRE(status.exited);
     REQUIRE(status.code == 0);
     std::error_code ec;
-    NamedMutex::open_or_create(guard.name(), {}, ec);
+    (void)NamedMutex::open_or_create(guard.name(), {}, ec);
     CHECK(ec == errc::untrusted_owner);
-    NamedMutex::open(guard.name(), {}, ec);
+    (void)NamedMutex::open(guard.name(), {}, ec);
     CHECK(ec == errc::untrusted_owner);
   }
 

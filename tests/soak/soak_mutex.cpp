@@ -51,7 +51,7 @@ SHMKIT_SOAK_ROLE(mutex_locker) {
     const Deadline deadline = deadline_after(std::chrono::milliseconds(50));
     try {
       status =
-          bounded_wait(f, deadline, "acquire_until", [&] { return mutex.acquire_until(deadline); });
+          bounded_wait(f, deadline, "acquire_until", [&] { return mutex.lock_until(deadline); });
     } catch (const std::system_error& e) {
       report_error(f, "mutex locker", e.what());
       continue;
