@@ -9,17 +9,23 @@ namespace {
 
 void use(NamedEvent& event, bool system_clock) {
   if (!event.is_open()) return;
-  attempt("try_wait", [&] { event.try_wait(); });
+  attempt("try_wait", [&] { (void)event.try_wait(); });
   if (system_clock) {
     attempt("wait_until 1 ms",
-            [&] { event.wait_until(std::chrono::system_clock::now() + k_short); });
+            [&] { (void)event.wait_until(std::chrono::system_clock::now() + k_short); });
   } else {
-    attempt("wait_for 1 ms", [&] { event.wait_for(k_short); });
+    attempt("wait_for 1 ms", [&] { (void)event.wait_for(k_short); });
   }
   attempt("set", [&] { event.set(); });
-  attempt("wait_for 1 ms after set", [&] { event.wait_for(k_short); });
+  attempt("wait_for 1 ms after set", [&] { (void)event.wait_for(k_short); });
   attempt("reset", [&] { event.reset(); });
-  attempt("try_wait after reset", [&] { event.try_wait(); });
+  attempt("set, wait_for, reset, error_code", [&] {
+    std::error_code ec;
+    event.set(ec);
+    (void)event.wait_for(k_short, ec);
+    event.reset(ec);
+  });
+  attempt("try_wait after reset", [&] { (void)event.try_wait(); });
 }
 
 }  // namespace
@@ -29,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // mode: bit 0 manual reset, bit 1 set before the input is written.
   const EventReset reset = input.flag(0) ? EventReset::manual_reset : EventReset::auto_reset;
   const std::string name = next_name("e");
-  const Options options = quick_options();
+  const SyncOptions options{quick_options()};
   std::error_code ec;
 
   NamedEvent creator;

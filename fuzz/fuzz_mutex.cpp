@@ -12,11 +12,17 @@ void use(NamedMutex& mutex) {
   attempt("try_lock", [&] {
     if (mutex.try_lock()) mutex.unlock();
   });
-  attempt("acquire 1 ms", [&] {
+  attempt("lock_for 1 ms", [&] {
     if (mutex.lock_for(k_short) != LockStatus::timed_out) mutex.unlock();
   });
   attempt("try_lock_for 1 ms", [&] {
     if (mutex.try_lock_for(k_short)) mutex.unlock();
+  });
+  attempt("lock_until 1 ms, error_code", [&] {
+    std::error_code ec;
+    if (mutex.lock_until(std::chrono::steady_clock::now() + k_short, ec) != LockStatus::timed_out) {
+      mutex.unlock(ec);
+    }
   });
 }
 
@@ -26,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Input input(data, size);
   // mode: bit 0 hold the lock while the input is written, bit 1 release it after.
   const std::string name = next_name("m");
-  const Options options = quick_options();
+  const SyncOptions options{quick_options()};
   std::error_code ec;
 
   NamedMutex creator;

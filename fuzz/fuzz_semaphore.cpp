@@ -9,16 +9,21 @@ namespace {
 
 void use(NamedSemaphore& semaphore, bool system_clock) {
   if (!semaphore.is_open()) return;
-  attempt("try_wait", [&] { semaphore.try_wait(); });
+  attempt("try_wait", [&] { (void)semaphore.try_wait(); });
   if (system_clock) {
     attempt("wait_until 1 ms",
-            [&] { semaphore.wait_until(std::chrono::system_clock::now() + k_short); });
+            [&] { (void)semaphore.wait_until(std::chrono::system_clock::now() + k_short); });
   } else {
-    attempt("wait_for 1 ms", [&] { semaphore.wait_for(k_short); });
+    attempt("wait_for 1 ms", [&] { (void)semaphore.wait_for(k_short); });
   }
   attempt("post", [&] { semaphore.post(); });
   attempt("post the maximum", [&] { semaphore.post(NamedSemaphore::k_max); });
-  attempt("wait_for 1 ms after post", [&] { semaphore.wait_for(k_short); });
+  attempt("wait_for 1 ms after post", [&] { (void)semaphore.wait_for(k_short); });
+  attempt("post, wait_until, error_code", [&] {
+    std::error_code ec;
+    semaphore.post(1, ec);
+    (void)semaphore.wait_until(std::chrono::steady_clock::now() + k_short, ec);
+  });
 }
 
 }  // namespace
@@ -27,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Input input(data, size);
   // mode: the initial count.
   const std::string name = next_name("p");
-  const Options options = quick_options();
+  const SyncOptions options{quick_options()};
   std::error_code ec;
 
   NamedSemaphore creator;

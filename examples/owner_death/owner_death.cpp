@@ -1,62 +1,115 @@
-// The owner-death recovery pattern, in two processes:
-//   owner_death crash NAME     takes the lock, half-updates the data, dies
-//   owner_death recover NAME   takes the lock, is told the owner died, repairs
-// (POSIX objects outlive their processes; on Win32 run both at once, or the
-// mutex dies with the crashed process's last handle.)
+// A struct guarded by a NamedMutex, whose holder is killed half-way through
+// an update; the next process is told, repairs the struct and goes on.
+//
+//   owner_death hold NAME        takes the lock, updates half the struct,
+//                                says so, and waits to be killed
+//   owner_death wait-held NAME   returns once the holder has said so
+//   owner_death recover NAME     takes the lock, learns that its owner died
+//                                (LockStatus::acquired_owner_died), repairs,
+//                                goes on, and removes everything
+//
+// ci/demo.sh runs it as a user would:
+//   owner_death hold acct & holder=$!
+//   owner_death wait-held acct; kill -9 $holder
+//   owner_death recover acct
+// (POSIX objects outlive their processes. On Win32 a mutex dies with its last
+// handle: keep `wait-held` running, or another handle open, across the kill.)
 #include <shmkit/shmkit.hpp>
 
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
 
 namespace {
 
-// The data the mutex guards: a balance kept in two halves that must agree.
+// The data the mutex guards: a transfer is written to both sides, which must
+// agree whenever nobody holds the lock.
 struct Account {
   long debit;
   long credit;
 };
 
-int crash(const std::string& name) {
-  auto mutex = shmkit::NamedMutex::open_or_create(name + ".lock");
-  auto shm = shmkit::NamedSharedMemory::open_or_create(name, sizeof(Account));
+struct Names {
+  std::string data, lock, held, never;
+  explicit Names(const std::string& name)
+      : data(name), lock(name + ".lock"), held(name + ".held"), never(name + ".never") {}
+};
+
+int hold(const Names& names) {
+  auto mutex = shmkit::NamedMutex::open_or_create(names.lock);
+  auto shm = shmkit::NamedSharedMemory::open_or_create(names.data, sizeof(Account));
+  auto held = shmkit::NamedEvent::open_or_create(names.held, shmkit::EventReset::manual_reset);
+  auto never = shmkit::NamedEvent::open_or_create(names.never, shmkit::EventReset::manual_reset);
   auto& account = *static_cast<Account*>(shm.data());
   mutex.lock();
-  account.debit += 100;  // ...and the process dies before the credit side
-  std::printf("crash: took the lock, wrote half an update, dying now\n");
+  account.debit += 100;  // ...and the process is killed before the credit side
+  std::printf("hold: took the lock and wrote half a transfer (debit %ld, credit %ld)\n",
+              account.debit, account.credit);
   std::fflush(stdout);
-  std::_Exit(1);  // no unlock, no destructors: as if killed
+  held.set();
+  never.wait();  // nobody sets it: this process ends by being killed
+  return 1;
 }
 
-int recover(const std::string& name) {
-  auto mutex = shmkit::NamedMutex::open(name + ".lock");
-  auto shm = shmkit::NamedSharedMemory::open(name);
-  auto& account = *static_cast<Account*>(shm.data());
-  std::unique_lock<shmkit::NamedMutex> lock(mutex);
-  if (mutex.owner_died()) {
-    std::printf("recover: the previous owner died holding the lock (debit %ld, credit %ld)\n",
-                account.debit, account.credit);
-    account.credit = account.debit;  // the repair: finish the half-done update
+int wait_held(const Names& names) {
+  auto held = shmkit::NamedEvent::open_or_create(names.held, shmkit::EventReset::manual_reset);
+  if (!held.wait_for(std::chrono::seconds(30))) {
+    std::fprintf(stderr, "owner_death: the holder did not take the lock within 30 s\n");
+    return 1;
   }
-  std::printf("recover: consistent again (debit %ld, credit %ld)\n", account.debit, account.credit);
-  lock.unlock();
-  shmkit::NamedMutex::remove(name + ".lock");
-  shmkit::NamedSharedMemory::remove(name);
-  return account.debit == account.credit ? 0 : 1;
+  return 0;
+}
+
+int recover(const Names& names) {
+  auto mutex = shmkit::NamedMutex::open(names.lock);
+  auto shm = shmkit::NamedSharedMemory::open(names.data);
+  auto& account = *static_cast<Account*>(shm.data());
+  switch (mutex.lock_for(std::chrono::seconds(10))) {
+    case shmkit::LockStatus::acquired_owner_died:
+      std::printf("recover: the previous owner died holding the lock (debit %ld, credit %ld)\n",
+                  account.debit, account.credit);
+      account.credit = account.debit;  // the repair: finish the half-done transfer
+      break;
+    case shmkit::LockStatus::acquired:
+      std::printf("recover: the lock was free; nothing to repair\n");
+      break;
+    case shmkit::LockStatus::timed_out:
+      std::fprintf(stderr, "owner_death: the lock is still held after 10 s\n");
+      return 1;
+  }
+  // Going on: the mutex works as before.
+  account.debit += 50;
+  account.credit += 50;
+  mutex.unlock();
+  const shmkit::LockStatus next = mutex.lock_for(std::chrono::seconds(10));
+  const bool consistent = account.debit == account.credit;
+  std::printf("recover: %s again, and the next lock is %s (debit %ld, credit %ld)\n",
+              consistent ? "consistent" : "INCONSISTENT",
+              next == shmkit::LockStatus::acquired ? "a plain one" : "NOT a plain one",
+              account.debit, account.credit);
+  if (next != shmkit::LockStatus::timed_out) mutex.unlock();
+  shmkit::NamedMutex::remove(names.lock);
+  shmkit::NamedEvent::remove(names.held);
+  shmkit::NamedEvent::remove(names.never);
+  shmkit::NamedSharedMemory::remove(names.data);
+  return consistent && next == shmkit::LockStatus::acquired ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    if (argc == 3 && std::strcmp(argv[1], "crash") == 0) return crash(argv[2]);
-    if (argc == 3 && std::strcmp(argv[1], "recover") == 0) return recover(argv[2]);
-  } catch (const std::system_error& e) {
+    if (argc == 3) {
+      const Names names(argv[2]);
+      if (std::strcmp(argv[1], "hold") == 0) return hold(names);
+      if (std::strcmp(argv[1], "wait-held") == 0) return wait_held(names);
+      if (std::strcmp(argv[1], "recover") == 0) return recover(names);
+    }
+  } catch (const shmkit::Error& e) {
     std::fprintf(stderr, "owner_death: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: owner_death crash|recover NAME\n");
+  std::fprintf(stderr, "usage: owner_death hold|wait-held|recover NAME\n");
   return 2;
 }

@@ -15,6 +15,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -166,5 +168,103 @@ TEST_SUITE("event") {
     const auto started = std::chrono::steady_clock::now();
     CHECK_FALSE(event.wait_until(std::chrono::system_clock::now() + std::chrono::milliseconds(50)));
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+  }
+}
+
+// ---- API 1.0: every form, its error_code twin, misuse ----------------------
+
+TEST_SUITE("event") {
+  TEST_CASE("every form and its error_code twin") {
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    using std::chrono::steady_clock;
+    using std::chrono::system_clock;
+    test::NameGuard guard(test::unique_name("evtf"));
+    std::error_code ec;
+    CHECK_FALSE(NamedEvent::exists(guard.name(), {}, ec));
+    CHECK_FALSE(ec);
+    auto event = NamedEvent::create(guard.name(), EventReset::manual_reset, {}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(event.name() == guard.name());
+    CHECK(NamedEvent::exists(guard.name()));
+    auto waiter = NamedEvent::open(guard.name(), {}, ec);
+    REQUIRE_FALSE(ec);
+    // An existing event keeps its mode: this one is manual reset too.
+    auto third = NamedEvent::open_or_create(guard.name(), EventReset::auto_reset, {}, ec);
+    REQUIRE_FALSE(ec);
+
+    CHECK_FALSE(waiter.try_wait(ec));
+    CHECK_FALSE(ec);
+    CHECK_FALSE(waiter.wait_for(milliseconds(5), ec));
+    CHECK_FALSE(ec);
+    CHECK_FALSE(waiter.wait_until(system_clock::now() + milliseconds(5), ec));
+    CHECK_FALSE(ec);
+    event.set(ec);
+    CHECK_FALSE(ec);
+    waiter.wait(ec);
+    CHECK_FALSE(ec);
+    CHECK(waiter.try_wait(ec));
+    CHECK(waiter.wait_for(seconds(5), ec));
+    CHECK(waiter.wait_until(steady_clock::now() + seconds(5), ec));
+    CHECK_FALSE(ec);
+    CHECK(third.try_wait());  // still set: manual reset
+    event.reset(ec);
+    CHECK_FALSE(ec);
+    CHECK_FALSE(waiter.try_wait());
+    event.set();
+    waiter.wait();
+    CHECK(waiter.wait_for(seconds(5)));
+    CHECK(waiter.wait_until(system_clock::now() + seconds(5)));
+    event.reset();
+    CHECK_FALSE(waiter.wait_for(milliseconds(1)));
+    CHECK_FALSE(waiter.wait_until(steady_clock::now()));
+
+    const bool removable = native_backend() != Backend::win32;
+    CHECK(NamedEvent::remove(guard.name(), {}, ec) == removable);
+    CHECK_FALSE(ec);
+  }
+
+  TEST_CASE("an empty handle: every call is errc::invalid_state") {
+    NamedEvent event;
+    CHECK_FALSE(event.is_open());
+    CHECK(event.name().empty());
+    std::error_code ec;
+    event.set(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    event.reset(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    event.wait(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(event.try_wait(ec));
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(event.wait_for(std::chrono::milliseconds(1), ec));
+    CHECK(ec == errc::invalid_state);
+    try {
+      event.set();
+      FAIL("set() on an empty handle must throw");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::invalid_state);
+    }
+  }
+
+  TEST_CASE("error_message(ec) is the sentence the exception carries") {
+    test::NameGuard guard(test::unique_name("evtm"));
+    std::string thrown;
+    try {
+      (void)NamedEvent::open(guard.name());
+    } catch (const Error& e) {
+      thrown = e.what();
+      CHECK(e.code() == errc::not_found);
+    }
+    std::error_code ec;
+    auto event = NamedEvent::open(guard.name(), {}, ec);
+    CHECK_FALSE(event.is_open());
+    CHECK(ec == errc::not_found);
+    CHECK_FALSE(thrown.empty());
+    CHECK(error_message(ec) == thrown);
   }
 }

@@ -730,3 +730,187 @@ TEST_SUITE("mutex") {
     NamedMutex::remove(guard.name());
   }
 }
+
+// ---- API 1.0: every form, its error_code twin, misuse ----------------------
+
+TEST_SUITE("mutex") {
+  TEST_CASE("every lock form and its error_code twin") {
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    using std::chrono::steady_clock;
+    using std::chrono::system_clock;
+    test::NameGuard guard(test::unique_name("mtxf"));
+    std::error_code ec;
+    CHECK_FALSE(NamedMutex::exists(guard.name(), {}, ec));
+    CHECK_FALSE(ec);
+    CHECK_FALSE(NamedMutex::exists(guard.name()));
+    auto mutex = NamedMutex::create(guard.name(), {}, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(mutex.is_open());
+    CHECK(mutex.name() == guard.name());
+    CHECK(NamedMutex::exists(guard.name(), {}, ec));
+    CHECK(NamedMutex::exists(guard.name()));
+    auto second = NamedMutex::open(guard.name(), {}, ec);
+    REQUIRE_FALSE(ec);
+    auto third = NamedMutex::open_or_create(guard.name(), {}, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(third);
+
+    mutex.lock(ec);
+    REQUIRE_FALSE(ec);
+    // Held by this thread: another thread's every form gives up, with no error.
+    std::thread other([&] {
+      std::error_code tec;
+      CHECK_FALSE(second.try_lock(tec));
+      CHECK_FALSE(tec);
+      CHECK_FALSE(second.try_lock_for(milliseconds(10), tec));
+      CHECK_FALSE(tec);
+      CHECK_FALSE(second.try_lock_until(steady_clock::now() + milliseconds(10), tec));
+      CHECK_FALSE(tec);
+      CHECK(second.lock_for(milliseconds(10), tec) == LockStatus::timed_out);
+      CHECK_FALSE(tec);
+      CHECK(second.lock_until(system_clock::now() + milliseconds(10), tec) ==
+            LockStatus::timed_out);
+      CHECK_FALSE(tec);
+      CHECK(third.lock_for(milliseconds(10)) == LockStatus::timed_out);
+      CHECK(third.lock_until(system_clock::now() + milliseconds(10)) == LockStatus::timed_out);
+    });
+    other.join();
+    // Not recursive, on the error_code path too.
+    mutex.lock(ec);
+    CHECK(ec == std::errc::resource_deadlock_would_occur);
+    CHECK_FALSE(mutex.try_lock(ec));
+    CHECK(ec == std::errc::resource_deadlock_would_occur);
+    CHECK(mutex.lock_for(milliseconds(1), ec) == LockStatus::timed_out);
+    CHECK(ec == std::errc::resource_deadlock_would_occur);
+    mutex.unlock(ec);
+    CHECK_FALSE(ec);
+    // Unlocking what this thread does not hold: reported, nothing changes.
+    mutex.unlock(ec);
+    CHECK(ec == errc::invalid_state);
+    mutex.unlock();
+
+    CHECK(mutex.try_lock(ec));
+    CHECK_FALSE(ec);
+    mutex.unlock();
+    CHECK(mutex.try_lock_for(seconds(5), ec));
+    mutex.unlock();
+    CHECK(mutex.try_lock_until(system_clock::now() + seconds(5), ec));
+    mutex.unlock();
+    CHECK(mutex.lock_for(seconds(5), ec) == LockStatus::acquired);
+    CHECK_FALSE(mutex.owner_died());
+    mutex.unlock();
+    CHECK(mutex.lock_until(steady_clock::now() + seconds(5), ec) == LockStatus::acquired);
+    CHECK_FALSE(ec);
+    mutex.unlock();
+    CHECK(mutex.lock_for(seconds(5)) == LockStatus::acquired);
+    mutex.unlock();
+    CHECK(mutex.lock_until(system_clock::now() + seconds(5)) == LockStatus::acquired);
+    mutex.unlock();
+
+    // A moved-from handle is empty; the moved-to one works.
+    NamedMutex moved = std::move(second);
+    CHECK_FALSE(second.is_open());
+    CHECK(moved.try_lock());
+    moved.unlock();
+
+    const bool removable = native_backend() != Backend::win32;
+    CHECK(NamedMutex::remove(guard.name(), {}, ec) == removable);
+    CHECK_FALSE(ec);
+    CHECK_FALSE(NamedMutex::remove(guard.name(), {}, ec));
+    CHECK_FALSE(ec);
+  }
+
+  TEST_CASE("an empty handle: every call is errc::invalid_state, unlock() does nothing") {
+    NamedMutex mutex;
+    CHECK_FALSE(mutex.is_open());
+    CHECK_FALSE(mutex);
+    CHECK(mutex.name().empty());
+    CHECK_FALSE(mutex.owner_died());
+    std::error_code ec;
+    mutex.lock(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(mutex.try_lock(ec));
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(mutex.try_lock_for(std::chrono::milliseconds(1), ec));
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK(mutex.lock_until(std::chrono::steady_clock::now(), ec) == LockStatus::timed_out);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    mutex.unlock(ec);
+    CHECK(ec == errc::invalid_state);
+    mutex.unlock();  // noexcept, and nothing to do
+    try {
+      mutex.lock();
+      FAIL("lock() on an empty handle must throw");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::invalid_state);
+    }
+    // The error_code caller gets the sentence the exception carries.
+    std::string thrown;
+    try {
+      (void)mutex.try_lock();
+    } catch (const Error& e) {
+      thrown = e.what();
+    }
+    CHECK_FALSE(mutex.try_lock(ec));
+    CHECK_FALSE(thrown.empty());
+    CHECK(error_message(ec) == thrown);
+  }
+
+  TEST_CASE("error_message(ec) is the sentence the exception carries") {
+    test::NameGuard guard(test::unique_name("mtxm"));
+    auto mutex = NamedMutex::create(guard.name());
+    std::string thrown;
+    try {
+      (void)NamedMutex::create(guard.name());
+    } catch (const Error& e) {
+      thrown = e.what();
+      CHECK(e.code() == errc::already_exists);
+    }
+    std::error_code ec;
+    auto again = NamedMutex::create(guard.name(), {}, ec);
+    CHECK_FALSE(again.is_open());
+    CHECK(ec == errc::already_exists);
+    CHECK(thrown.find(guard.name()) != std::string::npos);
+    CHECK(error_message(ec) == thrown);
+    NamedMutex::remove(guard.name());
+  }
+
+  TEST_CASE("std::unique_lock takes over a dead owner's lock, and owner_died() says so") {
+    test::NameGuard guard(test::unique_name("mtxu"));
+    test::NameGuard data_guard(test::unique_name("mtxud"));
+    auto mutex = NamedMutex::create(guard.name());
+    auto shm = NamedSharedMemory::create(data_guard.name(), sizeof(Shared));
+    auto& shared = *static_cast<Shared*>(shm.data());
+    auto holder = test::Child::spawn("mutex_hold_forever", {guard.name(), data_guard.name()});
+    REQUIRE(test::eventually([&] { return shared.ready.load() == 1; }));
+    holder.kill();
+    holder.wait();
+    {
+      std::unique_lock<NamedMutex> lock(mutex);
+      REQUIRE(lock.owns_lock());
+      CHECK(mutex.owner_died());
+      CHECK(shared.counter == 12345);  // what the dead owner left
+      shared.counter = 0;              // the repair
+    }  // unlock() through unique_lock: noexcept, as BasicLockable requires
+    CHECK_FALSE(mutex.owner_died());
+    {
+      std::unique_lock<NamedMutex> lock(mutex, std::try_to_lock);
+      CHECK(lock.owns_lock());
+      CHECK_FALSE(mutex.owner_died());
+    }
+    {
+      std::unique_lock<NamedMutex> lock(mutex, std::defer_lock);
+      CHECK(lock.try_lock_until(std::chrono::system_clock::now() + std::chrono::seconds(5)));
+      // Releasing twice through the lock object and the mutex: the second
+      // unlock() is misuse and does nothing.
+      lock.unlock();
+      mutex.unlock();
+    }
+    NamedMutex::remove(guard.name());
+  }
+}

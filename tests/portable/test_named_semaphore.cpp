@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
+#include <system_error>
 #include <vector>
 
 using namespace shmkit;
@@ -97,5 +99,101 @@ TEST_SUITE("semaphore") {
     test::NameGuard bad_guard(test::unique_name("semb"));
     (void)NamedSemaphore::create(bad_guard.name(), NamedSemaphore::k_max + 1, {}, ec);
     CHECK(ec == errc::overflow);
+  }
+}
+
+// ---- API 1.0: every form, its error_code twin, misuse ----------------------
+
+TEST_SUITE("semaphore") {
+  TEST_CASE("every form and its error_code twin") {
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    using std::chrono::steady_clock;
+    using std::chrono::system_clock;
+    test::NameGuard guard(test::unique_name("semf"));
+    std::error_code ec;
+    CHECK_FALSE(NamedSemaphore::exists(guard.name(), {}, ec));
+    CHECK_FALSE(ec);
+    auto semaphore = NamedSemaphore::create(guard.name(), 2, {}, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(semaphore.name() == guard.name());
+    CHECK(NamedSemaphore::exists(guard.name()));
+    auto other = NamedSemaphore::open(guard.name(), {}, ec);
+    REQUIRE_FALSE(ec);
+    // An existing semaphore keeps its count: 2, not 100.
+    auto third = NamedSemaphore::open_or_create(guard.name(), 100, {}, ec);
+    REQUIRE_FALSE(ec);
+
+    other.wait(ec);
+    CHECK_FALSE(ec);
+    CHECK(third.try_wait(ec));
+    CHECK_FALSE(other.try_wait(ec));
+    CHECK_FALSE(other.wait_for(milliseconds(5), ec));
+    CHECK_FALSE(other.wait_until(system_clock::now() + milliseconds(5), ec));
+    CHECK_FALSE(ec);
+    semaphore.post(ec);
+    semaphore.post(2, ec);
+    semaphore.post(0, ec);  // nothing
+    CHECK_FALSE(ec);
+    CHECK(other.wait_for(seconds(5), ec));
+    CHECK(other.wait_until(steady_clock::now() + seconds(5), ec));
+    CHECK(other.try_wait());
+    CHECK_FALSE(other.try_wait());
+    semaphore.post();
+    semaphore.post(3);
+    other.wait();
+    CHECK(other.wait_for(seconds(5)));
+    CHECK(other.wait_until(system_clock::now() + seconds(5)));
+    CHECK(other.try_wait());
+    CHECK_FALSE(other.wait_for(milliseconds(1)));
+
+    const bool removable = native_backend() != Backend::win32;
+    CHECK(NamedSemaphore::remove(guard.name(), {}, ec) == removable);
+    CHECK_FALSE(ec);
+  }
+
+  TEST_CASE("an empty handle: every call is errc::invalid_state") {
+    NamedSemaphore semaphore;
+    CHECK_FALSE(semaphore.is_open());
+    CHECK(semaphore.name().empty());
+    std::error_code ec;
+    semaphore.post(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    semaphore.wait(ec);
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(semaphore.try_wait(ec));
+    CHECK(ec == errc::invalid_state);
+    ec.clear();
+    CHECK_FALSE(semaphore.wait_until(std::chrono::steady_clock::now(), ec));
+    CHECK(ec == errc::invalid_state);
+    try {
+      semaphore.post();
+      FAIL("post() on an empty handle must throw");
+    } catch (const Error& e) {
+      CHECK(e.code() == errc::invalid_state);
+    }
+  }
+
+  TEST_CASE("error_message(ec) is the sentence the exception carries") {
+    test::NameGuard guard(test::unique_name("semm"));
+    auto semaphore = NamedSemaphore::create(guard.name(), 1);
+    std::string thrown;
+    try {
+      semaphore.post(NamedSemaphore::k_max);
+    } catch (const Error& e) {
+      thrown = e.what();
+      CHECK(e.code() == errc::overflow);
+    }
+    std::error_code ec;
+    semaphore.post(NamedSemaphore::k_max, ec);
+    CHECK(ec == errc::overflow);
+    CHECK_FALSE(thrown.empty());
+    CHECK(error_message(ec) == thrown);
+    // Nothing changed: the count is still 1.
+    CHECK(semaphore.try_wait());
+    CHECK_FALSE(semaphore.try_wait());
+    NamedSemaphore::remove(guard.name());
   }
 }

@@ -50,8 +50,7 @@ SHMKIT_SOAK_ROLE(mutex_locker) {
     LockStatus status = LockStatus::timed_out;
     const Deadline deadline = deadline_after(std::chrono::milliseconds(50));
     try {
-      status =
-          bounded_wait(f, deadline, "acquire_until", [&] { return mutex.lock_until(deadline); });
+      status = bounded_wait(f, deadline, "lock_until", [&] { return mutex.lock_until(deadline); });
     } catch (const std::system_error& e) {
       report_error(f, "mutex locker", e.what());
       continue;
