@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=$1
 shift
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMKIT_BUILD_TESTS=ON \
   -DSHMKIT_WARNINGS_AS_ERRORS=ON "$@"
 cmake --build "$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure -j2

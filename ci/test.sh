@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs
 # every suite: Linux (warnings as errors), Linux under ASan+UBSan, the
-# portable POSIX path (what Cygwin and macOS run), and Win32 under Wine; then
-# the kill -9 soak on the Linux build and a bounded run of every fuzz target
+# portable POSIX path (what Cygwin and macOS run), and Win32 under Wine; the
+# README's install without doctest or Google Benchmark; then the kill -9
+# soak on the Linux build and a bounded run of every fuzz target
 # (docs/testing.md). Ends with one summary line over all of them (a soak
 # scenario or a fuzz target counts as one test).
 set -euo pipefail
@@ -47,7 +48,7 @@ run_stage() {
   local status=0 began=$SECONDS
   "$@" 2>&1 | tee "$log_dir/$label.log" || status=$?
   local summary
-  summary=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log_dir/$label.log" | tail -1 || true)
+  summary=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log_dir/$label.log" | tail -1 || true)
   if [ -n "$summary" ]; then
     passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$summary")))
     failed=$((failed + $(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")))
@@ -69,6 +70,7 @@ portable() {
 }
 
 run_suite linux linux
+run_stage readme-install ci/readme-install.sh
 run_stage soak ci/soak.sh build/ci 60
 run_suite asan sanitizers
 run_suite portable portable

@@ -1,5 +1,7 @@
 # cmake -P script run by ctest: install, then build and run tests/consumer.
 #   -DSOURCE_DIR -DBUILD_DIR -DWORK_DIR -DGENERATOR -DCXX    always
+#   -DCXX_ID -DCXX_VARIANT         CMAKE_CXX_COMPILER_ID and _FRONTEND_VARIANT
+#                                  (the pkg-config builds need a gcc-like driver)
 #   -DTOOLCHAIN_FILE -DEMULATOR    for a cross build whose programs run under
 #                                  an emulator (mingw-w64 + Wine)
 function(run)
@@ -28,10 +30,14 @@ function(find_args prefix out)
   set(${out} ${args} PARENT_SCOPE)
 endfunction()
 
-# run_consumer DIR NAME: runs DIR/consumer(.exe), under the emulator if any
-# (Wine, unlike Windows, does not add the .exe itself).
+# run_consumer DIR NAME [PROGRAM]: runs DIR/PROGRAM(.exe) (default
+# "consumer"), under the emulator if any (Wine, unlike Windows, does not add
+# the .exe itself).
 function(run_consumer dir name)
   set(program "${dir}/consumer")
+  if(ARGC GREATER 2)
+    set(program "${dir}/${ARGV2}")
+  endif()
   if(EXISTS "${program}.exe")
     set(program "${program}.exe")
   endif()
@@ -71,16 +77,57 @@ elseif(CMAKE_HOST_WIN32)
   file(TO_NATIVE_PATH "${shared_bin}" shared_bin_native)
   set(ENV{PATH} "${shared_bin_native};$ENV{PATH}")
 else()
-  set(ENV{PATH} "${shared_bin}:$ENV{PATH}")  # Cygwin: bin/cygshmkit-0.dll
+  set(ENV{PATH} "${shared_bin}:$ENV{PATH}")  # Cygwin: bin/cygshmkit-1.dll
 endif()
 run_consumer("${WORK_DIR}/shared-consumer" "consumer-d-${suffix}")
 
-# 3. pkg-config sees the same package.
+# 3. pkg-config: a consumer built from `pkg-config [--static] --cflags --libs
+# shmkit` alone, as a Makefile would, against each prefix. The static one is
+# what needs Libs.private and -DSHMKIT_STATIC_DEFINE; the shared one must not
+# get the define (on Windows it would make every symbol a local one).
 find_program(PKG_CONFIG pkg-config)
-if(PKG_CONFIG)
-  file(GLOB_RECURSE pc_files "${WORK_DIR}/static-prefix/*/shmkit.pc")
-  list(GET pc_files 0 pc)
-  get_filename_component(pc_dir "${pc}" DIRECTORY)
-  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
-  run(${PKG_CONFIG} --exists --print-errors "shmkit >= 0.1")
+if(NOT PKG_CONFIG)
+  message(STATUS "pkg-config not found: shmkit.pc is not checked")
+elseif(CXX_ID STREQUAL "MSVC" OR CXX_VARIANT STREQUAL "MSVC")
+  message(STATUS "${CXX} does not take pkg-config's -l flags: shmkit.pc is not checked")
+else()
+  # pc_consumer PREFIX LABEL [--static]: builds and runs the consumer with
+  # pkg-config's flags for the package installed in PREFIX.
+  function(pc_consumer prefix label)
+    file(GLOB_RECURSE pc "${prefix}/*/shmkit.pc")
+    get_filename_component(pc_dir "${pc}" DIRECTORY)
+    set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+    run(${PKG_CONFIG} --exists --print-errors "shmkit >= 1.0")
+    execute_process(COMMAND ${PKG_CONFIG} ${ARGN} --cflags --libs shmkit
+      OUTPUT_VARIABLE flags RESULT_VARIABLE rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "pkg-config ${ARGN} --cflags --libs shmkit failed (${rc})")
+    endif()
+    message(STATUS "pkg-config ${ARGN} --cflags --libs shmkit (${label}): ${flags}")
+    file(GLOB static_archive "${prefix}/lib*/libshmkit.a" "${prefix}/lib*/shmkit.lib")
+    file(GLOB shared_library "${prefix}/lib*/libshmkit.so*" "${prefix}/lib*/libshmkit*.dylib"
+      "${prefix}/lib*/libshmkit.dll.a" "${prefix}/bin/*shmkit*.dll")
+    if(static_archive AND NOT shared_library AND NOT flags MATCHES "-DSHMKIT_STATIC_DEFINE")
+      message(FATAL_ERROR "shmkit.pc of a static install lacks -DSHMKIT_STATIC_DEFINE: ${pc}")
+    endif()
+    if(shared_library AND flags MATCHES "SHMKIT_STATIC_DEFINE")
+      message(FATAL_ERROR "shmkit.pc of a shared install has -DSHMKIT_STATIC_DEFINE: ${pc}")
+    endif()
+    separate_arguments(flags UNIX_COMMAND "${flags}")
+    set(dir "${WORK_DIR}/${label}-pkg-config")
+    file(MAKE_DIRECTORY "${dir}")
+    set(rpath "")
+    if(shared_library AND NOT EMULATOR AND NOT CMAKE_HOST_WIN32
+       AND NOT CMAKE_HOST_SYSTEM_NAME MATCHES "CYGWIN|MSYS")
+      file(GLOB libdir LIST_DIRECTORIES true "${prefix}/lib*")
+      list(GET libdir 0 libdir)
+      set(rpath "-Wl,-rpath,${libdir}")
+    endif()
+    # The flags come after the source, as a static link needs.
+    run(${CXX} -std=c++17 "${SOURCE_DIR}/tests/consumer/main.cpp" ${flags} ${rpath}
+        -o "${dir}/consumer")
+    run_consumer("${dir}" "consumer-${label}p-${suffix}")
+  endfunction()
+  pc_consumer("${WORK_DIR}/static-prefix" s --static)
+  pc_consumer("${WORK_DIR}/shared-prefix" d)
 endif()
