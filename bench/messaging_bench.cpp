@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -248,6 +249,12 @@ shmkit::WaitOptions wait_with(shmkit::WaitStrategy strategy) {
   return wait;
 }
 
+shmkit::RingOptions ring_options_with(shmkit::WaitStrategy strategy) {
+  shmkit::RingOptions options;
+  options.wait = wait_with(strategy);
+  return options;
+}
+
 // ---- round trip ---------------------------------------------------------------
 // A transport is built in the parent before the fork. The child calls
 // echo(), which opens its ends, raises control.ready and echoes until it
@@ -393,29 +400,27 @@ template <shmkit::WaitStrategy Strategy>
 struct RingPingPong {
   const std::string ping_name = bench_name(Strategy == shmkit::WaitStrategy::busy ? "rbp" : "rap");
   const std::string pong_name = bench_name(Strategy == shmkit::WaitStrategy::busy ? "rbq" : "raq");
-  const shmkit::WaitOptions wait = wait_with(Strategy);
-  shmkit::Ring ping;
-  shmkit::Ring pong;
+  const shmkit::RingOptions options = ring_options_with(Strategy);
+  shmkit::RingProducer ping;
+  shmkit::RingConsumer pong;
 
   RingPingPong() {
-    ping = shmkit::Ring::create(ping_name, shmkit::RingRole::producer,
-                                shmkit::Ring::k_default_capacity, wait);
-    pong = shmkit::Ring::create(pong_name, shmkit::RingRole::consumer,
-                                shmkit::Ring::k_default_capacity, wait);
+    ping = shmkit::RingProducer::create(ping_name, shmkit::k_default_ring_capacity, options);
+    pong = shmkit::RingConsumer::create(pong_name, shmkit::k_default_ring_capacity, options);
   }
   RingPingPong(const RingPingPong&) = delete;
   RingPingPong& operator=(const RingPingPong&) = delete;
   ~RingPingPong() {
-    ping = shmkit::Ring();
-    pong = shmkit::Ring();
+    ping = shmkit::RingProducer();
+    pong = shmkit::RingConsumer();
     std::error_code ignored;
-    shmkit::Ring::remove(ping_name, {}, ignored);
-    shmkit::Ring::remove(pong_name, {}, ignored);
+    shmkit::RingProducer::remove(ping_name, {}, ignored);
+    shmkit::RingProducer::remove(pong_name, {}, ignored);
   }
 
   void echo(Control& control) {
-    auto in = shmkit::Ring::open(ping_name, shmkit::RingRole::consumer, wait);
-    auto out = shmkit::Ring::open(pong_name, shmkit::RingRole::producer, wait);
+    auto in = shmkit::RingConsumer::open(ping_name, options);
+    auto out = shmkit::RingProducer::open(pong_name, options);
     control.ready.store(1, std::memory_order_release);
     for (Message message{};;) {
       in.receive(&message, sizeof message);
@@ -479,11 +484,12 @@ struct QueuePingPong {
 
 struct ChannelPingPong {
   const std::string name = bench_name("ch");
-  const shmkit::WaitOptions wait = wait_with(shmkit::WaitStrategy::busy);
+  shmkit::ChannelOptions options;
   shmkit::Channel channel;
 
   ChannelPingPong() {
-    channel = shmkit::Channel::create(name, shmkit::Ring::k_default_capacity, wait);
+    options.wait = wait_with(shmkit::WaitStrategy::busy);
+    channel = shmkit::Channel::create(name, shmkit::k_default_ring_capacity, options);
   }
   ChannelPingPong(const ChannelPingPong&) = delete;
   ChannelPingPong& operator=(const ChannelPingPong&) = delete;
@@ -494,7 +500,7 @@ struct ChannelPingPong {
   }
 
   void echo(Control& control) {
-    auto end = shmkit::Channel::open(name, wait);
+    auto end = shmkit::Channel::open(name, options);
     control.ready.store(1, std::memory_order_release);
     for (Message message{};;) {
       end.receive(&message, sizeof message);
@@ -637,18 +643,16 @@ void round_trip_bench(benchmark::State& state) {
 template <shmkit::WaitStrategy Strategy, bool ZeroCopy>
 struct RingStream {
   const std::string name = bench_name(ZeroCopy ? "sz" : "sc");
-  const shmkit::WaitOptions wait = wait_with(Strategy);
-  shmkit::Ring ring;
+  const shmkit::RingOptions options = ring_options_with(Strategy);
+  shmkit::RingProducer ring;
 
-  RingStream() {
-    ring = shmkit::Ring::create(name, shmkit::RingRole::producer, k_stream_capacity, wait);
-  }
+  RingStream() { ring = shmkit::RingProducer::create(name, k_stream_capacity, options); }
   RingStream(const RingStream&) = delete;
   RingStream& operator=(const RingStream&) = delete;
   ~RingStream() {
-    ring = shmkit::Ring();
+    ring = shmkit::RingProducer();
     std::error_code ignored;
-    shmkit::Ring::remove(name, {}, ignored);
+    shmkit::RingProducer::remove(name, {}, ignored);
   }
 
   void send(const std::byte* data, std::size_t size) {
@@ -663,7 +667,7 @@ struct RingStream {
   }
 
   void consume(Control& control, std::byte* buffer, std::size_t capacity) {
-    auto in = shmkit::Ring::open(name, shmkit::RingRole::consumer, wait);
+    auto in = shmkit::RingConsumer::open(name, options);
     control.ready.store(1, std::memory_order_release);
     for (;;) {
       std::size_t size;
@@ -794,8 +798,8 @@ using RawStreamChecked = RawRing<k_stream_capacity, true>;
 // bytes through an index-and-data ring costs at least, next to the floor
 // that moves a bare counter.
 struct RawRingPingPong {
-  RawRing<shmkit::Ring::k_default_capacity, false> ping;
-  RawRing<shmkit::Ring::k_default_capacity, false> pong;
+  RawRing<shmkit::k_default_ring_capacity, false> ping;
+  RawRing<shmkit::k_default_ring_capacity, false> pong;
 
   void echo(Control& control) {
     control.ready.store(1, std::memory_order_release);
@@ -871,6 +875,27 @@ void memcpy_bench(benchmark::State& state, std::size_t size) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// One process, one thread: a 64-byte send then its receive on one ring, so
+// the per-message cost of the library's fast paths shows without any
+// cross-core handoff.
+void single_thread_ring_bench(benchmark::State& state) {
+  const std::string name = bench_name("st");
+  {
+    auto producer = shmkit::RingProducer::create(name);
+    auto consumer = shmkit::RingConsumer::open(name);
+    std::array<std::byte, 64> message{};
+    std::array<std::byte, 64> buffer{};
+    for (auto _ : state) {
+      producer.send(message.data(), message.size());
+      benchmark::DoNotOptimize(consumer.receive(buffer.data(), buffer.size()));
+      benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(state.iterations());
+  }
+  std::error_code ignored;
+  shmkit::RingProducer::remove(name, {}, ignored);
+}
+
 // ---- registration ---------------------------------------------------------------
 
 void register_round_trip(const char* name, void (*bench)(benchmark::State&)) {
@@ -888,6 +913,8 @@ void register_stream(const char* kind, std::size_t size) {
 
 void register_all() {
   using shmkit::WaitStrategy;
+  benchmark::RegisterBenchmark("single/ring_send_receive/64", &single_thread_ring_bench)
+      ->Unit(benchmark::kNanosecond);
   register_round_trip("rtt/raw_atomic", &round_trip_bench<AtomicPingPong>);
   register_round_trip("rtt/raw_ring", &round_trip_bench<RawRingPingPong>);
   register_round_trip("rtt/ring_busy", &round_trip_bench<RingPingPong<WaitStrategy::busy>>);

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 ci/install-deps.sh cmake ninja-build g++
 cmake --preset demo >/dev/null
 cmake --build --preset demo --target quickstart owner_death spooler_server spooler_client \
-  shmkit_cli >/dev/null
+  producer_consumer shmkit_cli >/dev/null
 examples=build/demo/examples
 
 quickstart=build/demo/examples/quickstart
@@ -28,6 +28,9 @@ echo "== a process dies holding a NamedMutex; the next one is told and repairs =
 "$examples/owner_death" hold "acct-$$" & holder=$!
 "$examples/owner_death" wait-held "acct-$$" && kill -9 "$holder" && { wait "$holder" || echo "(kill -9 $holder)"; } 2>/dev/null
 "$examples/owner_death" recover "acct-$$"
+echo
+echo "== a Ring, zero-copy: a producer crashes, a new one attaches (generation 2) =="
+examples/producer_consumer/run_demo.sh "$examples" "ring-$$"
 echo
 echo "== the spooler: a server that prints what its clients send =="
 spool="spool-$$"

@@ -12,27 +12,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // one peeked, bit 6 the creator is the consumer, bit 7 a busy-waiting consumer.
   const std::size_t capacity = std::size_t{256} << (input.mode() & 3);
   const int sent = (input.mode() >> 2) & 7;
-  const RingRole creator_role = input.flag(6) ? RingRole::consumer : RingRole::producer;
-  const RingRole other_role =
-      creator_role == RingRole::producer ? RingRole::consumer : RingRole::producer;
+  const bool consumer_creates = input.flag(6);
   WaitOptions wait;
   if (input.flag(7)) wait.strategy = WaitStrategy::busy;
   const std::string name = next_name("r");
-  const Options options = quick_options();
+  const RingOptions options = object_options<RingOptions>(quick_options(), wait);
   std::error_code ec;
 
-  Ring first;
-  attempt("create", [&] { first = Ring::create(name, creator_role, capacity, wait, options, ec); });
-  if (first.is_open()) {
-    Ring second;
-    attempt("open", [&] { second = Ring::open(name, other_role, wait, options, ec); });
-    Ring& producer = creator_role == RingRole::producer ? first : second;
-    Ring& consumer = creator_role == RingRole::consumer ? first : second;
+  RingProducer producer;
+  RingConsumer consumer;
+  attempt("create", [&] {
+    if (consumer_creates) {
+      consumer = RingConsumer::create(name, capacity, options, ec);
+    } else {
+      producer = RingProducer::create(name, capacity, options, ec);
+    }
+  });
+  if (producer.is_open() || consumer.is_open()) {
+    attempt("open", [&] {
+      if (consumer_creates) {
+        producer = RingProducer::open(name, options, ec);
+      } else {
+        consumer = RingConsumer::open(name, options, ec);
+      }
+    });
     if (producer.is_open() && consumer.is_open()) {
       attempt("fill", [&] {
         std::vector<unsigned char> message(capacity / 4, 0x11);
-        for (int i = 0; i < sent; ++i) producer.try_send(message.data(), 8 + 17 * i);
-        if (input.flag(5)) consumer.try_peek();
+        for (int i = 0; i < sent; ++i) (void)producer.try_send(message.data(), 8 + 17 * i);
+        if (input.flag(5)) (void)consumer.try_peek();
       });
     }
     scribble(name, input, sync_state_offset());
@@ -40,27 +48,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     use(producer, input.mode());
     use(consumer, input.mode());
     attempt("open a taken role", [&] {
-      Ring::open(name, RingRole::producer, wait, options, ec);
-      Ring::open(name, RingRole::consumer, wait, options, ec);
+      (void)RingProducer::open(name, options, ec);
+      (void)RingConsumer::open(name, options, ec);
     });
     // Close both ends and take the roles over, as a restarted process would.
     attempt("close", [&] {
-      first = Ring();
-      second = Ring();
+      producer.close();
+      consumer.close();
     });
-    Ring new_consumer;
-    attempt("reopen consumer",
-            [&] { new_consumer = Ring::open(name, RingRole::consumer, wait, options, ec); });
+    RingConsumer new_consumer;
+    attempt("reopen consumer", [&] { new_consumer = RingConsumer::open(name, options, ec); });
     use(new_consumer, input.mode());
-    Ring new_producer;
-    attempt("open_or_create producer", [&] {
-      new_producer = Ring::open_or_create(name, RingRole::producer, capacity, wait, options, ec);
-    });
+    RingProducer new_producer;
+    attempt("open_or_create producer",
+            [&] { new_producer = RingProducer::open_or_create(name, capacity, options, ec); });
     use(new_producer, input.mode());
     use(new_consumer, input.mode());
     attempt("close again", [&] {
-      new_consumer = Ring();
-      new_producer = Ring();
+      new_consumer = RingConsumer();
+      new_producer = RingProducer();
     });
   }
   remove_all(name);

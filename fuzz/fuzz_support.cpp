@@ -158,7 +158,11 @@ void remove_all(const std::string& name, Backend backend) {
           remove_object(each, quick_options(backend), ec);
           NamedSharedMemory::remove(each, raw, ec);
           // The portable path's wake-up semaphores, up to four for a channel.
-          if (backend != Backend::sysv) Channel::remove(each, quick_options(backend), ec);
+          if (backend != Backend::sysv) {
+            ChannelOptions options;
+            static_cast<ObjectOptions&>(options) = quick_options(backend);
+            Channel::remove(each, options, ec);
+          }
         }
       },
       k_slow_call_limit);

@@ -12,7 +12,16 @@
 
 namespace shmkit::fuzz {
 
-inline void check_message(const Ring& ring, ConstByteSpan message) {
+// The fuzz targets' quick options as a ring's or a channel's.
+template <typename To>
+To object_options(const ObjectOptions& from, const WaitOptions& wait = {}) {
+  To options;
+  static_cast<ObjectOptions&>(options) = from;
+  options.wait = wait;
+  return options;
+}
+
+inline void check_message(const RingConsumer& ring, ConstByteSpan message) {
   if (message.size > ring.max_message_size()) {
     std::fprintf(stderr, "fuzz: ring handed out a message of %zu bytes; its largest is %zu\n",
                  message.size, ring.max_message_size());
@@ -23,18 +32,21 @@ inline void check_message(const Ring& ring, ConstByteSpan message) {
   for (std::size_t i = 0; i < message.size; ++i) sum += static_cast<unsigned>(message.data[i]);
   volatile unsigned sink = sum;
   (void)sink;
+  volatile std::uint32_t generation = ring.message_generation();  // any value, never a fault
+  (void)generation;
 }
 
-inline void use_producer(Ring& ring, std::uint8_t mode) {
-  if (!ring.is_open() || ring.role() != RingRole::producer) return;
+inline void use(RingProducer& ring, std::uint8_t mode) {
+  if (!ring.is_open()) return;
   std::error_code ec;
   std::vector<unsigned char> payload(ring.max_message_size() + 1, 0x5a);
   const std::size_t small = 1 + mode % 40;
-  attempt("try_send", [&] { ring.try_send(payload.data(), small); });
+  attempt("try_send", [&] { (void)ring.try_send(payload.data(), small); });
   attempt("send_for 1 ms",
-          [&] { ring.send_for(payload.data(), ring.max_message_size() / 2, k_short); });
-  attempt("send_until too large",
-          [&] { ring.send_until(payload.data(), payload.size(), deadline_after(k_short), ec); });
+          [&] { (void)ring.send_for(payload.data(), ring.max_message_size() / 2, k_short); });
+  attempt("send_until too large", [&] {
+    (void)ring.send_until(payload.data(), payload.size(), deadline_after(k_short), ec);
+  });
   attempt("reserve_for and commit", [&] {
     const ByteSpan span = ring.reserve_for(small, k_short);
     if (!span) return;
@@ -47,16 +59,20 @@ inline void use_producer(Ring& ring, std::uint8_t mode) {
     ring.commit_deferred(span.size);
     ring.flush();
   });
+  attempt("commit with nothing reserved", [&] { ring.commit(ec); });
   attempt("send_batch 1 ms", [&] {
     const ConstByteSpan batch[3] = {ConstByteSpan(payload.data(), 3),
                                     ConstByteSpan(payload.data(), small),
                                     ConstByteSpan(payload.data(), 0)};
-    ring.send_batch(batch, 3, deadline_after(k_short));
+    (void)ring.send_batch_for(batch, 3, k_short);
   });
+  attempt("wait_for_peer 1 ms", [&] { (void)ring.wait_for_peer_for(k_short, ec); });
+  volatile std::uint32_t generations = ring.generation() + ring.peer_generation();
+  (void)generations;
 }
 
-inline void use_consumer(Ring& ring) {
-  if (!ring.is_open() || ring.role() != RingRole::consumer) return;
+inline void use(RingConsumer& ring, std::uint8_t /*mode*/) {
+  if (!ring.is_open()) return;
   std::error_code ec;
   std::vector<unsigned char> buffer(ring.capacity());
   attempt("try_peek", [&] {
@@ -73,21 +89,16 @@ inline void use_consumer(Ring& ring) {
   });
   attempt("receive_until into a small buffer", [&] {
     char small[4];
-    ring.receive_until(small, sizeof small, Deadline(), ec);
+    (void)ring.try_receive(small, sizeof small, ec);
   });
   attempt("receive_for 1 ms", [&] {
     for (int i = 0; i < 8; ++i) {
-      const auto size =
-          ring.receive_until(buffer.data(), buffer.size(), deadline_after(k_short), ec);
+      const auto size = ring.receive_for(buffer.data(), buffer.size(), k_short, ec);
       if (!size) break;
       if (*size > ring.max_message_size()) check_message(ring, ConstByteSpan(buffer.data(), *size));
     }
   });
-}
-
-inline void use(Ring& ring, std::uint8_t mode) {
-  use_producer(ring, mode);
-  use_consumer(ring);
+  attempt("wait_for_peer 1 ms", [&] { (void)ring.wait_for_peer_for(k_short, ec); });
 }
 
 }  // namespace shmkit::fuzz

@@ -23,7 +23,7 @@ class ServerCore;
 }
 
 struct ConnectionOptions {
-  std::size_t capacity = Ring::k_default_capacity;  // of each direction
+  std::size_t capacity = k_default_ring_capacity;  // of each direction
   WaitOptions wait;
 };
 

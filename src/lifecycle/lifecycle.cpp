@@ -15,6 +15,7 @@
 #include "core/failure.hpp"
 #include "core/name_check.hpp"
 #include "lifecycle/lifecycle_internal.hpp"
+#include "messaging/ring_segment.hpp"
 #include "segment/segment_access.hpp"
 #include "segment/segment_backend.hpp"
 #include "segment/segment_header.hpp"
@@ -323,10 +324,12 @@ bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& op
       case SegmentKind::semaphore:
         // On the backend the caller names (SyncOptions has none).
         return remove_sync_object(name, options, failure);
+      // Rings and channels by their segment options: a stale one may be on
+      // any backend, which RingOptions and ChannelOptions do not name.
       case SegmentKind::ring:
-        return Ring::remove(name, options);
+        return remove_ring_segment(name, 1, options, failure);
       case SegmentKind::channel:
-        return Channel::remove(name, options);
+        return remove_ring_segment(name, 2, options, failure);
       case SegmentKind::queue:
         return QueueCore::remove(name, options);
       case SegmentKind::server: {

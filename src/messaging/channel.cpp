@@ -3,9 +3,41 @@
 #include "core/error_wrappers.hpp"
 #include "messaging/channel_access.hpp"
 #include "messaging/ring_endpoint.hpp"
+#include "segment/segment_options.hpp"
+
+#include <shmkit/named_shared_memory.hpp>
+
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
+namespace {
+
+// Whether nobody live holds the end that sends on ring `out_ring`.
+bool end_is_free(const RingSegment& segment, std::size_t out_ring) {
+  auto free = [](std::uint64_t word) { return word == 0 || PeerWatch().gone(word); };
+  return free(segment.rings[out_ring]->producer.load(std::memory_order_acquire)) &&
+         free(segment.rings[1 - out_ring]->consumer.load(std::memory_order_acquire));
+}
+
+std::size_t choose_out_ring(const RingSegment& segment, OpenMode mode, ChannelEnd end) {
+  switch (end) {
+    case ChannelEnd::creator:
+      return 0;
+    case ChannelEnd::opener:
+      return 1;
+    case ChannelEnd::either:
+      break;
+  }
+  // open_or_create prefers the creator's end (free in a channel it just
+  // made); open prefers the opener's. Either takes the other end when only
+  // that one is free: an end restarting after a crash.
+  const std::size_t preferred = mode == OpenMode::open ? 1 : 0;
+  return end_is_free(segment, preferred) || !end_is_free(segment, 1 - preferred) ? preferred
+                                                                                 : 1 - preferred;
+}
+
+}  // namespace
 
 Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const WaitOptions& wait,
                             const Options& options, OpenMode mode, ChannelEnd end,
@@ -16,15 +48,13 @@ Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const W
   auto segment = std::make_shared<RingSegment>(
       open_ring_segment(name_text, SegmentKind::channel, 2, capacity, mode, options, failure));
   if (failure) return channel;
-  const std::size_t out_ring = end == ChannelEnd::creator ? 0 : 1;
-  auto out = std::make_unique<RingEndpoint>(segment, out_ring, RingRole::producer, name_text, wait,
-                                            failure);
+  const std::size_t out_ring = choose_out_ring(*segment, mode, end);
+  auto out = std::make_unique<RingProducerImpl>(segment, out_ring, name_text, wait, failure);
   if (failure) return channel;
-  auto in = std::make_unique<RingEndpoint>(segment, 1 - out_ring, RingRole::consumer, name_text,
-                                           wait, failure);
+  auto in = std::make_unique<RingConsumerImpl>(segment, 1 - out_ring, name_text, wait, failure);
   if (failure) return channel;
-  channel.out_ = Ring(std::move(out));
-  channel.in_ = Ring(std::move(in));
+  channel.out_ = RingProducer(out.release());
+  channel.in_ = RingConsumer(in.release());
   // The last end to close removes the name: once our rings are closed, if
   // the other end's are closed too (or its process is gone), nobody needs it.
   RingShared* theirs = segment->rings[1 - out_ring];
@@ -39,76 +69,143 @@ Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const W
 }
 
 void ChannelAccess::on_close(Channel& channel, std::function<void()> cleanup) {
+  std::shared_ptr<void> earlier;
+  if (channel.closer_ != nullptr) earlier = std::move(channel.closer_->on_close);
   // Runs `cleanup`, then (when the lambda goes) whatever was registered before.
-  channel.on_close_ = std::shared_ptr<void>(
-      nullptr, [cleanup = std::move(cleanup), earlier = std::move(channel.on_close_)](void*) {
-        try {
-          cleanup();
-        } catch (...) {
-          // Closing never throws; what was not cleaned is found by the tools.
-        }
-      });
+  std::shared_ptr<void> next(nullptr,
+                             [cleanup = std::move(cleanup), earlier = std::move(earlier)](void*) {
+                               try {
+                                 cleanup();
+                               } catch (...) {
+                                 // Closing never throws; what was not cleaned is found by the
+                                 // tools.
+                               }
+                             });
+  if (channel.closer_ == nullptr) {
+    channel.closer_ = new ChannelCloser{std::move(next)};
+  } else {
+    channel.closer_->on_close = std::move(next);
+  }
 }
 
+namespace {
+
+Channel open_channel(std::string_view name, std::size_t capacity, const ChannelOptions& options,
+                     OpenMode mode, ChannelEnd end, Failure& failure) {
+  return ChannelAccess::open(name, capacity, options.wait, segment_options_for(options), mode, end,
+                             failure);
+}
+
+}  // namespace
 }  // namespace detail
 
-using detail::ChannelAccess;
 using detail::ChannelEnd;
 using detail::Failure;
 using detail::OpenMode;
 
-Channel::Channel() noexcept = default;
-Channel::Channel(Channel&&) noexcept = default;
+Channel::Channel(Channel&& other) noexcept
+    : out_(std::move(other.out_)),
+      in_(std::move(other.in_)),
+      closer_(std::exchange(other.closer_, nullptr)) {}
+
 Channel& Channel::operator=(Channel&& other) noexcept {
   if (this != &other) {
-    // Close the rings before the cleanup runs, as the destructor does.
-    out_ = Ring();
-    in_ = Ring();
-    on_close_.reset();
+    close();
     out_ = std::move(other.out_);
     in_ = std::move(other.in_);
-    on_close_ = std::move(other.on_close_);
+    closer_ = std::exchange(other.closer_, nullptr);
   }
   return *this;
 }
-Channel::~Channel() = default;
 
-Channel Channel::create(std::string_view name, std::size_t capacity, const WaitOptions& wait,
-                        const Options& options) {
+Channel::~Channel() {
+  close();
+}
+
+void Channel::close() noexcept {
+  // The rings first: the cleanup judges whether the other end is still here.
+  out_.close();
+  in_.close();
+  delete std::exchange(closer_, nullptr);
+}
+
+Channel Channel::create(std::string_view name, std::size_t capacity,
+                        const ChannelOptions& options) {
   return detail::throwing([&](Failure& f) {
-    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator,
-                               f);
+    return detail::open_channel(name, capacity, options, OpenMode::create, ChannelEnd::creator, f);
   });
 }
-Channel Channel::create(std::string_view name, std::size_t capacity, const WaitOptions& wait,
-                        const Options& options, std::error_code& ec) noexcept {
+Channel Channel::create(std::string_view name, std::size_t capacity, const ChannelOptions& options,
+                        std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return ChannelAccess::open(name, capacity, wait, options, OpenMode::create, ChannelEnd::creator,
-                               f);
+    return detail::open_channel(name, capacity, options, OpenMode::create, ChannelEnd::creator, f);
   });
 }
-Channel Channel::open(std::string_view name, const WaitOptions& wait, const Options& options) {
+Channel Channel::open(std::string_view name, const ChannelOptions& options) {
   return detail::throwing([&](Failure& f) {
-    return ChannelAccess::open(name, 0, wait, options, OpenMode::open, ChannelEnd::opener, f);
+    return detail::open_channel(name, 0, options, OpenMode::open, ChannelEnd::either, f);
   });
 }
-Channel Channel::open(std::string_view name, const WaitOptions& wait, const Options& options,
+Channel Channel::open(std::string_view name, const ChannelOptions& options,
                       std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return ChannelAccess::open(name, 0, wait, options, OpenMode::open, ChannelEnd::opener, f);
+    return detail::open_channel(name, 0, options, OpenMode::open, ChannelEnd::either, f);
   });
 }
-bool Channel::remove(std::string_view name, const Options& options) {
+Channel Channel::open_or_create(std::string_view name, std::size_t capacity,
+                                const ChannelOptions& options) {
   return detail::throwing([&](Failure& f) {
-    return detail::check_ring_name(name, "channel", f) &&
-           detail::remove_ring_segment(std::string(name), 2, options, f);
+    return detail::open_channel(name, capacity, options, OpenMode::open_or_create,
+                                ChannelEnd::either, f);
   });
 }
-bool Channel::remove(std::string_view name, const Options& options, std::error_code& ec) noexcept {
+Channel Channel::open_or_create(std::string_view name, std::size_t capacity,
+                                const ChannelOptions& options, std::error_code& ec) noexcept {
   return detail::without_throwing(ec, [&](Failure& f) {
-    return detail::check_ring_name(name, "channel", f) &&
-           detail::remove_ring_segment(std::string(name), 2, options, f);
+    return detail::open_channel(name, capacity, options, OpenMode::open_or_create,
+                                ChannelEnd::either, f);
   });
+}
+
+namespace {
+
+bool remove_channel(std::string_view name, const ChannelOptions& options, Failure& f) {
+  return detail::check_ring_name(name, "channel", f) &&
+         detail::remove_ring_segment(std::string(name), 2, detail::segment_options_for(options), f);
+}
+
+bool channel_exists(std::string_view name, const ChannelOptions& options, Failure& f) {
+  return detail::check_ring_name(name, "channel", f) &&
+         NamedSharedMemory::exists(name, detail::segment_options_for(options), f.code);
+}
+
+}  // namespace
+
+bool Channel::remove(std::string_view name, const ChannelOptions& options) {
+  return detail::throwing([&](Failure& f) { return remove_channel(name, options, f); });
+}
+bool Channel::remove(std::string_view name, const ChannelOptions& options,
+                     std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) { return remove_channel(name, options, f); });
+}
+bool Channel::exists(std::string_view name, const ChannelOptions& options) {
+  return detail::throwing([&](Failure& f) { return channel_exists(name, options, f); });
+}
+bool Channel::exists(std::string_view name, const ChannelOptions& options,
+                     std::error_code& ec) noexcept {
+  return detail::without_throwing(ec, [&](Failure& f) { return channel_exists(name, options, f); });
+}
+
+bool Channel::wait_for_peer_at(Deadline deadline, std::error_code* ec) {
+  // The other end attaches its two rings one after the other: wait for both.
+  auto wait = [&](Failure& f) {
+    if (!is_open()) {
+      f.set(errc::invalid_state, "use of an empty Channel handle; open or create one first");
+      return false;
+    }
+    return out_.wait_for_peer_until(deadline) && in_.wait_for_peer_until(deadline);
+  };
+  return ec != nullptr ? detail::without_throwing(*ec, wait) : detail::throwing(wait);
 }
 
 SHMKIT_END_NAMESPACE

@@ -6,12 +6,28 @@
 #include <shmkit/channel.hpp>
 
 #include <functional>
+#include <memory>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 // Which end of a channel: the creator sends on ring 0, the opener on ring 1.
-enum class ChannelEnd { creator, opener };
+// `either` (Channel::open, open_or_create) takes the free one, the
+// creator's first when the segment was just made or only it is free.
+enum class ChannelEnd { creator, opener, either };
+
+// What a Channel runs when it closes, after both rings.
+struct ChannelCloser {
+  std::shared_ptr<void> on_close;
+};
+
+// A ChannelOptions with `object`'s fields (for code holding the segment
+// options a channel was opened with).
+inline ChannelOptions channel_options_for(const ObjectOptions& object) {
+  ChannelOptions options;
+  static_cast<ObjectOptions&>(options) = object;
+  return options;
+}
 
 struct ChannelAccess {
   static Channel open(std::string_view name, std::size_t capacity, const WaitOptions& wait,

@@ -3,160 +3,61 @@
 #include "core/error_wrappers.hpp"
 #include "messaging/ring_endpoint.hpp"
 #include "messaging/ring_segment.hpp"
+#include "segment/segment_options.hpp"
+
+#include <shmkit/named_shared_memory.hpp>
 
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
+namespace {
 
-RingEndpoint::RingEndpoint(std::shared_ptr<RingSegment> segment, std::size_t index, RingRole role,
-                           std::string name, const WaitOptions& wait, Failure& failure)
-    : segment_(std::move(segment)), role_(role), name_(std::move(name)) {
-  const std::string what = kind_name(segment_->kind) + std::string(" ") + quoted(name_);
-  RingShared& shared = *segment_->rings[index];
-  WordWaiter& data_waiter = *segment_->sync.waiters[2 * index];
-  WordWaiter& space_waiter = *segment_->sync.waiters[2 * index + 1];
-  if (role == RingRole::producer) {
-    producer_.emplace(shared, segment_->capacity, data_waiter, space_waiter, what, wait, failure);
-  } else {
-    consumer_.emplace(shared, segment_->capacity, data_waiter, space_waiter, what, wait, failure);
-  }
-}
-
-RingProducer& RingEndpoint::producer() {
-  if (!producer_) wrong_role("producer");
-  return *producer_;
-}
-
-RingConsumer& RingEndpoint::consumer() {
-  if (!consumer_) wrong_role("consumer");
-  return *consumer_;
-}
-
-void RingEndpoint::wrong_role(const char* needed) const {
-  throw std::system_error(
-      std::make_error_code(std::errc::operation_not_permitted),
-      "'" + name_ + "': only the " + needed + " end may do this; this handle is the other end");
-}
-
-std::unique_ptr<RingEndpoint> open_ring(std::string_view name, RingRole role, std::size_t capacity,
-                                        const WaitOptions& wait, const Options& options,
-                                        OpenMode mode, Failure& failure) {
+// Opens the segment of ring `name` and takes one end of it.
+template <typename Impl>
+Impl* open_end(std::string_view name, std::size_t capacity, const RingOptions& options,
+               OpenMode mode, Failure& failure) {
   if (!check_ring_name(name, "ring", failure)) return nullptr;
-  const std::string name_text(name);
-  auto segment = std::make_shared<RingSegment>(
-      open_ring_segment(name_text, SegmentKind::ring, 1, capacity, mode, options, failure));
+  std::string name_text(name);
+  auto segment = std::make_shared<RingSegment>(open_ring_segment(
+      name_text, SegmentKind::ring, 1, capacity, mode, segment_options_for(options), failure));
   if (failure) return nullptr;
-  auto endpoint =
-      std::make_unique<RingEndpoint>(std::move(segment), 0, role, name_text, wait, failure);
+  auto impl =
+      std::make_unique<Impl>(std::move(segment), 0, std::move(name_text), options.wait, failure);
   if (failure) return nullptr;
-  return endpoint;
+  return impl.release();
 }
 
-}  // namespace detail
-
-using detail::Failure;
-using detail::OpenMode;
-
-Ring::Ring() noexcept = default;
-Ring::Ring(std::unique_ptr<detail::RingEndpoint> endpoint) noexcept
-    : endpoint_(std::move(endpoint)) {}
-Ring::Ring(Ring&&) noexcept = default;
-Ring& Ring::operator=(Ring&&) noexcept = default;
-Ring::~Ring() = default;
-
-Ring Ring::create(std::string_view name, RingRole role, std::size_t capacity,
-                  const WaitOptions& wait, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return Ring(detail::open_ring(name, role, capacity, wait, options, OpenMode::create, f));
-  });
-}
-Ring Ring::create(std::string_view name, RingRole role, std::size_t capacity,
-                  const WaitOptions& wait, const Options& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return Ring(detail::open_ring(name, role, capacity, wait, options, OpenMode::create, f));
-  });
-}
-Ring Ring::open(std::string_view name, RingRole role, const WaitOptions& wait,
-                const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return Ring(detail::open_ring(name, role, 0, wait, options, OpenMode::open, f));
-  });
-}
-Ring Ring::open(std::string_view name, RingRole role, const WaitOptions& wait,
-                const Options& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return Ring(detail::open_ring(name, role, 0, wait, options, OpenMode::open, f));
-  });
-}
-Ring Ring::open_or_create(std::string_view name, RingRole role, std::size_t capacity,
-                          const WaitOptions& wait, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return Ring(
-        detail::open_ring(name, role, capacity, wait, options, OpenMode::open_or_create, f));
-  });
-}
-Ring Ring::open_or_create(std::string_view name, RingRole role, std::size_t capacity,
-                          const WaitOptions& wait, const Options& options,
-                          std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return Ring(
-        detail::open_ring(name, role, capacity, wait, options, OpenMode::open_or_create, f));
-  });
-}
-bool Ring::remove(std::string_view name, const Options& options) {
-  return detail::throwing([&](Failure& f) {
-    return detail::check_ring_name(name, "ring", f) &&
-           detail::remove_ring_segment(std::string(name), 1, options, f);
-  });
-}
-bool Ring::remove(std::string_view name, const Options& options, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return detail::check_ring_name(name, "ring", f) &&
-           detail::remove_ring_segment(std::string(name), 1, options, f);
-  });
+bool remove_ring(std::string_view name, const RingOptions& options, Failure& failure) {
+  return check_ring_name(name, "ring", failure) &&
+         remove_ring_segment(std::string(name), 1, segment_options_for(options), failure);
 }
 
-namespace {
+bool ring_exists(std::string_view name, const RingOptions& options, Failure& failure) {
+  if (!check_ring_name(name, "ring", failure)) return false;
+  return NamedSharedMemory::exists(name, segment_options_for(options), failure.code);
+}
 
-detail::RingEndpoint& checked(const std::unique_ptr<detail::RingEndpoint>& endpoint) {
-  if (!endpoint) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "use of an empty Ring handle");
+// `ec` null: throw; otherwise report in *ec and never throw.
+template <typename Fn>
+auto run(std::error_code* ec, Fn&& fn) {
+  if (ec != nullptr) return without_throwing(*ec, std::forward<Fn>(fn));
+  return throwing(std::forward<Fn>(fn));
+}
+
+template <typename Impl>
+Impl* checked(Impl* impl, const char* type, Failure& failure) {
+  if (impl == nullptr) {
+    failure.set(errc::invalid_state,
+                std::string("use of an empty ") + type + " handle; open or create one first");
   }
-  return *endpoint;
+  return impl;
 }
 
-}  // namespace
-
-ByteSpan Ring::reserve_until(std::size_t size, Deadline deadline) {
-  return detail::throwing(
-      [&](Failure& f) { return checked(endpoint_).producer().reserve(size, deadline, f); });
-}
-ByteSpan Ring::reserve_until(std::size_t size, Deadline deadline, std::error_code& ec) noexcept {
-  return detail::without_throwing(
-      ec, [&](Failure& f) { return checked(endpoint_).producer().reserve(size, deadline, f); });
-}
-void Ring::commit(std::size_t used) {
-  detail::throwing([&](Failure& f) { checked(endpoint_).producer().commit(used, true, f); });
-}
-void Ring::commit() {
-  detail::throwing([&](Failure& f) {
-    auto& producer = checked(endpoint_).producer();
-    producer.commit(producer.reserved_size(), true, f);
-  });
-}
-void Ring::commit_deferred(std::size_t used) {
-  detail::throwing([&](Failure& f) { checked(endpoint_).producer().commit(used, false, f); });
-}
-void Ring::flush() noexcept {
-  if (endpoint_ && endpoint_->role() == RingRole::producer) endpoint_->producer().publish();
-}
-
-namespace {
-
-bool send_one(detail::RingProducer& producer, const void* data, std::size_t size, Deadline deadline,
+bool send_one(ProducerCore& producer, const void* data, std::size_t size, Deadline deadline,
               Failure& f) {
   const ByteSpan span = producer.reserve(size, deadline, f);
   if (!span) return false;
@@ -165,31 +66,170 @@ bool send_one(detail::RingProducer& producer, const void* data, std::size_t size
   return !f;
 }
 
-}  // namespace
-
-bool Ring::send_until(const void* data, std::size_t size, Deadline deadline) {
-  if (endpoint_ && endpoint_->role() == RingRole::producer &&
-      endpoint_->producer().try_send_fast(data, size)) {
-    return true;
+std::optional<std::size_t> receive_into(ConsumerCore& consumer, void* buffer, std::size_t capacity,
+                                        Deadline deadline, const std::string& name, Failure& f) {
+  const ConstByteSpan message = consumer.peek(deadline, f);
+  if (!message) return std::nullopt;
+  if (message.size > capacity) {
+    consumer.unpeek_last();
+    f.set(errc::message_too_large, "ring '" + name + "': the next message has " +
+                                       std::to_string(message.size) + " bytes, the buffer " +
+                                       std::to_string(capacity) +
+                                       "; it stays in the ring: receive it into a larger buffer");
+    return std::nullopt;
   }
-  return detail::throwing(
-      [&](Failure& f) { return send_one(checked(endpoint_).producer(), data, size, deadline, f); });
+  if (message.size != 0) std::memcpy(buffer, message.data, message.size);
+  consumer.release();
+  return message.size;
 }
-bool Ring::send_until(const void* data, std::size_t size, Deadline deadline,
-                      std::error_code& ec) noexcept {
-  if (endpoint_ && endpoint_->role() == RingRole::producer &&
-      endpoint_->producer().try_send_fast(data, size)) {
-    ec.clear();
-    return true;
+
+const std::string& empty_name() noexcept {
+  static const std::string empty;
+  return empty;
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::Failure;
+using detail::OpenMode;
+using detail::RingConsumerImpl;
+using detail::RingProducerImpl;
+
+// ---- RingProducer -------------------------------------------------------------
+
+RingProducer RingProducer::create(std::string_view name, std::size_t capacity,
+                                  const RingOptions& options) {
+  return RingProducer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, capacity, options, OpenMode::create, f);
+  }));
+}
+RingProducer RingProducer::create(std::string_view name, std::size_t capacity,
+                                  const RingOptions& options, std::error_code& ec) noexcept {
+  return RingProducer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, capacity, options, OpenMode::create, f);
+  }));
+}
+RingProducer RingProducer::open(std::string_view name, const RingOptions& options) {
+  return RingProducer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, 0, options, OpenMode::open, f);
+  }));
+}
+RingProducer RingProducer::open(std::string_view name, const RingOptions& options,
+                                std::error_code& ec) noexcept {
+  return RingProducer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, 0, options, OpenMode::open, f);
+  }));
+}
+RingProducer RingProducer::open_or_create(std::string_view name, std::size_t capacity,
+                                          const RingOptions& options) {
+  return RingProducer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, capacity, options, OpenMode::open_or_create, f);
+  }));
+}
+RingProducer RingProducer::open_or_create(std::string_view name, std::size_t capacity,
+                                          const RingOptions& options,
+                                          std::error_code& ec) noexcept {
+  return RingProducer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingProducerImpl>(name, capacity, options, OpenMode::open_or_create, f);
+  }));
+}
+bool RingProducer::remove(std::string_view name, const RingOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::remove_ring(name, options, f); });
+}
+bool RingProducer::remove(std::string_view name, const RingOptions& options,
+                          std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::remove_ring(name, options, f); });
+}
+bool RingProducer::exists(std::string_view name, const RingOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::ring_exists(name, options, f); });
+}
+bool RingProducer::exists(std::string_view name, const RingOptions& options,
+                          std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::ring_exists(name, options, f); });
+}
+
+RingProducer::RingProducer(RingProducer&& other) noexcept
+    : impl_(std::exchange(other.impl_, nullptr)) {}
+RingProducer& RingProducer::operator=(RingProducer&& other) noexcept {
+  if (this != &other) {
+    close();
+    impl_ = std::exchange(other.impl_, nullptr);
   }
-  return detail::without_throwing(ec, [&](Failure& f) {
-    return send_one(checked(endpoint_).producer(), data, size, deadline, f);
+  return *this;
+}
+RingProducer::~RingProducer() {
+  close();
+}
+void RingProducer::close() noexcept {
+  delete std::exchange(impl_, nullptr);
+}
+
+ByteSpan RingProducer::reserve_at(std::size_t size, Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) -> ByteSpan {
+    auto* impl = detail::checked(impl_, "RingProducer", f);
+    return impl != nullptr ? impl->core.reserve(size, deadline, f) : ByteSpan{};
   });
 }
 
-std::size_t Ring::send_batch(const ConstByteSpan* messages, std::size_t count, Deadline deadline) {
-  return detail::throwing([&](Failure& f) {
-    auto& producer = checked(endpoint_).producer();
+void RingProducer::commit(std::size_t used) {
+  detail::throwing([&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, true, f);
+  });
+}
+void RingProducer::commit(std::size_t used, std::error_code& ec) noexcept {
+  detail::without_throwing(ec, [&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, true, f);
+  });
+}
+void RingProducer::commit() {
+  detail::throwing([&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) {
+      impl->core.commit(impl->core.reserved_size(), true, f);
+    }
+  });
+}
+void RingProducer::commit(std::error_code& ec) noexcept {
+  detail::without_throwing(ec, [&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) {
+      impl->core.commit(impl->core.reserved_size(), true, f);
+    }
+  });
+}
+void RingProducer::commit_deferred(std::size_t used) {
+  detail::throwing([&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, false, f);
+  });
+}
+void RingProducer::commit_deferred(std::size_t used, std::error_code& ec) noexcept {
+  detail::without_throwing(ec, [&](Failure& f) {
+    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, false, f);
+  });
+}
+void RingProducer::flush() noexcept {
+  if (impl_ != nullptr) impl_->core.publish();
+}
+
+bool RingProducer::send_at(const void* data, std::size_t size, Deadline deadline,
+                           std::error_code* ec) {
+  if (impl_ != nullptr && impl_->core.try_send_fast(data, size)) {
+    if (ec != nullptr) ec->clear();
+    return true;
+  }
+  return detail::run(ec, [&](Failure& f) {
+    auto* impl = detail::checked(impl_, "RingProducer", f);
+    return impl != nullptr && detail::send_one(impl->core, data, size, deadline, f);
+  });
+}
+
+std::size_t RingProducer::send_batch_at(const ConstByteSpan* messages, std::size_t count,
+                                        Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) -> std::size_t {
+    auto* impl = detail::checked(impl_, "RingProducer", f);
+    if (impl == nullptr) return 0;
+    auto& producer = impl->core;
     std::size_t sent = 0;
     for (; sent < count; ++sent) {
       ByteSpan span = producer.reserve(messages[sent].size, Deadline(), f);
@@ -206,77 +246,153 @@ std::size_t Ring::send_batch(const ConstByteSpan* messages, std::size_t count, D
   });
 }
 
-ConstByteSpan Ring::peek_until(Deadline deadline) {
-  return detail::throwing(
-      [&](Failure& f) { return checked(endpoint_).consumer().peek(deadline, f); });
-}
-ConstByteSpan Ring::peek_until(Deadline deadline, std::error_code& ec) noexcept {
-  return detail::without_throwing(
-      ec, [&](Failure& f) { return checked(endpoint_).consumer().peek(deadline, f); });
-}
-void Ring::release() noexcept {
-  if (endpoint_ && endpoint_->role() == RingRole::consumer) endpoint_->consumer().release();
-}
-
-namespace {
-
-std::optional<std::size_t> receive_into(detail::RingConsumer& consumer, void* buffer,
-                                        std::size_t capacity, Deadline deadline,
-                                        const std::string& name, Failure& f) {
-  const ConstByteSpan message = consumer.peek(deadline, f);
-  if (!message) return std::nullopt;
-  if (message.size > capacity) {
-    consumer.unpeek_last();
-    f.set(errc::message_too_large, "ring '" + name + "': the next message has " +
-                                       std::to_string(message.size) + " bytes, the buffer " +
-                                       std::to_string(capacity) + "; it stays in the ring");
-    return std::nullopt;
-  }
-  if (message.size != 0) std::memcpy(buffer, message.data, message.size);
-  consumer.release();
-  return message.size;
-}
-
-}  // namespace
-
-std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacity,
-                                               Deadline deadline) {
-  if (endpoint_ && endpoint_->role() == RingRole::consumer) {
-    const std::size_t size = endpoint_->consumer().try_receive_fast(buffer, capacity);
-    if (size != SIZE_MAX) return size;
-  }
-  return detail::throwing([&](Failure& f) {
-    auto& endpoint = checked(endpoint_);
-    return receive_into(endpoint.consumer(), buffer, capacity, deadline, endpoint.name(), f);
+bool RingProducer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) {
+    auto* impl = detail::checked(impl_, "RingProducer", f);
+    return impl != nullptr && impl->core.await_peer(deadline);
   });
 }
-std::optional<std::size_t> Ring::receive_until(void* buffer, std::size_t capacity,
-                                               Deadline deadline, std::error_code& ec) noexcept {
-  if (endpoint_ && endpoint_->role() == RingRole::consumer) {
-    const std::size_t size = endpoint_->consumer().try_receive_fast(buffer, capacity);
+
+std::size_t RingProducer::capacity() const noexcept {
+  return impl_ != nullptr ? impl_->segment->capacity : 0;
+}
+std::size_t RingProducer::max_message_size() const noexcept {
+  return impl_ != nullptr ? impl_->core.max_message_size() : 0;
+}
+const std::string& RingProducer::name() const noexcept {
+  return impl_ != nullptr ? impl_->name : detail::empty_name();
+}
+std::uint32_t RingProducer::generation() const noexcept {
+  return impl_ != nullptr ? impl_->core.generation() : 0;
+}
+std::uint32_t RingProducer::peer_generation() const noexcept {
+  return impl_ != nullptr ? impl_->core.peer_generation() : 0;
+}
+
+// ---- RingConsumer -------------------------------------------------------------
+
+RingConsumer RingConsumer::create(std::string_view name, std::size_t capacity,
+                                  const RingOptions& options) {
+  return RingConsumer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, capacity, options, OpenMode::create, f);
+  }));
+}
+RingConsumer RingConsumer::create(std::string_view name, std::size_t capacity,
+                                  const RingOptions& options, std::error_code& ec) noexcept {
+  return RingConsumer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, capacity, options, OpenMode::create, f);
+  }));
+}
+RingConsumer RingConsumer::open(std::string_view name, const RingOptions& options) {
+  return RingConsumer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, 0, options, OpenMode::open, f);
+  }));
+}
+RingConsumer RingConsumer::open(std::string_view name, const RingOptions& options,
+                                std::error_code& ec) noexcept {
+  return RingConsumer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, 0, options, OpenMode::open, f);
+  }));
+}
+RingConsumer RingConsumer::open_or_create(std::string_view name, std::size_t capacity,
+                                          const RingOptions& options) {
+  return RingConsumer(detail::throwing([&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, capacity, options, OpenMode::open_or_create, f);
+  }));
+}
+RingConsumer RingConsumer::open_or_create(std::string_view name, std::size_t capacity,
+                                          const RingOptions& options,
+                                          std::error_code& ec) noexcept {
+  return RingConsumer(detail::without_throwing(ec, [&](Failure& f) {
+    return detail::open_end<RingConsumerImpl>(name, capacity, options, OpenMode::open_or_create, f);
+  }));
+}
+bool RingConsumer::remove(std::string_view name, const RingOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::remove_ring(name, options, f); });
+}
+bool RingConsumer::remove(std::string_view name, const RingOptions& options,
+                          std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::remove_ring(name, options, f); });
+}
+bool RingConsumer::exists(std::string_view name, const RingOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::ring_exists(name, options, f); });
+}
+bool RingConsumer::exists(std::string_view name, const RingOptions& options,
+                          std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::ring_exists(name, options, f); });
+}
+
+RingConsumer::RingConsumer(RingConsumer&& other) noexcept
+    : impl_(std::exchange(other.impl_, nullptr)) {}
+RingConsumer& RingConsumer::operator=(RingConsumer&& other) noexcept {
+  if (this != &other) {
+    close();
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+RingConsumer::~RingConsumer() {
+  close();
+}
+void RingConsumer::close() noexcept {
+  delete std::exchange(impl_, nullptr);
+}
+
+ConstByteSpan RingConsumer::peek_at(Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) -> ConstByteSpan {
+    auto* impl = detail::checked(impl_, "RingConsumer", f);
+    return impl != nullptr ? impl->core.peek(deadline, f) : ConstByteSpan{};
+  });
+}
+void RingConsumer::release() noexcept {
+  if (impl_ != nullptr) impl_->core.release();
+}
+
+std::optional<std::size_t> RingConsumer::receive_at(void* buffer, std::size_t capacity,
+                                                    Deadline deadline, std::error_code* ec) {
+  if (impl_ != nullptr) {
+    const std::size_t size = impl_->core.try_receive_fast(buffer, capacity);
     if (size != SIZE_MAX) {
-      ec.clear();
+      if (ec != nullptr) ec->clear();
       return size;
     }
   }
-  return detail::without_throwing(ec, [&](Failure& f) {
-    auto& endpoint = checked(endpoint_);
-    return receive_into(endpoint.consumer(), buffer, capacity, deadline, endpoint.name(), f);
+  return detail::run(ec, [&](Failure& f) -> std::optional<std::size_t> {
+    auto* impl = detail::checked(impl_, "RingConsumer", f);
+    if (impl == nullptr) return std::nullopt;
+    return detail::receive_into(impl->core, buffer, capacity, deadline, impl->name, f);
   });
 }
 
-RingRole Ring::role() const noexcept {
-  return endpoint_ ? endpoint_->role() : RingRole::producer;
+bool RingConsumer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) {
+    auto* impl = detail::checked(impl_, "RingConsumer", f);
+    return impl != nullptr && impl->core.await_peer(deadline);
+  });
 }
-std::size_t Ring::capacity() const noexcept {
-  return endpoint_ ? endpoint_->capacity() : 0;
+
+std::size_t RingConsumer::capacity() const noexcept {
+  return impl_ != nullptr ? impl_->segment->capacity : 0;
 }
-std::size_t Ring::max_message_size() const noexcept {
-  return endpoint_ ? endpoint_->capacity() - detail::k_record_header_size : 0;
+std::size_t RingConsumer::max_message_size() const noexcept {
+  return impl_ != nullptr
+             ? std::min<std::size_t>(impl_->segment->capacity - detail::k_record_header_size,
+                                     detail::k_max_record_length)
+             : 0;
 }
-const std::string& Ring::name() const noexcept {
-  static const std::string empty;
-  return endpoint_ ? endpoint_->name() : empty;
+const std::string& RingConsumer::name() const noexcept {
+  return impl_ != nullptr ? impl_->name : detail::empty_name();
+}
+std::uint32_t RingConsumer::generation() const noexcept {
+  return impl_ != nullptr ? impl_->core.generation() : 0;
+}
+std::uint32_t RingConsumer::peer_generation() const noexcept {
+  return impl_ != nullptr ? impl_->core.peer_generation() : 0;
+}
+std::uint32_t RingConsumer::message_generation() const noexcept {
+  return impl_ != nullptr ? impl_->core.message_generation() : 0;
 }
 
 SHMKIT_END_NAMESPACE

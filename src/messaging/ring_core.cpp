@@ -15,8 +15,8 @@ constexpr std::uint64_t align8(std::uint64_t n) noexcept {
 }
 
 struct RecordHeader {
-  std::uint32_t length;
-  std::uint32_t type;
+  std::uint32_t length;      // k_record_padding set: padding to the end
+  std::uint32_t generation;  // the committing producer's; never 0
 };
 static_assert(sizeof(RecordHeader) == k_record_header_size);
 
@@ -78,6 +78,35 @@ bool PeerWatch::gone(std::uint64_t word) {
   return gone_;
 }
 
+PeerPresence::PeerPresence(std::atomic<std::uint64_t>& word, std::atomic<std::uint32_t>& generation)
+    : word_(&word), generation_(&generation) {
+  known_generation_ = generation.load(std::memory_order_acquire);
+  was_here_ = present();
+}
+
+bool PeerPresence::present() {
+  const std::uint32_t generation = generation_->load(std::memory_order_acquire);
+  const std::uint64_t word = word_->load(std::memory_order_acquire);
+  if (word != 0 && !watch_.gone(word)) {
+    known_generation_ = generation;
+    was_here_ = true;
+    return true;
+  }
+  // A peer attached and left between two looks: it was here too.
+  if (generation != known_generation_) {
+    known_generation_ = generation;
+    was_here_ = true;
+  }
+  return false;
+}
+
+std::uint32_t next_generation(std::atomic<std::uint32_t>& counter) noexcept {
+  for (;;) {
+    const std::uint32_t generation = counter.fetch_add(1, std::memory_order_acq_rel) + 1;
+    if (generation != 0) return generation;
+  }
+}
+
 bool claim_endpoint(std::atomic<std::uint64_t>& word, const std::string& what, const char* role,
                     Failure& failure) {
   const std::uint64_t self = pack_slot(current_process());
@@ -104,7 +133,7 @@ void close_endpoint(std::atomic<std::uint64_t>& word) noexcept {
 
 // ---- producer ---------------------------------------------------------------
 
-RingProducer::RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+ProducerCore::ProducerCore(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
                            WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
                            Failure& failure)
     : data_waiter_(&data_waiter),
@@ -114,22 +143,28 @@ RingProducer::RingProducer(RingShared& shared, std::size_t capacity, WordWaiter&
   capacity_ = capacity;
   if (!claim_endpoint(shared.producer, what_, "producer", failure)) return;
   shared_ = &shared;
+  generation_ = next_generation(shared.producer_generation);
+  consumer_ = PeerPresence(shared.consumer, shared.consumer_generation);
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
   // Taking over from an earlier producer: continue after what it published.
   // Whatever it reserved but never committed is simply overwritten.
   published_head_ = head_ = shared.head.load(std::memory_order_acquire);
   refresh_tail(failure);
+  // A consumer waiting for a producer (wait_for_peer) learns of this one.
+  shared.data_signal.fetch_add(1, std::memory_order_release);
+  data_waiter_->wake(shared.data_signal, 1);
 }
 
-RingProducer::~RingProducer() {
+ProducerCore::~ProducerCore() {
   if (shared_ == nullptr) return;
+  publish();  // deferred commits are not lost by closing
   close_endpoint(shared_->producer);
   // A sleeping consumer must learn that no more is coming.
   shared_->data_signal.fetch_add(1, std::memory_order_release);
   data_waiter_->wake(shared_->data_signal, 1);
 }
 
-bool RingProducer::refresh_tail(Failure& failure) {
+bool ProducerCore::refresh_tail(Failure& failure) {
   const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
   if (!valid_span(tail, published_head_, capacity_)) {
     corrupted(failure, what_,
@@ -142,9 +177,10 @@ bool RingProducer::refresh_tail(Failure& failure) {
   return true;
 }
 
-ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& failure) {
+ByteSpan ProducerCore::reserve(std::size_t size, Deadline deadline, Failure& failure) {
   if (reserved_) {
-    failure.set(errc::invalid_argument, what_ + ": reserve() twice without commit()");
+    failure.set(errc::invalid_state,
+                what_ + ": reserve() while a reservation is open; commit() it first");
     return {};
   }
   if (size > max_message_size()) {
@@ -172,9 +208,7 @@ ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& fai
             [&] {
               return capacity_ - (head_ - shared_->tail.load(std::memory_order_acquire)) >= wanted;
             },
-            [&] {
-              return consumer_watch_.gone(shared_->consumer.load(std::memory_order_acquire));
-            });
+            [&] { return consumer_.gone(); });
         if (result == WaitResult::timed_out) return {};
         if (result == WaitResult::peer_gone) {
           failure.set(errc::peer_gone,
@@ -185,8 +219,9 @@ ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& fai
       }
     }
     if (need > contiguous) {
-      const RecordHeader padding{static_cast<std::uint32_t>(contiguous - k_record_header_size),
-                                 k_record_padding};
+      const RecordHeader padding{
+          static_cast<std::uint32_t>(contiguous - k_record_header_size) | k_record_padding,
+          generation_};
       std::memcpy(data_ + offset, &padding, sizeof padding);
       head_ += contiguous;
       publish();  // (this also publishes deferred commits: they are older)
@@ -199,21 +234,25 @@ ByteSpan RingProducer::reserve(std::size_t size, Deadline deadline, Failure& fai
   }
 }
 
-void RingProducer::commit(std::size_t used, bool publish_now, Failure& failure) {
-  if (!reserved_ || used > reserved_size_) {
-    failure.set(errc::invalid_argument,
-                what_ + (reserved_ ? ": commit() of more bytes than reserve() gave"
-                                   : ": commit() without reserve()"));
+void ProducerCore::commit(std::size_t used, bool publish_now, Failure& failure) {
+  if (!reserved_) {
+    failure.set(errc::invalid_state, what_ + ": commit() with nothing reserved; reserve() first");
     return;
   }
-  const RecordHeader header{static_cast<std::uint32_t>(used), k_record_message};
+  if (used > reserved_size_) {
+    failure.set(errc::message_too_large,
+                what_ + ": commit() of " + std::to_string(used) + " bytes, but reserve() gave " +
+                    std::to_string(reserved_size_) + "; commit at most what was reserved");
+    return;
+  }
+  const RecordHeader header{static_cast<std::uint32_t>(used), generation_};
   std::memcpy(data_ + (reserved_at_ & (capacity_ - 1)), &header, sizeof header);
   head_ = reserved_at_ + align8(k_record_header_size + used);
   reserved_ = false;
   if (publish_now) publish();
 }
 
-bool RingProducer::try_send_fast(const void* data, std::size_t size) noexcept {
+bool ProducerCore::try_send_fast(const void* data, std::size_t size) noexcept {
   if (reserved_ || size > max_message_size()) return false;
   const std::uint64_t need = align8(k_record_header_size + size);
   const std::uint64_t offset = head_ & (capacity_ - 1);
@@ -224,7 +263,7 @@ bool RingProducer::try_send_fast(const void* data, std::size_t size) noexcept {
     cached_tail_ = tail;
     if (need > free_bytes()) return false;
   }
-  const RecordHeader header{static_cast<std::uint32_t>(size), k_record_message};
+  const RecordHeader header{static_cast<std::uint32_t>(size), generation_};
   std::memcpy(data_ + offset, &header, sizeof header);
   if (size != 0) std::memcpy(data_ + offset + k_record_header_size, data, size);
   head_ += need;
@@ -232,7 +271,14 @@ bool RingProducer::try_send_fast(const void* data, std::size_t size) noexcept {
   return true;
 }
 
-void RingProducer::publish() noexcept {
+bool ProducerCore::await_peer(Deadline deadline) {
+  return wait_for_peer(
+             wait_, deadline,
+             SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_},
+             [&] { return consumer_.present(); }, [] { return false; }) == WaitResult::ready;
+}
+
+void ProducerCore::publish() noexcept {
   if (published_head_ == head_) return;
   shared_->head.store(head_, std::memory_order_release);
   published_head_ = head_;
@@ -241,7 +287,7 @@ void RingProducer::publish() noexcept {
 
 // ---- consumer ---------------------------------------------------------------
 
-RingConsumer::RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+ConsumerCore::ConsumerCore(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
                            WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
                            Failure& failure)
     : data_waiter_(&data_waiter),
@@ -251,20 +297,22 @@ RingConsumer::RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter&
   capacity_ = capacity;
   if (!claim_endpoint(shared.consumer, what_, "consumer", failure)) return;
   shared_ = &shared;
+  generation_ = next_generation(shared.consumer_generation);
+  producer_ = PeerPresence(shared.producer, shared.producer_generation);
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
   tail_ = peeked_end_ = last_peek_at_ = shared.tail.load(std::memory_order_acquire);
   cached_head_ = tail_;
   refresh_head(failure);
 }
 
-RingConsumer::~RingConsumer() {
+ConsumerCore::~ConsumerCore() {
   if (shared_ == nullptr) return;
   close_endpoint(shared_->consumer);
   shared_->space_signal.fetch_add(1, std::memory_order_release);
   space_waiter_->wake(shared_->space_signal, 1);
 }
 
-bool RingConsumer::refresh_head(Failure& failure) {
+bool ConsumerCore::refresh_head(Failure& failure) {
   const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
   if (!valid_span(tail_, head, capacity_) || head < peeked_end_) {
     corrupted(failure, what_,
@@ -277,7 +325,7 @@ bool RingConsumer::refresh_head(Failure& failure) {
   return true;
 }
 
-ConstByteSpan RingConsumer::parse(Failure& failure) {
+ConstByteSpan ConsumerCore::parse(Failure& failure) {
   for (;;) {
     if (peeked_end_ == cached_head_) {
       if (!refresh_head(failure) || peeked_end_ == cached_head_) return {};
@@ -287,7 +335,8 @@ ConstByteSpan RingConsumer::parse(Failure& failure) {
     const std::uint64_t contiguous = capacity_ - offset;
     RecordHeader header;
     std::memcpy(&header, data_ + offset, sizeof header);  // one copy: judged, then used
-    if (header.type == k_record_padding && header.length == contiguous - k_record_header_size &&
+    if (header.length ==
+            (static_cast<std::uint32_t>(contiguous - k_record_header_size) | k_record_padding) &&
         contiguous <= available) {
       const bool at_front = peeked_end_ == tail_;
       peeked_end_ += contiguous;
@@ -297,20 +346,24 @@ ConstByteSpan RingConsumer::parse(Failure& failure) {
       continue;
     }
     const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
-    if (header.type != k_record_message || record > contiguous || record > available) {
+    if ((header.length & k_record_padding) != 0 || header.generation == 0 || record > contiguous ||
+        record > available) {
       corrupted(failure, what_,
-                "the record at " + std::to_string(peeked_end_) + " (type " +
-                    std::to_string(header.type) + ", " + std::to_string(header.length) +
-                    " bytes) does not fit the " + std::to_string(available) + " committed bytes");
+                "the record at " + std::to_string(peeked_end_) + " (generation " +
+                    std::to_string(header.generation) + ", length word " +
+                    std::to_string(header.length) + ") does not fit the " +
+                    std::to_string(available) + " committed bytes");
       return {};
     }
     last_peek_at_ = peeked_end_;
+    last_peek_generation_ = message_generation_;
+    message_generation_ = header.generation;
     peeked_end_ += record;
     return ConstByteSpan{data_ + offset + k_record_header_size, header.length};
   }
 }
 
-ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
+ConstByteSpan ConsumerCore::peek(Deadline deadline, Failure& failure) {
   for (;;) {
     const ConstByteSpan message = parse(failure);
     if (message || failure) return message;
@@ -318,7 +371,7 @@ ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
         wait_, deadline,
         SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
         [&] { return shared_->head.load(std::memory_order_acquire) != cached_head_; },
-        [&] { return producer_watch_.gone(shared_->producer.load(std::memory_order_acquire)); });
+        [&] { return producer_.gone(); });
     if (result == WaitResult::timed_out) return {};
     if (result == WaitResult::peer_gone) {
       failure.set(errc::peer_gone, what_ +
@@ -329,7 +382,7 @@ ConstByteSpan RingConsumer::peek(Deadline deadline, Failure& failure) {
   }
 }
 
-std::size_t RingConsumer::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
+std::size_t ConsumerCore::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
   constexpr std::size_t k_general = SIZE_MAX;
   if (peeked_end_ != tail_) return k_general;
   if (cached_head_ == tail_) {
@@ -342,17 +395,25 @@ std::size_t RingConsumer::try_receive_fast(void* buffer, std::size_t capacity) n
   RecordHeader header;
   std::memcpy(&header, data_ + offset, sizeof header);
   const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
-  if (header.type != k_record_message || record > capacity_ - offset || record > available ||
-      header.length > capacity) {
+  if ((header.length & k_record_padding) != 0 || header.generation == 0 ||
+      record > capacity_ - offset || record > available || header.length > capacity) {
     return k_general;  // padding, a large message, or garbage: parse() judges it
   }
   if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
   peeked_end_ = tail_ + record;
+  message_generation_ = header.generation;
   release();
   return header.length;
 }
 
-void RingConsumer::release() noexcept {
+bool ConsumerCore::await_peer(Deadline deadline) {
+  return wait_for_peer(
+             wait_, deadline,
+             SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
+             [&] { return producer_.present(); }, [] { return false; }) == WaitResult::ready;
+}
+
+void ConsumerCore::release() noexcept {
   if (peeked_end_ == tail_) return;
   tail_ = peeked_end_;
   last_peek_at_ = tail_;

@@ -2,7 +2,10 @@
 //
 // Shared layout: a RingShared control block (each index on a cache line of
 // its own) and a power-of-two data area of variable-length records. A record
-// is an 8-byte header {length, type} and its payload, padded to 8 bytes.
+// is an 8-byte header {length, generation} and its payload, padded to 8
+// bytes. The generation is the committing producer's (never 0), so that a
+// consumer tells a dead producer's leftovers from its successor's messages
+// at no cost on the fast path. The top bit of the length marks padding.
 // A message never wraps: when it does not fit before the end, the producer
 // fills the rest with one padding record and starts again at offset 0, so
 // every message is one contiguous span that can be handed out zero-copy.
@@ -24,6 +27,7 @@
 #include <shmkit/byte_span.hpp>
 #include <shmkit/wait_options.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -33,10 +37,13 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 inline constexpr std::size_t k_record_header_size = 8;
-inline constexpr std::uint32_t k_record_message = 0x4d534731;  // "MSG1"
-inline constexpr std::uint32_t k_record_padding = 0x50414431;  // "PAD1"
+// Set in a record's length: padding to the end of the data area.
+inline constexpr std::uint32_t k_record_padding = 0x80000000u;
+// The largest message a record can describe, whatever the capacity.
+inline constexpr std::size_t k_max_record_length = 0x7ffffff8u;
 inline constexpr std::size_t k_min_ring_capacity = 256;
-inline constexpr std::size_t k_max_ring_capacity = std::size_t{1} << 40;
+// 2 GiB: a record's length (padding included) fits in 31 bits.
+inline constexpr std::size_t k_max_ring_capacity = std::size_t{1} << 31;
 
 // Endpoint words: 0 until a process takes the role, k_endpoint_closed after a
 // clean close, pack_slot(identity) while a process holds it.
@@ -54,6 +61,10 @@ struct alignas(64) RingShared {
   std::atomic<std::uint32_t> space_signal;
   alignas(64) std::atomic<std::uint64_t> producer;
   std::atomic<std::uint64_t> consumer;
+  // Incremented by every attach of the role: the attaching endpoint's
+  // generation. Only ever compared, so any value is harmless.
+  std::atomic<std::uint32_t> producer_generation;
+  std::atomic<std::uint32_t> consumer_generation;
 };
 
 // Bytes a ring of `capacity` needs: its control block and its data.
@@ -85,25 +96,57 @@ class PeerWatch {
   std::chrono::steady_clock::time_point checked_{};
 };
 
+// Whether the other end of a ring is here, and whether one that was here
+// left: "gone" only for a peer that was attached while we were (or that
+// attached after us), never for one that has not come yet. Sticky until a
+// new peer attaches.
+class PeerPresence {
+ public:
+  PeerPresence() = default;
+  PeerPresence(std::atomic<std::uint64_t>& word, std::atomic<std::uint32_t>& generation);
+  // A live peer is attached now.
+  bool present();
+  // The peer that was here has left, and no new one is attached.
+  bool gone() { return !present() && was_here_; }
+
+ private:
+  std::atomic<std::uint64_t>* word_ = nullptr;
+  std::atomic<std::uint32_t>* generation_ = nullptr;
+  std::uint32_t known_generation_ = 0;
+  bool was_here_ = false;
+  PeerWatch watch_;
+};
+
+// The next generation in `counter` (skipping 0, which means "none").
+std::uint32_t next_generation(std::atomic<std::uint32_t>& counter) noexcept;
+
 // Claims the producer or consumer role in `word`, taking it over from a dead
 // or closed holder. errc::role_taken if a live process holds it.
 bool claim_endpoint(std::atomic<std::uint64_t>& word, const std::string& what, const char* role,
                     Failure& failure);
 void close_endpoint(std::atomic<std::uint64_t>& word) noexcept;
 
-class RingProducer {
+class ProducerCore {
  public:
-  RingProducer() = default;
+  ProducerCore() = default;
   // `capacity` is the one validate_ring() returned: never re-read from
   // shared memory, where another process could change it.
-  RingProducer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+  ProducerCore(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
                WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
                Failure& failure);
-  RingProducer(const RingProducer&) = delete;
-  RingProducer& operator=(const RingProducer&) = delete;
-  ~RingProducer();
+  ProducerCore(const ProducerCore&) = delete;
+  ProducerCore& operator=(const ProducerCore&) = delete;
+  ~ProducerCore();
 
-  std::size_t max_message_size() const noexcept { return capacity_ - k_record_header_size; }
+  std::size_t max_message_size() const noexcept {
+    return std::min<std::size_t>(capacity_ - k_record_header_size, k_max_record_length);
+  }
+  std::uint32_t generation() const noexcept { return generation_; }
+  std::uint32_t peer_generation() const noexcept {
+    return shared_->consumer_generation.load(std::memory_order_acquire);
+  }
+  // Waits until a live consumer is attached; false at the deadline.
+  bool await_peer(Deadline deadline);
   std::size_t reserved_size() const noexcept { return reserved_ ? reserved_size_ : 0; }
 
   // A writable span of `size` bytes, or an empty one at the deadline.
@@ -135,18 +178,19 @@ class RingProducer {
   std::uint64_t reserved_at_ = 0;  // header position of the open reservation
   std::size_t reserved_size_ = 0;
   bool reserved_ = false;
-  PeerWatch consumer_watch_;
+  std::uint32_t generation_ = 0;
+  PeerPresence consumer_;
 };
 
-class RingConsumer {
+class ConsumerCore {
  public:
-  RingConsumer() = default;
-  RingConsumer(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
+  ConsumerCore() = default;
+  ConsumerCore(RingShared& shared, std::size_t capacity, WordWaiter& data_waiter,
                WordWaiter& space_waiter, std::string what, const WaitOptions& wait,
                Failure& failure);
-  RingConsumer(const RingConsumer&) = delete;
-  RingConsumer& operator=(const RingConsumer&) = delete;
-  ~RingConsumer();
+  ConsumerCore(const ConsumerCore&) = delete;
+  ConsumerCore& operator=(const ConsumerCore&) = delete;
+  ~ConsumerCore();
 
   // The next message, or an empty span at the deadline. Peeking again before
   // release() returns the next message after the ones already peeked.
@@ -154,13 +198,23 @@ class RingConsumer {
   // Frees every peeked message.
   void release() noexcept;
   // Takes back the last peek, so that the next peek returns it again.
-  void unpeek_last() noexcept { peeked_end_ = last_peek_at_; }
+  void unpeek_last() noexcept {
+    peeked_end_ = last_peek_at_;
+    message_generation_ = last_peek_generation_;
+  }
 
   // The common case of a copying receive: nothing peeked, a whole message
   // waiting that fits `capacity`. Returns its size, or SIZE_MAX for "take the
   // general path" (empty, padding, too large, or anything suspect).
   std::size_t try_receive_fast(void* buffer, std::size_t capacity) noexcept;
   bool has_peeked() const noexcept { return peeked_end_ != tail_; }
+
+  std::uint32_t generation() const noexcept { return generation_; }
+  std::uint32_t peer_generation() const noexcept {
+    return shared_->producer_generation.load(std::memory_order_acquire);
+  }
+  std::uint32_t message_generation() const noexcept { return message_generation_; }
+  bool await_peer(Deadline deadline);
 
  private:
   // The next committed message after peeked_end_, validated; empty if none.
@@ -178,7 +232,10 @@ class RingConsumer {
   std::uint64_t peeked_end_ = 0;  // first byte not yet handed out
   std::uint64_t cached_head_ = 0;
   std::uint64_t last_peek_at_ = 0;
-  PeerWatch producer_watch_;
+  std::uint32_t last_peek_generation_ = 0;  // message_generation_ before the last peek
+  std::uint32_t message_generation_ = 0;
+  std::uint32_t generation_ = 0;
+  PeerPresence producer_;
 };
 
 }  // namespace detail

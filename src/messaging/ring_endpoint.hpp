@@ -1,5 +1,6 @@
-// One end of one ring: the producer or the consumer, plus a share of the
-// segment the ring lives in (a Channel's two rings share one segment).
+// What a RingProducer or RingConsumer handle owns: its end of one ring, plus
+// a share of the segment the ring lives in (a Channel's two rings share one
+// segment).
 #pragma once
 
 #include "messaging/ring_segment.hpp"
@@ -7,32 +8,37 @@
 #include <shmkit/ring.hpp>
 
 #include <memory>
-#include <optional>
 #include <string>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-class RingEndpoint {
- public:
-  RingEndpoint(std::shared_ptr<RingSegment> segment, std::size_t index, RingRole role,
-               std::string name, const WaitOptions& wait, Failure& failure);
+struct RingProducerImpl {
+  RingProducerImpl(std::shared_ptr<RingSegment> s, std::size_t index, std::string n,
+                   const WaitOptions& wait, Failure& failure)
+      : segment(std::move(s)),
+        name(std::move(n)),
+        core(*segment->rings[index], segment->capacity, *segment->sync.waiters[2 * index],
+             *segment->sync.waiters[2 * index + 1],
+             std::string(kind_name(segment->kind)) + " " + quoted(name), wait, failure) {}
 
-  RingProducer& producer();
-  RingConsumer& consumer();
-  RingRole role() const noexcept { return role_; }
-  std::size_t capacity() const noexcept { return segment_->capacity; }
-  const std::string& name() const noexcept { return name_; }
+  std::shared_ptr<RingSegment> segment;
+  std::string name;
+  ProducerCore core;  // declared after the segment, so closed before it is unmapped
+};
 
- private:
-  [[noreturn]] void wrong_role(const char* needed) const;
+struct RingConsumerImpl {
+  RingConsumerImpl(std::shared_ptr<RingSegment> s, std::size_t index, std::string n,
+                   const WaitOptions& wait, Failure& failure)
+      : segment(std::move(s)),
+        name(std::move(n)),
+        core(*segment->rings[index], segment->capacity, *segment->sync.waiters[2 * index],
+             *segment->sync.waiters[2 * index + 1],
+             std::string(kind_name(segment->kind)) + " " + quoted(name), wait, failure) {}
 
-  std::shared_ptr<RingSegment> segment_;
-  RingRole role_;
-  std::string name_;
-  // Declared after the segment, so destroyed (closing the role) before it.
-  std::optional<RingProducer> producer_;
-  std::optional<RingConsumer> consumer_;
+  std::shared_ptr<RingSegment> segment;
+  std::string name;
+  ConsumerCore core;
 };
 
 }  // namespace detail

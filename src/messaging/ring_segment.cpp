@@ -8,8 +8,8 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-constexpr std::uint32_t k_ring_layout = 0x524e4731;     // "RNG1"
-constexpr std::uint32_t k_channel_layout = 0x43484e31;  // "CHN1"
+constexpr std::uint32_t k_ring_layout = 0x524e4732;     // "RNG2": records carry generations
+constexpr std::uint32_t k_channel_layout = 0x43484e32;  // "CHN2"
 
 // The state starts 8 bytes into the 64-byte aligned data (after the sync
 // preamble); the first control block starts on the next cache line.

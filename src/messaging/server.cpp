@@ -180,7 +180,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   void remove_ring_channel(std::uint32_t id, Failure& failure) {
-    Channel::remove(channel_name(name_, id), options_, failure.code);
+    Channel::remove(channel_name(name_, id), channel_options_for(options_), failure.code);
   }
 
   // Accepts one pending request, freeing the slots of clients that died on
@@ -309,7 +309,7 @@ Channel connect(std::string_view server_view, Deadline deadline,
     channel = Channel();
     if (made_channel) {
       std::error_code ignored;
-      Channel::remove(channel_text, options, ignored);
+      Channel::remove(channel_text, channel_options_for(options), ignored);
     }
     if (!ours) return;
     slot->ticket.store(0, std::memory_order_release);

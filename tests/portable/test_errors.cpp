@@ -59,7 +59,7 @@ TEST_SUITE("errors") {
 
     // One limit for every kind, whatever companions shmkit derives.
     const std::string long_name(k_max_name_length + 1, 'r');
-    const std::string ring = what_of([&] { (void)Ring::create(long_name, RingRole::producer); });
+    const std::string ring = what_of([&] { (void)RingProducer::create(long_name); });
     CAPTURE(ring);
     CHECK(ring.find("1-24 characters") != std::string::npos);
     const std::string server = what_of([&] { Server s(long_name); });

@@ -456,7 +456,7 @@ SHMKIT_CHILD_ROLE(lcl_attach_hold) {
 
 // args: name. Creates a ring and exits: a stale leftover.
 SHMKIT_CHILD_ROLE(lcl_ring_exit) {
-  auto ring = Ring::create(args.at(0), RingRole::consumer, 4096);
+  auto ring = RingConsumer::create(args.at(0), 4096);
   return 0;
 }
 

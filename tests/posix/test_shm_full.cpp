@@ -87,7 +87,7 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
   EXPECT_IN_CHILD(says_no_space(ec));
   Queue<long>::create(n + "f", std::size_t{1} << 22, {}, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
-  Ring::create(n + "g", RingRole::producer, 16 * k_mib, {}, {}, ec);
+  (void)RingProducer::create(n + "g", 16 * k_mib, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
   for (const char* suffix : {"a", "b", "c", "d", "e", "f", "g"}) {
     EXPECT_IN_CHILD(!NamedSharedMemory::exists(n + suffix));

@@ -53,7 +53,7 @@ class StreamProducer {
 
   // One message with a deadline, zero-copy or copying by turns. False if it
   // did not go (deadline, peer gone); other errors are reported.
-  bool send_one(Ring& ring, Figures& figures, const char* who) {
+  bool send_one(RingProducer& ring, Figures& figures, const char* who) {
     const std::size_t size = message_size(sequence_, ring.max_message_size());
     std::error_code ec;
     const Deadline deadline = deadline_after(k_wait);
@@ -88,7 +88,7 @@ class StreamProducer {
 };
 
 // One message off the ring, checked, recorded, then released. False if none came.
-bool receive_one(Ring& ring, StreamChecker& checker, StreamShared& shared, Figures& figures,
+bool receive_one(RingConsumer& ring, StreamChecker& checker, StreamShared& shared, Figures& figures,
                  const char* who, std::chrono::milliseconds wait = k_wait) {
   std::error_code ec;
   const Deadline deadline = deadline_after(wait);
@@ -126,10 +126,11 @@ SHMKIT_SOAK_ROLE(ring_producer) {
   auto control = open_control(args.at(1));
   auto& c = *static_cast<RingControl*>(control.data());
   const std::uint64_t me = incarnation(args);
-  Ring ring = open_with_retry(c.figures, c.figures.heartbeat[0], "ring producer", [&](auto& ec) {
-    return Ring::open_or_create(args.at(0), RingRole::producer, k_capacity,
-                                wait_for_incarnation(me), {}, ec);
-  });
+  RingOptions options;
+  options.wait = wait_for_incarnation(me);
+  RingProducer ring = open_with_retry(
+      c.figures, c.figures.heartbeat[0], "ring producer",
+      [&](auto& ec) { return RingProducer::open_or_create(args.at(0), k_capacity, options, ec); });
   StreamProducer producer(c.stream, me > 0);
   for (;;) {
     c.figures.heartbeat[0].fetch_add(1);
@@ -142,10 +143,11 @@ SHMKIT_SOAK_ROLE(ring_consumer) {
   auto control = open_control(args.at(1));
   auto& c = *static_cast<RingControl*>(control.data());
   const std::uint64_t me = incarnation(args);
-  Ring ring = open_with_retry(c.figures, c.figures.heartbeat[1], "ring consumer", [&](auto& ec) {
-    return Ring::open_or_create(args.at(0), RingRole::consumer, k_capacity,
-                                wait_for_incarnation(me + 1), {}, ec);
-  });
+  RingOptions options;
+  options.wait = wait_for_incarnation(me + 1);
+  RingConsumer ring = open_with_retry(
+      c.figures, c.figures.heartbeat[1], "ring consumer",
+      [&](auto& ec) { return RingConsumer::open_or_create(args.at(0), k_capacity, options, ec); });
   StreamChecker checker(c.stream.consumed.load(), me > 0);
   for (;;) {
     c.figures.heartbeat[1].fetch_add(1);
@@ -189,9 +191,11 @@ SHMKIT_SOAK_ROLE(channel_peer) {
   auto control = open_control(args.at(1));
   auto& c = *static_cast<ChannelControl*>(control.data());
   const std::uint64_t me = incarnation(args);
-  Channel channel = open_with_retry(
-      c.figures, c.figures.heartbeat[0], "channel peer",
-      [&](auto& ec) { return Channel::open(args.at(0), wait_for_incarnation(me), {}, ec); });
+  ChannelOptions options;
+  options.wait = wait_for_incarnation(me);
+  Channel channel =
+      open_with_retry(c.figures, c.figures.heartbeat[0], "channel peer",
+                      [&](auto& ec) { return Channel::open(args.at(0), options, ec); });
   StreamProducer up(c.up, me > 0);
   StreamChecker down(c.down.consumed.load(), me > 0);
   for (;;) {
