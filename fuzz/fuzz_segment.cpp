@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Backend backend = input.flag(0) ? Backend::sysv : Backend::posix;
   const std::size_t length = 1 + static_cast<std::size_t>(input.mode() >> 3) * 131;
   const std::string name = next_name("s");
-  const Options options = quick_options(backend);
+  const SegmentOptions options = quick_options(backend);
   std::error_code ec;
 
   NamedSharedMemory creator;
@@ -54,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
     if (input.flag(2)) {
       attempt("open read-only", [&] {
-        Options read_only = options;
+        SegmentOptions read_only = options;
         read_only.access = Access::read_only;
         auto again = NamedSharedMemory::open(name, read_only, ec);
         if (again) touch(again);

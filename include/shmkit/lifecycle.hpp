@@ -50,16 +50,19 @@ struct ListOptions {
 // to it read-only for a moment, which the kernel records as its last pid
 // (lpid). With `all`, names are whatever other programs chose: escape them
 // before printing.
-SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options = {});
-SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options,
-                                                     std::error_code& ec) noexcept;
+[[nodiscard]] SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options = {});
+[[nodiscard]] SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options,
+                                                                   std::error_code& ec) noexcept;
 
 // One segment by name, of any kind (a mutex, a raw segment, ...), in
-// Options::backend (native: posix on POSIX) and Options::scope. Fails with
-// errc::not_found when there is none.
-SHMKIT_EXPORT SegmentInfo inspect_segment(std::string_view name, const Options& options = {});
-SHMKIT_EXPORT SegmentInfo inspect_segment(std::string_view name, const Options& options,
-                                          std::error_code& ec) noexcept;
+// SegmentOptions::backend (native: posix on POSIX) and ObjectOptions::scope.
+// Errors: errc::not_found (there is none), errc::invalid_name,
+// errc::backend_unavailable, OS errors.
+[[nodiscard]] SHMKIT_EXPORT SegmentInfo inspect_segment(std::string_view name,
+                                                        const SegmentOptions& options = {});
+[[nodiscard]] SHMKIT_EXPORT SegmentInfo inspect_segment(std::string_view name,
+                                                        const SegmentOptions& options,
+                                                        std::error_code& ec) noexcept;
 
 // Removes every stale segment that `options` selects (ListOptions::all is
 // ignored: only shmkit's segments can be judged) and returns what it
@@ -75,8 +78,8 @@ SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options,
 // std::errc::permission_denied). A copy of its header is judged first; the
 // object is mapped (to run the removal protocol) only if that copy says it
 // is stale.
-SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const Options& options = {});
-SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const Options& options,
+SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const SegmentOptions& options = {});
+SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const SegmentOptions& options,
                                    std::error_code& ec) noexcept;
 
 // Removes `name` whatever it holds (a segment, a mutex with its wake-up
@@ -85,10 +88,10 @@ SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const Options& options
 // before its first header write) goes as raw; a symbolic link or FIFO
 // planted under the name goes itself, never what a link points to. Any
 // other object without a shmkit header this version can read fails with
-// errc::incompatible_layout unless Options::raw says to remove it anyway.
+// errc::incompatible_layout unless SegmentOptions::raw says to remove it anyway.
 // Returns false if there was nothing to remove.
-SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options = {});
-SHMKIT_EXPORT bool remove_object(std::string_view name, const Options& options,
+SHMKIT_EXPORT bool remove_object(std::string_view name, const SegmentOptions& options = {});
+SHMKIT_EXPORT bool remove_object(std::string_view name, const SegmentOptions& options,
                                  std::error_code& ec) noexcept;
 
 SHMKIT_END_NAMESPACE

@@ -15,22 +15,25 @@
 
 SHMKIT_BEGIN_NAMESPACE
 
-// What a segment holds, from its header.
+// What a named object is: the one enum for kinds of objects, used by the
+// lifecycle API, the CLI and every segment's header. The numbers of segment
+// ... server are written into each segment's header by its creator, so they
+// never change; new kinds get new numbers at the end.
 enum class ObjectKind : std::uint8_t {
-  raw,  // no shmkit header: made by another program, or with Options::raw
-  segment,
-  mutex,
-  event,
-  semaphore,
-  ring,
-  queue,
-  channel,
-  server,
-  unknown,  // a header this version cannot read, or a segment it may not read
+  raw = 0,  // no shmkit header: made by another program, or with SegmentOptions::raw
+  segment = 1,
+  mutex = 2,
+  event = 3,
+  semaphore = 4,
+  ring = 5,
+  queue = 6,
+  channel = 7,
+  server = 8,
+  unknown = 9,  // a header this version cannot read, or a segment it may not read
   // Not a shared memory object at all, but an entry that takes the name
   // (POSIX, /dev/shm): anyone may plant one there. Never followed or opened.
-  symlink,  // a symbolic link; shm_open refuses it, so it blocks the name
-  special,  // a FIFO, socket, device or directory
+  symlink = 10,  // a symbolic link; shm_open refuses it, so it blocks the name
+  special = 11,  // a FIFO, socket, device or directory
 };
 
 // Where a segment's header says it is in its life.

@@ -31,7 +31,7 @@ class Category final : public std::error_category {
       case errc::size_mismatch:
         return "the segment exists with another size: open it without a size, or remove it first";
       case errc::incompatible_layout:
-        return "not a shmkit object of this layout version: open it with Options::raw, or "
+        return "not a shmkit object of this layout version: open it with SegmentOptions::raw, or "
                "remove it";
       case errc::corrupted:
         return "the shared header is corrupted: remove the object and create it again";
@@ -57,10 +57,10 @@ class Category final : public std::error_category {
         return "the queue holds another message type: open it with the type it was created with";
       case errc::untrusted_owner:
         return "another user owns the object: remove it, or name that user in "
-               "Options::trusted_owners if you mean to share with them";
+               "ObjectOptions::trusted_owners if you mean to share with them";
       case errc::insecure_permissions:
         return "the object is open to more users than requested: remove it, or set "
-               "Options::accept_wider_permissions";
+               "ObjectOptions::accept_wider_permissions";
       case errc::invalid_state:
         return "the call does not fit the handle's state: open the handle first, and follow "
                "the order its class documents";

@@ -16,6 +16,19 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
+// Hands `failure` to an error_code caller: its code in `ec`, its sentence to
+// error_message(ec) (may throw std::bad_alloc, which the caller catches). A success forgets the
+// last failure's sentence, so that it is never given for a code a later call or another library
+// produced.
+inline void report(std::error_code& ec, const Failure& failure) {
+  ec = failure.code;
+  if (failure) {
+    record_failure(ec, failure.sentence());
+  } else {
+    forget_failure();
+  }
+}
+
 template <typename Fn>
 auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
     -> decltype(fn(std::declval<Failure&>())) {
@@ -24,22 +37,22 @@ auto without_throwing(std::error_code& ec, Fn&& fn) noexcept
     Failure failure;
     if constexpr (std::is_void_v<Result>) {
       fn(failure);
-      ec = failure.code;
-      if (failure) record_failure(ec, failure.sentence());
+      report(ec, failure);
       return;
     } else {
       Result result = fn(failure);
-      ec = failure.code;
-      if (failure) record_failure(ec, failure.sentence());
+      report(ec, failure);
       return result;
     }
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);
+    forget_failure();
   } catch (const std::system_error& e) {
     ec = e.code();
     record_failure(ec, e.what());
   } catch (...) {
     ec = std::make_error_code(std::errc::io_error);
+    forget_failure();
   }
   if constexpr (!std::is_void_v<Result>) return Result{};
 }

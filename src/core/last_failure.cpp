@@ -27,6 +27,11 @@ void record_failure(const std::error_code& code, const std::string& sentence) no
   }
 }
 
+void forget_failure() noexcept {
+  // The code alone: the sentence's buffer is kept for the next failure.
+  last_failure().code.clear();
+}
+
 std::string last_failure_sentence(const std::error_code& code) {
   const LastFailure& record = last_failure();
   return record.code == code ? record.sentence : std::string();

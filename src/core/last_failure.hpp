@@ -15,6 +15,10 @@ namespace detail {
 // be made, the record is cleared and error_message falls back to the code.
 void record_failure(const std::error_code& code, const std::string& sentence) noexcept;
 
+// Clears the record: error_message falls back to ec.message() until the next
+// failure is recorded.
+void forget_failure() noexcept;
+
 // The recorded sentence if `code` is the recorded code, else empty.
 std::string last_failure_sentence(const std::error_code& code);
 

@@ -18,7 +18,7 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-// ---- common (src/lifecycle.cpp) ------------------------------------
+// ---- common (src/lifecycle/stale_removal.cpp) -------------------------------
 
 enum class Settled {
   in_use,   // not stale, or not judged: use it
@@ -33,9 +33,10 @@ enum class Settled {
 // protocol. Failures (no permission to remove, say) leave the object as it
 // was and are reported in `failure`; the open path ignores them.
 Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const Mapping& m,
-                        SegmentKind kind, const Options& options, bool remove, Failure& failure);
+                        ObjectKind kind, const SegmentOptions& options, bool remove,
+                        Failure& failure);
 Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const Mapping& m,
-                        SegmentKind kind, const Options& options, bool remove) noexcept;
+                        ObjectKind kind, const SegmentOptions& options, bool remove) noexcept;
 
 // ---- per platform (src/posix/segment_listing.cpp, src/win32/...) ---------
 

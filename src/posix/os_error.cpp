@@ -36,10 +36,11 @@ void set_errno_failure(Failure& failure, int error, const std::string& object,
       return;
     case EACCES:
     case EPERM:
-      failure.set(errno_code(error),
-                  operation + " " + object + ": permission denied" +
-                      (owner.empty() ? std::string() : ", it is " + owner) +
-                      "; run as its owner, or have the creator pass wider Options::permissions");
+      failure.set(
+          errno_code(error),
+          operation + " " + object + ": permission denied" +
+              (owner.empty() ? std::string() : ", it is " + owner) +
+              "; run as its owner, or have the creator pass wider ObjectOptions::permissions");
       return;
     case EMFILE:
     case ENFILE:

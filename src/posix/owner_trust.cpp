@@ -46,7 +46,7 @@ bool trusted(unsigned uid, const Options& options, const std::string& object, Fa
     const auto resolved = resolve(who);
     if (!resolved) {
       failure.set(errc::invalid_argument,
-                  object + ": Options::trusted_owners names '" + who +
+                  object + ": ObjectOptions::trusted_owners names '" + who +
                       "', which is not a user on this system; give a user name, a uid or \"*\"");
       return false;
     }
@@ -81,17 +81,17 @@ void check_posix_owner(const std::string& object, const PosixOwner& owner, const
                     ") or root, so another user may read or change what is put there; remove "
                     "it and create it again, or add \"" +
                     std::to_string(stranger) +
-                    "\" to Options::trusted_owners if you mean to share it with that user");
+                    "\" to ObjectOptions::trusted_owners if you mean to share it with that user");
     return;
   }
   const unsigned requested = options.permissions & 0777u;
   const unsigned extra = owner.mode & 0777u & ~requested;
   if (check_permissions && extra != 0 && !options.accept_wider_permissions) {
-    failure.set(errc::insecure_permissions,
-                object + " exists with mode " + octal(owner.mode) + ", wider than the " +
-                    octal(requested) +
-                    " requested, so others may have written to it; remove it and create it "
-                    "again, or set Options::accept_wider_permissions if that mode is intended");
+    failure.set(
+        errc::insecure_permissions,
+        object + " exists with mode " + octal(owner.mode) + ", wider than the " + octal(requested) +
+            " requested, so others may have written to it; remove it and create it "
+            "again, or set ObjectOptions::accept_wider_permissions if that mode is intended");
   }
 }
 

@@ -201,7 +201,7 @@ bool SysvSegmentBackend::remove(const std::string& name, const Options& options,
     failure.set(errc::name_collision,
                 "remove " + object(name) +
                     ": its SysV key belongs to a segment with another name or no shmkit "
-                    "header; not removed (pass Options::raw to remove it anyway)");
+                    "header; not removed (pass SegmentOptions::raw to remove it anyway)");
     return false;
   }
   if (::shmctl(id, IPC_RMID, nullptr) != 0) {

@@ -59,9 +59,9 @@ class SegmentBackend {
 
   // Refuses an object that open() found and this process must not use: its
   // owner (or creator) is another user than this one, the administrator or
-  // Options::trusted_owners (errc::untrusted_owner); with
+  // ObjectOptions::trusted_owners (errc::untrusted_owner); with
   // `check_permissions` (open_or_create() found it), also one whose
-  // permissions are wider than Options::permissions
+  // permissions are wider than ObjectOptions::permissions
   // (errc::insecure_permissions). docs/security.md.
   virtual void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
                            bool check_permissions, Failure& failure) = 0;

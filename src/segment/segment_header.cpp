@@ -28,7 +28,7 @@ std::string describe_creator(const SegmentHeader& h) {
 
 }  // namespace
 
-void stamp_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
+void stamp_header(void* mapping, std::size_t data_size, Backend backend, ObjectKind kind,
                   const std::string& name) noexcept {
   auto* h = static_cast<SegmentHeader*>(mapping);
   const ProcessIdentity& self = current_process();
@@ -57,14 +57,14 @@ void publish_header(void* mapping) noexcept {
 }
 
 HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
-                            const std::string& name, Backend backend, SegmentKind kind,
+                            const std::string& name, Backend backend, ObjectKind kind,
                             std::chrono::steady_clock::time_point deadline, Failure& failure) {
   const std::string who = "segment " + quoted(name);
   if (mapping_length < k_header_size) {
     failure.set(errc::incompatible_layout,
                 who + " is " + std::to_string(mapping_length) +
                     " bytes, too small for a shmkit header: it was not created by shmkit; open "
-                    "it with Options::raw");
+                    "it with SegmentOptions::raw");
     return {};
   }
   const auto& h = *static_cast<const SegmentHeader*>(mapping);
@@ -89,7 +89,7 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     if (foreign || state != static_cast<std::uint32_t>(SegmentState::initializing)) {
       failure.set(errc::incompatible_layout,
                   who +
-                      " does not start with a shmkit header: open it with Options::raw, or "
+                      " does not start with a shmkit header: open it with SegmentOptions::raw, or "
                       "remove it if it is left over from something else");
       return {};
     }
@@ -102,7 +102,7 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
                   who + " was never made ready: " +
                       (magic == 0 ? std::string("its header is blank, so either its creator died "
                                                 "while creating it or it is not a shmkit segment "
-                                                "(then open it with Options::raw)")
+                                                "(then open it with SegmentOptions::raw)")
                                   : describe_creator(h) + " but never finished creating it") +
                       "; remove it and create it again");
       return {};
@@ -127,7 +127,7 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     failure.set(errc::incompatible_layout,
                 who +
                     " is not a shmkit segment (unknown magic number): open it with "
-                    "Options::raw");
+                    "SegmentOptions::raw");
     return {};
   }
   if (version != k_layout_version) {
@@ -155,9 +155,9 @@ HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
     return {};
   }
   if (header_kind != static_cast<std::uint32_t>(kind)) {
-    failure.set(errc::wrong_kind,
-                "'" + name + "' is a " + kind_name(static_cast<SegmentKind>(header_kind)) +
-                    ", not a " + kind_name(kind) + ": every shmkit object needs a name of its own");
+    failure.set(errc::wrong_kind, "'" + name + "' is a " + kind_name(stored_kind(header_kind)) +
+                                      ", not a " + kind_name(kind) +
+                                      ": every shmkit object needs a name of its own");
     return {};
   }
   const std::size_t stored_length = static_cast<std::size_t>(

@@ -11,6 +11,7 @@
 
 #include <shmkit/attached_process.hpp>
 #include <shmkit/options.hpp>
+#include <shmkit/segment_info.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -40,17 +41,19 @@ enum class SegmentState : std::uint32_t {
   removing = 0x524d4556,
 };
 
-// What a segment holds, for tools that list segments.
-enum class SegmentKind : std::uint32_t {
-  segment = 1,
-  mutex,
-  event,
-  semaphore,
-  ring,
-  queue,
-  channel,
-  server,
-};
+// What a header's `kind` field holds: ObjectKind::segment ... ObjectKind::server,
+// as numbers (segment_info.hpp fixes them). Transitional name for ObjectKind,
+// kept while other branches still say SegmentKind; removed at integration.
+using SegmentKind = ObjectKind;
+
+// The kind a header's `kind` field names, or ObjectKind::unknown for any value
+// no shmkit object is created with (the field is untrusted, like all others).
+constexpr ObjectKind stored_kind(std::uint32_t kind) noexcept {
+  return kind >= static_cast<std::uint32_t>(ObjectKind::segment) &&
+                 kind <= static_cast<std::uint32_t>(ObjectKind::server)
+             ? static_cast<ObjectKind>(kind)
+             : ObjectKind::unknown;
+}
 
 struct SegmentHeader {
   std::atomic<std::uint64_t> magic;
@@ -97,7 +100,7 @@ struct HeaderFacts {
 // stays `initializing`. Called first thing after the OS object exists, before
 // anything slow (reserving memory, initialising the object's state), so that
 // a creator killed at any later instant leaves an object that names it.
-void stamp_header(void* mapping, std::size_t data_size, Backend backend, SegmentKind kind,
+void stamp_header(void* mapping, std::size_t data_size, Backend backend, ObjectKind kind,
                   const std::string& name) noexcept;
 // Marks a stamped header ready, with release ordering: the last write of a
 // creation.
@@ -106,7 +109,7 @@ void publish_header(void* mapping) noexcept;
 // Waits until the header is published (or `deadline` passes) and checks every
 // field against the mapping it sits in. Never reads outside `mapping_length`.
 HeaderFacts validate_header(const void* mapping, std::size_t mapping_length,
-                            const std::string& name, Backend backend, SegmentKind kind,
+                            const std::string& name, Backend backend, ObjectKind kind,
                             std::chrono::steady_clock::time_point deadline, Failure& failure);
 
 // Records this process in the attach table; returns the slot, or -1 if the

@@ -72,7 +72,7 @@ void set_win32_failure(Failure& failure, Win32Error error, const std::string& ob
       failure.set(win32_code(error),
                   operation + " " + object +
                       ": access denied; run as the creator's user or have the creator pass an "
-                      "SDDL Options::security_descriptor granting access" +
+                      "SDDL ObjectOptions::security_descriptor granting access" +
                       detail);
       return;
     case ERROR_NOT_ENOUGH_MEMORY:

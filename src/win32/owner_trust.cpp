@@ -89,7 +89,7 @@ void check_win32_owner(HANDLE handle, const std::string& object, const Options& 
     failure.set(errc::untrusted_owner,
                 object + ": cannot read its owner (" + describe_win32_error(e) +
                     "), so it may belong to another user; have its creator grant READ_CONTROL "
-                    "(RC in SDDL), or put \"*\" in Options::trusted_owners to trust anyone");
+                    "(RC in SDDL), or put \"*\" in ObjectOptions::trusted_owners to trust anyone");
     return;
   }
   std::unique_ptr<void, decltype(&::LocalFree)> release(descriptor, &::LocalFree);
@@ -101,7 +101,7 @@ void check_win32_owner(HANDLE handle, const std::string& object, const Options& 
   for (const std::string& who : options.trusted_owners) {
     const std::vector<unsigned char> sid = resolve(who);
     if (sid.empty()) {
-      failure.set(errc::invalid_argument, object + ": Options::trusted_owners names '" + who +
+      failure.set(errc::invalid_argument, object + ": ObjectOptions::trusted_owners names '" + who +
                                               "', which is neither a SID nor an account here");
       return;
     }
@@ -114,7 +114,7 @@ void check_win32_owner(HANDLE handle, const std::string& object, const Options& 
                   "change what is put there; close every handle to it and create it again, or "
                   "add \"" +
                   stranger +
-                  "\" to Options::trusted_owners if you mean to share it with that user");
+                  "\" to ObjectOptions::trusted_owners if you mean to share it with that user");
 }
 
 }  // namespace detail

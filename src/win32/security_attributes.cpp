@@ -19,7 +19,7 @@ bool SecurityAttributes::parse(const std::string& sddl, const std::string& what,
     const DWORD e = ::GetLastError();
     descriptor_ = nullptr;
     failure.set(errc::invalid_argument,
-                what + ": Options::security_descriptor \"" + sddl +
+                what + ": ObjectOptions::security_descriptor \"" + sddl +
                     "\" is not a valid SDDL string (" + describe_win32_error(e) +
                     "); write one such as \"D:P(A;;GA;;;BA)(A;;GA;;;OW)\", or leave it empty "
                     "for the default DACL");

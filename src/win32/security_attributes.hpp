@@ -1,4 +1,4 @@
-// SECURITY_ATTRIBUTES built from Options::security_descriptor (SDDL). Empty
+// SECURITY_ATTRIBUTES built from ObjectOptions::security_descriptor (SDDL). Empty
 // SDDL means the creator's default DACL, i.e. a null SECURITY_ATTRIBUTES.
 #pragma once
 

@@ -33,7 +33,7 @@ bool lists_pid(const NamedSharedMemory& shm, std::uint64_t pid) {
 // args: name backend. Opens, says so in byte 0, then waits to be killed or
 // told to close (byte 1).
 SHMKIT_CHILD_ROLE(attach_and_wait) {
-  Options options;
+  SegmentOptions options;
   options.backend = args.at(1) == "sysv" ? Backend::sysv : native_backend();
   auto shm = NamedSharedMemory::open(args.at(0), options);
   auto* flags = static_cast<std::atomic<unsigned char>*>(shm.data());
@@ -51,7 +51,7 @@ TEST_SUITE("attach") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("att"));
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       auto shm = NamedSharedMemory::create(guard.name(), 64, options);
       auto* flags = static_cast<std::atomic<unsigned char>*>(shm.data());

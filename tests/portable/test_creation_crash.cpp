@@ -47,7 +47,7 @@ void block_forever(void*, std::size_t, const void* context, detail::Failure&) {
 
 // True once the object's header is stamped by process `pid`.
 bool stamped_by(const std::string& name, std::uint64_t pid) {
-  Options raw;
+  SegmentOptions raw;
   raw.raw = true;
   raw.access = Access::read_only;
   std::error_code ec;
@@ -93,11 +93,11 @@ TEST_SUITE("creation") {
     if (creates_unnamed()) CHECK_FALSE(NamedSharedMemory::exists(guard.name()));
 
     // open() says who never finished it, at once rather than at its timeout.
-    Options patient;
+    SegmentOptions patient;
     patient.open_timeout = std::chrono::seconds(60);
     const auto start = std::chrono::steady_clock::now();
     std::error_code ec;
-    NamedSharedMemory::open(guard.name(), patient, ec);
+    (void)NamedSharedMemory::open(guard.name(), patient, ec);
     if (ec) {  // on Win32 the object died with its creator: not_found
       CHECK((ec == errc::not_ready || ec == errc::not_found));
     }

@@ -21,11 +21,11 @@ namespace {
 std::error_code open_after(Backend backend,
                            const std::function<void(detail::SegmentHeader&)>& damage) {
   test::NameGuard guard(test::unique_name("hdr"));
-  Options options;
+  SegmentOptions options;
   options.backend = backend;
   options.open_timeout = std::chrono::milliseconds(50);
   auto shm = NamedSharedMemory::create(guard.name(), 4096, options);
-  Options raw = options;
+  SegmentOptions raw = options;
   raw.raw = true;
   auto bytes = NamedSharedMemory::open(guard.name(), raw);
   damage(*static_cast<detail::SegmentHeader*>(bytes.data()));
@@ -51,7 +51,7 @@ TEST_SUITE("header") {
       CHECK(open_after(backend, [](H& h) { h.backend = 77; }) == errc::corrupted);
       CHECK(open_after(backend, [](H& h) { h.state = 3; }) == errc::incompatible_layout);
       CHECK(open_after(backend, [](H& h) {
-              h.kind = static_cast<std::uint32_t>(detail::SegmentKind::mutex);
+              h.kind = static_cast<std::uint32_t>(ObjectKind::mutex);
             }) == errc::wrong_kind);
       CHECK(open_after(backend, [](H& h) { std::memset(h.name, 'z', sizeof h.name); }) !=
             std::error_code());
@@ -85,14 +85,14 @@ TEST_SUITE("header") {
   TEST_CASE("a segment too small for a header is not a shmkit segment") {
     for (Backend backend : test::segment_backends()) {
       test::NameGuard guard(test::unique_name("tiny"));
-      Options raw;
+      SegmentOptions raw;
       raw.backend = backend;
       raw.raw = true;
       auto tiny = NamedSharedMemory::create(guard.name(), 100, raw);
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       std::error_code ec;
-      NamedSharedMemory::open(guard.name(), options, ec);
+      (void)NamedSharedMemory::open(guard.name(), options, ec);
       if (backend == Backend::win32) {
         // Win32 maps whole pages, so the 100 bytes arrive as a zero-filled
         // page: exactly what a creator that has not published its header

@@ -36,8 +36,8 @@ Backend parse_backend(const std::string& text) {
   return Backend::posix;
 }
 
-Options on(Backend backend) {
-  Options options;
+SegmentOptions on(Backend backend) {
+  SegmentOptions options;
   options.backend = backend;
   return options;
 }
@@ -89,7 +89,7 @@ std::atomic<std::uint64_t>* words(const NamedSharedMemory& shm) {
 // Rewrites the header of `name` as a process that died while removing it
 // would have left it.
 void leave_abandoned_mark(const std::string& name, Backend backend, std::uint64_t dead_pid) {
-  Options raw = on(backend);
+  SegmentOptions raw = on(backend);
   raw.raw = true;
   auto shm = NamedSharedMemory::open(name, raw);
   auto* header = static_cast<detail::SegmentHeader*>(shm.data());
@@ -99,7 +99,7 @@ void leave_abandoned_mark(const std::string& name, Backend backend, std::uint64_
 }
 
 std::uint32_t state_of(const std::string& name, Backend backend) {
-  Options raw = on(backend);
+  SegmentOptions raw = on(backend);
   raw.raw = true;
   raw.access = Access::read_only;
   auto shm = NamedSharedMemory::open(name, raw);
@@ -116,7 +116,7 @@ bool can_list(Backend backend) {
   options.backends = {backend};
   options.name_prefix = "\x01";  // matches nothing: only asks whether listing works
   std::error_code ec;
-  list_segments(options, ec);
+  (void)list_segments(options, ec);
   if (ec) MESSAGE("skipped for " << to_string(backend) << ": " << ec.message());
   return !ec;
 }
@@ -168,7 +168,7 @@ SHMKIT_CHILD_ROLE(lc_nothing) {
 // the test kills it (as a creator killed while a big Queue initialises).
 SHMKIT_CHILD_ROLE(lc_create_stuck) {
   detail::SegmentRequest request;
-  request.kind = static_cast<detail::SegmentKind>(std::stoul(args.at(2)));
+  request.kind = static_cast<ObjectKind>(std::stoul(args.at(2)));
   request.initialize = [](void*, std::size_t, const void*, detail::Failure&) {
     std::promise<void> never;
     never.get_future().wait();
@@ -185,7 +185,7 @@ SHMKIT_CHILD_ROLE(lc_create_stuck) {
 // memory while it is attached; then closes. A remover that removed a segment
 // in use would break the second open or the token.
 SHMKIT_CHILD_ROLE(lc_churn) {
-  const Options options = on(parse_backend(args.at(1)));
+  const SegmentOptions options = on(parse_backend(args.at(1)));
   const std::size_t lane = std::stoul(args.at(2));
   const int iterations = std::stoi(args.at(3));
   for (int i = 0; i < iterations; ++i) {
@@ -222,7 +222,7 @@ std::uint64_t dead_pid() {
 // Starts lc_create_stuck and waits until the object's header names the
 // child while still initializing: the child is then inside creation, past
 // the point where its identity is in the object.
-test::Child stuck_creator(const std::string& name, Backend backend, detail::SegmentKind kind,
+test::Child stuck_creator(const std::string& name, Backend backend, ObjectKind kind,
                           std::size_t size) {
   auto child = test::Child::spawn(
       "lc_create_stuck", {name, to_string(backend), std::to_string(static_cast<unsigned>(kind)),
@@ -244,7 +244,7 @@ test::Child stuck_creator(const std::string& name, Backend backend, detail::Segm
 }
 
 // The same, killed: what a creator killed during a slow creation leaves.
-void leave_killed_creation(const std::string& name, Backend backend, detail::SegmentKind kind,
+void leave_killed_creation(const std::string& name, Backend backend, ObjectKind kind,
                            std::size_t size) {
   auto child = stuck_creator(name, backend, kind, size);
   child.kill();
@@ -320,7 +320,7 @@ TEST_SUITE("lifecycle") {
         CHECK_FALSE(kept.created());
         CHECK(std::string(static_cast<const char*>(kept.data())) == "old");
       }
-      Options keep = on(backend);
+      SegmentOptions keep = on(backend);
       keep.reclaim_stale = false;
       {
         auto old = NamedSharedMemory::open_or_create(name, 64, keep);
@@ -328,7 +328,7 @@ TEST_SUITE("lifecycle") {
         CHECK(std::string(static_cast<const char*>(old.data())) == "old");
         // Of another size, a kept leftover is a mismatch...
         std::error_code ec;
-        NamedSharedMemory::open_or_create(name, 128, keep, ec);
+        (void)NamedSharedMemory::open_or_create(name, 128, keep, ec);
         CHECK(ec == errc::size_mismatch);
       }
       // ...and a reclaimed one is replaced by a fresh segment of the new size.
@@ -393,19 +393,19 @@ TEST_SUITE("lifecycle") {
       // A mark held by a live remover makes openers wait, then say why.
       leave_abandoned_mark(live_guard.name(), backend, gone);
       {
-        Options raw = on(backend);
+        SegmentOptions raw = on(backend);
         raw.raw = true;
         auto shm = NamedSharedMemory::open(live_guard.name(), raw);
         static_cast<detail::SegmentHeader*>(shm.data())
             ->remover.store(detail::pack_slot(detail::current_process()));
       }
-      Options quick = on(backend);
+      SegmentOptions quick = on(backend);
       quick.open_timeout = std::chrono::milliseconds(100);
       std::error_code ec;
-      NamedSharedMemory::open(live_guard.name(), quick, ec);
+      (void)NamedSharedMemory::open(live_guard.name(), quick, ec);
       CHECK(ec == errc::not_ready);
       try {
-        NamedSharedMemory::open(live_guard.name(), quick);
+        (void)NamedSharedMemory::open(live_guard.name(), quick);
         FAIL("open() of a segment being removed succeeded");
       } catch (const std::system_error& e) {
         CHECK(std::string(e.what()).find("being removed as stale") != std::string::npos);
@@ -513,7 +513,7 @@ TEST_SUITE("lifecycle") {
       const std::string backend_name = to_string(backend);
       CAPTURE(backend_name);
       test::NameGuard guard(test::unique_name("lcf"));
-      Options raw = on(backend);
+      SegmentOptions raw = on(backend);
       raw.raw = true;
       auto shm = NamedSharedMemory::create(guard.name(), 1000, raw);
       std::memcpy(shm.data(), "not a header", 12);
@@ -550,7 +550,7 @@ TEST_SUITE("lifecycle") {
       const std::string backend_name = to_string(backend);
       CAPTURE(backend_name);
       test::NameGuard guard(test::unique_name("lcx"));
-      Options raw = on(backend);
+      SegmentOptions raw = on(backend);
       raw.raw = true;
       auto shm = NamedSharedMemory::create(guard.name(), 4096, raw);
       auto* bytes = static_cast<unsigned char*>(shm.data());
@@ -574,7 +574,7 @@ TEST_SUITE("lifecycle") {
                                                                            : Backend::win32};
     CHECK(list_segments(foreign, ec).empty());
     CHECK(ec == errc::backend_unavailable);
-    CHECK_THROWS_AS(list_segments(foreign), std::system_error);
+    CHECK_THROWS_AS((void)list_segments(foreign), std::system_error);
 
     CHECK_FALSE(remove_if_stale("no/slash", {}, ec));
     CHECK(ec == errc::invalid_name);
@@ -582,7 +582,7 @@ TEST_SUITE("lifecycle") {
     CHECK(ec == errc::invalid_name);
 
     const std::string missing = test::unique_name("lcn");
-    inspect_segment(missing, {}, ec);
+    (void)inspect_segment(missing, {}, ec);
     CHECK(ec == errc::not_found);
     CHECK_FALSE(remove_if_stale(missing, {}, ec));
     CHECK_FALSE(ec);
@@ -634,7 +634,7 @@ TEST_SUITE("lifecycle") {
 
       // While its creator is alive (and stuck) it is listed, never stale.
       {
-        auto creator = stuck_creator(base + "a", backend, detail::SegmentKind::queue, k_size);
+        auto creator = stuck_creator(base + "a", backend, ObjectKind::queue, k_size);
         const SegmentInfo live = listed(base + "a", backend);
         CHECK(live.kind == ObjectKind::queue);
         CHECK(live.state == HeaderState::initializing);
@@ -661,19 +661,19 @@ TEST_SUITE("lifecycle") {
       CHECK_FALSE(NamedSharedMemory::exists(base + "a", on(backend)));
 
       // ...and so do remove_if_stale and remove_object (shmkit rm).
-      leave_killed_creation(base + "b", backend, detail::SegmentKind::ring, 4096);
+      leave_killed_creation(base + "b", backend, ObjectKind::ring, 4096);
       CHECK(remove_if_stale(base + "b", on(backend)));
       CHECK_FALSE(NamedSharedMemory::exists(base + "b", on(backend)));
-      leave_killed_creation(base + "c", backend, detail::SegmentKind::segment, 4096);
+      leave_killed_creation(base + "c", backend, ObjectKind::segment, 4096);
       CHECK(remove_object(base + "c", on(backend)));
       CHECK_FALSE(NamedSharedMemory::exists(base + "c", on(backend)));
 
       // open_or_create reclaims it, of its own kind or another size.
-      leave_killed_creation(base + "d", backend, detail::SegmentKind::segment, 4096);
+      leave_killed_creation(base + "d", backend, ObjectKind::segment, 4096);
       auto fresh = NamedSharedMemory::open_or_create(base + "d", 4096, on(backend));
       CHECK(fresh.created());
       CHECK(fresh.size() == 4096);
-      leave_killed_creation(base + "e", backend, detail::SegmentKind::queue, k_size);
+      leave_killed_creation(base + "e", backend, ObjectKind::queue, k_size);
       QueueOptions queue_options;
       auto queue = Queue<long>::open_or_create(base + "e", 16, queue_options, on(backend));
       CHECK(queue.try_push(42));
@@ -690,7 +690,7 @@ TEST_SUITE("lifecycle") {
       test::NameGuard guard(test::unique_name("lcz"));
       // What a creator killed between making the OS object and its first
       // header write leaves: zeros, named by nobody.
-      Options raw = on(backend);
+      SegmentOptions raw = on(backend);
       raw.raw = true;
       NamedSharedMemory::create(guard.name(), 4096, raw).close();
 

@@ -31,18 +31,18 @@ TEST_SUITE("names") {
 
   TEST_CASE("every operation reports an invalid name with the rule in the message") {
     for (Backend backend : test::segment_backends()) {
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       std::error_code ec;
       auto shm = NamedSharedMemory::create("bad/name", 64, options, ec);
       CHECK(ec == errc::invalid_name);
       CHECK_FALSE(shm.is_open());
-      NamedSharedMemory::open("", options, ec);
+      (void)NamedSharedMemory::open("", options, ec);
       CHECK(ec == errc::invalid_name);
       CHECK_FALSE(NamedSharedMemory::remove(std::string(25, 'y'), options, ec));
       CHECK(ec == errc::invalid_name);
       try {
-        NamedSharedMemory::open_or_create("no spaces", 64, options);
+        (void)NamedSharedMemory::open_or_create("no spaces", 64, options);
         FAIL("expected an exception");
       } catch (const std::system_error& e) {
         CHECK(e.code() == errc::invalid_name);

@@ -32,7 +32,7 @@ struct RaceBoard {
 
 // args: race-name board-name backend. Exit 0 = created, 1 = opened, other = failure.
 SHMKIT_CHILD_ROLE(race_open_or_create) {
-  Options options;
+  SegmentOptions options;
   options.backend = args.at(2) == "sysv" ? Backend::sysv : native_backend();
   options.open_timeout = std::chrono::seconds(10);
   auto board_shm = NamedSharedMemory::open(args.at(1));
@@ -84,7 +84,7 @@ TEST_SUITE("race") {
         // See the role: open it while the racers still hold it, then let them go.
         auto& shared_board = *static_cast<RaceBoard*>(board.data());
         REQUIRE(test::eventually([&] { return shared_board.finished.load() == k_racers; }));
-        Options options;
+        SegmentOptions options;
         options.backend = backend;
         held = NamedSharedMemory::open(guard.name(), options);
         shared_board.released.store(1);
@@ -102,7 +102,7 @@ TEST_SUITE("race") {
       CHECK(opened == k_racers - 1);
       CHECK(static_cast<RaceBoard*>(board.data())->creators.load() == 1);
 
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       auto shm = NamedSharedMemory::open(guard.name(), options);
       CHECK(shm.size() == k_size);

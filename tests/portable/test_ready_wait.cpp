@@ -17,7 +17,7 @@ using namespace shmkit;
 
 // args: name backend timeout-ms. Exit 0 = opened with size 777, 10 = not_ready.
 SHMKIT_CHILD_ROLE(ready_waiter) {
-  Options options;
+  SegmentOptions options;
   options.backend = args.at(1) == "sysv" ? Backend::sysv : native_backend();
   options.open_timeout = std::chrono::milliseconds(std::stoi(args.at(2)));
   std::error_code ec;
@@ -34,7 +34,7 @@ TEST_SUITE("ready") {
       test::NameGuard guard(test::unique_name("slow"));
       // A raw object with room for a header: to an opener it looks exactly
       // like a segment whose creator has not finished.
-      Options raw;
+      SegmentOptions raw;
       raw.backend = backend;
       raw.raw = true;
       auto creator = NamedSharedMemory::create(guard.name(), detail::k_header_size + 777, raw);
@@ -42,8 +42,7 @@ TEST_SUITE("ready") {
       auto waiter = test::Child::spawn("ready_waiter", {guard.name(), to_string(backend), "20000"});
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       CHECK(waiter.running());
-      detail::stamp_header(creator.data(), 777, backend, detail::SegmentKind::segment,
-                           guard.name());
+      detail::stamp_header(creator.data(), 777, backend, ObjectKind::segment, guard.name());
       detail::publish_header(creator.data());
       const auto status = waiter.wait();
       REQUIRE(status.exited);
@@ -55,7 +54,7 @@ TEST_SUITE("ready") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("dead"));
-      Options raw;
+      SegmentOptions raw;
       raw.backend = backend;
       raw.raw = true;
       auto creator = NamedSharedMemory::create(guard.name(), detail::k_header_size + 777, raw);
@@ -67,11 +66,11 @@ TEST_SUITE("ready") {
       CHECK(status.code == 10);
       CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
 
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       options.open_timeout = std::chrono::milliseconds(50);
       try {
-        NamedSharedMemory::open(guard.name(), options);
+        (void)NamedSharedMemory::open(guard.name(), options);
         FAIL("expected not_ready");
       } catch (const std::system_error& e) {
         CHECK(e.code() == errc::not_ready);

@@ -16,8 +16,8 @@ using namespace shmkit;
 
 namespace {
 
-Options with_backend(Backend backend) {
-  Options options;
+SegmentOptions with_backend(Backend backend) {
+  SegmentOptions options;
   options.backend = backend;
   return options;
 }
@@ -79,7 +79,7 @@ TEST_SUITE("segment") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("life"));
-      const Options options = with_backend(backend);
+      const SegmentOptions options = with_backend(backend);
       std::error_code ec;
 
       CHECK_FALSE(NamedSharedMemory::exists(guard.name(), options));
@@ -117,9 +117,9 @@ TEST_SUITE("segment") {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("size"));
       std::error_code ec;
-      NamedSharedMemory::create(guard.name(), 0, with_backend(backend), ec);
+      (void)NamedSharedMemory::create(guard.name(), 0, with_backend(backend), ec);
       CHECK(ec == errc::invalid_size);
-      NamedSharedMemory::open_or_create(guard.name(), SIZE_MAX, with_backend(backend), ec);
+      (void)NamedSharedMemory::open_or_create(guard.name(), SIZE_MAX, with_backend(backend), ec);
       CHECK(ec == errc::invalid_size);
       CHECK_FALSE(NamedSharedMemory::exists(guard.name(), with_backend(backend)));
     }
@@ -131,7 +131,7 @@ TEST_SUITE("segment") {
       test::NameGuard guard(test::unique_name("mism"));
       auto shm = NamedSharedMemory::create(guard.name(), 4096, with_backend(backend));
       try {
-        NamedSharedMemory::open_or_create(guard.name(), 8192, with_backend(backend));
+        (void)NamedSharedMemory::open_or_create(guard.name(), 8192, with_backend(backend));
         FAIL("expected size_mismatch");
       } catch (const std::system_error& e) {
         CHECK(e.code() == errc::size_mismatch);
@@ -146,10 +146,10 @@ TEST_SUITE("segment") {
 
   TEST_CASE("creating read-only makes no sense and says so") {
     test::NameGuard guard(test::unique_name("rocr"));
-    Options options;
+    SegmentOptions options;
     options.access = Access::read_only;
     std::error_code ec;
-    NamedSharedMemory::create(guard.name(), 64, options, ec);
+    (void)NamedSharedMemory::create(guard.name(), 64, options, ec);
     CHECK(ec == errc::invalid_argument);
   }
 
@@ -157,7 +157,7 @@ TEST_SUITE("segment") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("unl"));
-      Options options = with_backend(backend);
+      SegmentOptions options = with_backend(backend);
       options.unlink_on_close = true;
       {
         auto shm = NamedSharedMemory::create(guard.name(), 128, options);
@@ -183,14 +183,43 @@ TEST_SUITE("segment") {
     b.close();
     b.close();
     CHECK_FALSE(b);
-    CHECK(b.attached_processes().empty());
+  }
+
+  TEST_CASE("an empty handle answers its accessors and refuses what can fail") {
+    test::NameGuard guard(test::unique_name("empty"));
+    NamedSharedMemory never_opened;
+    auto moved_from = NamedSharedMemory::create(guard.name(), 64);
+    NamedSharedMemory keeper = std::move(moved_from);
+    auto closed = NamedSharedMemory::open(guard.name());
+    closed.close();
+    for (const NamedSharedMemory* empty : {&never_opened, &moved_from, &closed}) {
+      CHECK_FALSE(empty->is_open());
+      CHECK(empty->data() == nullptr);
+      CHECK(empty->size() == 0);
+      CHECK(empty->name().empty());
+      CHECK_FALSE(empty->created());
+      CHECK(empty->native_handle() == -1);
+      std::error_code ec;
+      CHECK(empty->attached_processes(ec).empty());
+      CHECK(ec == errc::invalid_state);
+      CHECK(error_message(ec).find("empty handle") != std::string::npos);
+      try {
+        (void)empty->attached_processes();
+        FAIL("no exception");
+      } catch (const Error& e) {
+        CHECK(e.code() == errc::invalid_state);
+        CHECK(std::string(e.what()) == error_message(ec));
+      }
+    }
+    // The segment itself is untouched by what was done to the empty handles.
+    CHECK(keeper.attached_processes().size() == 1);
   }
 
   TEST_CASE("populate pre-faults the mapping and changes nothing else") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("pop"));
-      Options options = with_backend(backend);
+      SegmentOptions options = with_backend(backend);
       options.populate = true;
       auto shm = NamedSharedMemory::create(guard.name(), 1 << 20, options);
       auto other = NamedSharedMemory::open(guard.name(), options);

@@ -37,8 +37,8 @@ using namespace shmkit;
 
 namespace {
 
-Options on(Backend backend) {
-  Options options;
+SegmentOptions on(Backend backend) {
+  SegmentOptions options;
   options.backend = backend;
   return options;
 }
@@ -258,7 +258,7 @@ std::string file_text(const std::string& path) {
 // The child `lc_create_stuck` (test_lifecycle.cpp) inside the creation of
 // `name`, its header naming it: the state a creator killed during a slow
 // creation leaves once it is killed.
-test::Child stuck_creator(const std::string& name, Backend backend, detail::SegmentKind kind,
+test::Child stuck_creator(const std::string& name, Backend backend, ObjectKind kind,
                           std::size_t size) {
   auto child = test::Child::spawn(
       "lc_create_stuck", {name, to_string(backend), std::to_string(static_cast<unsigned>(kind)),
@@ -431,7 +431,7 @@ SHMKIT_CHILD_ROLE(lcl_foreign_map) {
 
 // args: name backend. Opens read-only, then waits to be killed.
 SHMKIT_CHILD_ROLE(lcl_read_only_hold) {
-  Options options = on(args.at(1) == "sysv" ? Backend::sysv : Backend::posix);
+  SegmentOptions options = on(args.at(1) == "sysv" ? Backend::sysv : Backend::posix);
   options.access = Access::read_only;
   auto shm = NamedSharedMemory::open(args.at(0), options);
   std::this_thread::sleep_for(std::chrono::seconds(60));
@@ -471,7 +471,7 @@ SHMKIT_CHILD_ROLE(lcl_list_loop) {
   all.name_prefix = args.at(0);
   for (int i = 0; i < iterations; ++i) {
     std::error_code ec;
-    list_segments(all, ec);
+    (void)list_segments(all, ec);
     if (ec) return 2;
   }
   return 0;
@@ -629,7 +629,7 @@ TEST_SUITE("lifecycle_linux") {
 
     // It blocks the name; clean never touches it; rm removes the link only.
     std::error_code ec;
-    NamedSharedMemory::create(name, 64, {}, ec);
+    (void)NamedSharedMemory::create(name, 64, {}, ec);
     CHECK(ec == errc::already_exists);
     CHECK(remove_stale(ListOptions{{Backend::posix}, true, name, false, Scope::local}).empty());
     CHECK_FALSE(remove_if_stale(name));
@@ -991,7 +991,7 @@ TEST_SUITE("cli") {
     guard.add(guard.name() + ".e");
     const std::string& name = guard.name();
     const std::vector<std::pair<std::string, std::string>> words = {{name, "<NAME>"}};
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     {
       // shmkit's magic, garbage after it: a header this version cannot read.
@@ -1037,7 +1037,7 @@ TEST_SUITE("cli") {
     // A whole header of a kind this version does not know.
     {
       auto shm = NamedSharedMemory::create(name + ".k", 64);
-      Options rewrite = raw;
+      SegmentOptions rewrite = raw;
       auto header = NamedSharedMemory::open(name + ".k", rewrite);
       static_cast<detail::SegmentHeader*>(header.data())->kind = 99;
     }
@@ -1096,8 +1096,8 @@ TEST_SUITE("cli") {
     test::NameGuard guard(base + "q");
     guard.add(base + "r");
     constexpr std::size_t k_size = 1 << 20;
-    auto q = stuck_creator(base + "q", backend, detail::SegmentKind::queue, k_size);
-    auto r = stuck_creator(base + "r", backend, detail::SegmentKind::ring, 4096);
+    auto q = stuck_creator(base + "q", backend, ObjectKind::queue, k_size);
+    auto r = stuck_creator(base + "r", backend, ObjectKind::ring, 4096);
     const std::vector<std::pair<std::string, std::string>> words = {
         {base, "<BASE>."}, {std::to_string(q.pid()), "<Q>"}, {std::to_string(r.pid()), "<R>"}};
     CHECK(normalise(run_cli({"list", "--prefix", base, "--backend", b}).out, words) ==
@@ -1133,7 +1133,7 @@ TEST_SUITE("cli") {
     if (!cli_built()) return;
     test::NameGuard guard(test::unique_name("cz"));
     const std::string& name = guard.name();
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     NamedSharedMemory::create(name, 4096, raw).close();
     const std::vector<std::pair<std::string, std::string>> words = {{name, "<NAME>"}};

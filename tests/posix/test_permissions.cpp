@@ -24,14 +24,14 @@ constexpr uid_t k_nobody = 65534;
 // args: name backend. Becomes "nobody", then tries to open. 0 = denied as expected.
 SHMKIT_CHILD_ROLE(open_as_nobody) {
   if (::setgid(k_nobody) != 0 || ::setuid(k_nobody) != 0) return 20;
-  Options options;
+  SegmentOptions options;
   options.backend = args.at(1) == "sysv" ? Backend::sysv : Backend::posix;
   std::error_code ec;
   auto shm = NamedSharedMemory::open(args.at(0), options, ec);
   if (!ec) return 21;
   if (ec != std::errc::permission_denied) return 22;
   try {
-    NamedSharedMemory::open(args.at(0), options);
+    (void)NamedSharedMemory::open(args.at(0), options);
   } catch (const std::system_error& e) {
     // "... permission denied, it is owned by uid 0 (root), mode 0600; ..."
     if (std::string(e.what()).find("mode 0600") == std::string::npos) return 23;
@@ -59,14 +59,14 @@ TEST_SUITE("permissions") {
     REQUIRE(::fstat(static_cast<int>(shm.native_handle()), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
 
-    Options sysv;
+    SegmentOptions sysv;
     sysv.backend = Backend::sysv;
     auto shm2 = NamedSharedMemory::create(guard.name(), 64, sysv);
     shmid_ds ds{};
     REQUIRE(::shmctl(static_cast<int>(shm2.native_handle()), IPC_STAT, &ds) == 0);
     CHECK((ds.shm_perm.mode & 0777) == 0600);
 
-    Options wide;
+    SegmentOptions wide;
     wide.permissions = 0644;
     test::NameGuard guard2(test::unique_name("perm"));
     auto shm3 = NamedSharedMemory::create(guard2.name(), 64, wide);
@@ -83,7 +83,7 @@ TEST_SUITE("permissions") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("deny"));
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       auto shm = NamedSharedMemory::create(guard.name(), 64, options);
       const auto status = test::run_child("open_as_nobody", {guard.name(), to_string(backend)});

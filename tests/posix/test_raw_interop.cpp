@@ -27,7 +27,7 @@ TEST_SUITE("raw") {
     REQUIRE(base != MAP_FAILED);
     std::strcpy(static_cast<char*>(base), "from plain code");
 
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto shm = NamedSharedMemory::open(guard.name(), raw);
     CHECK(shm.size() == 5000);  // what the OS reports, exactly
@@ -38,9 +38,9 @@ TEST_SUITE("raw") {
 
     // Without raw, shmkit refuses a segment it did not make.
     std::error_code ec;
-    Options strict;
+    SegmentOptions strict;
     strict.open_timeout = std::chrono::milliseconds(50);
-    NamedSharedMemory::open(guard.name(), strict, ec);
+    (void)NamedSharedMemory::open(guard.name(), strict, ec);
     CHECK((ec == errc::incompatible_layout || ec == errc::not_ready));
     ::munmap(base, 5000);
     ::close(fd);
@@ -48,7 +48,7 @@ TEST_SUITE("raw") {
 
   TEST_CASE("posix: a raw shmkit segment is a plain object of exactly the size") {
     test::NameGuard guard(test::unique_name("rawq"));
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto shm = NamedSharedMemory::create(guard.name(), 3000, raw);
     std::strcpy(static_cast<char*>(shm.data()), "made by shmkit");
@@ -73,7 +73,7 @@ TEST_SUITE("raw") {
     REQUIRE(base != reinterpret_cast<void*>(-1));
     std::strcpy(static_cast<char*>(base), "from shmget");
 
-    Options raw;
+    SegmentOptions raw;
     raw.backend = Backend::sysv;
     raw.raw = true;
     auto shm = NamedSharedMemory::open(guard.name(), raw);
@@ -85,7 +85,7 @@ TEST_SUITE("raw") {
 
     // remove() without raw will not delete a segment that is not shmkit's.
     std::error_code ec;
-    Options strict;
+    SegmentOptions strict;
     strict.backend = Backend::sysv;
     CHECK_FALSE(NamedSharedMemory::remove(guard.name(), strict, ec));
     CHECK(ec == errc::name_collision);

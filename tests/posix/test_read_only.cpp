@@ -14,7 +14,7 @@ using namespace shmkit;
 
 // args: name backend. Reads, then writes through a read-only mapping.
 SHMKIT_CHILD_ROLE(read_only_writer) {
-  Options options;
+  SegmentOptions options;
   options.backend = args.at(1) == "sysv" ? Backend::sysv : Backend::posix;
   options.access = Access::read_only;
   auto shm = NamedSharedMemory::open(args.at(0), options);
@@ -29,7 +29,7 @@ TEST_SUITE("read_only") {
     for (Backend backend : test::segment_backends()) {
       CAPTURE(std::string(to_string(backend)));
       test::NameGuard guard(test::unique_name("ro"));
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       auto shm = NamedSharedMemory::create(guard.name(), 4096, options);
       std::strcpy(static_cast<char*>(shm.data()), "read me");

@@ -64,7 +64,7 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
   std::error_code ec;
 
   // Larger than the whole file system.
-  NamedSharedMemory::create(n + "a", 16 * k_mib, {}, ec);
+  (void)NamedSharedMemory::create(n + "a", 16 * k_mib, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
   EXPECT_IN_CHILD(!NamedSharedMemory::exists(n + "a"));
   const std::string what = what_of_create(n + "a", 16 * k_mib);
@@ -73,17 +73,17 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
   EXPECT_IN_CHILD(what.find("bytes free of 8388608") != std::string::npos);
   EXPECT_IN_CHILD(what.find("--shm-size") != std::string::npos);
 
-  NamedSharedMemory::open_or_create(n + "b", 16 * k_mib, {}, ec);
+  (void)NamedSharedMemory::open_or_create(n + "b", 16 * k_mib, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
-  Options populate;
+  SegmentOptions populate;
   populate.populate = true;
-  NamedSharedMemory::create(n + "c", 16 * k_mib, populate, ec);
+  (void)NamedSharedMemory::create(n + "c", 16 * k_mib, populate, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
-  Options raw;
+  SegmentOptions raw;
   raw.raw = true;
-  NamedSharedMemory::create(n + "d", 16 * k_mib, raw, ec);
+  (void)NamedSharedMemory::create(n + "d", 16 * k_mib, raw, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
-  NamedSharedMemory::create(n + "e", std::size_t{1000} << 30, {}, ec);  // "1000G"
+  (void)NamedSharedMemory::create(n + "e", std::size_t{1000} << 30, {}, ec);  // "1000G"
   EXPECT_IN_CHILD(says_no_space(ec));
   Queue<long>::create(n + "f", std::size_t{1} << 22, {}, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
@@ -110,7 +110,7 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
     }
     EXPECT_IN_CHILD(says_no_space(ec));
   }
-  NamedSharedMemory::create(n + "j", 64 * 1024, {}, ec);
+  (void)NamedSharedMemory::create(n + "j", 64 * 1024, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
   (void)NamedMutex::create(n + "k", {}, ec);
   EXPECT_IN_CHILD(ec);

@@ -23,10 +23,10 @@ SHMKIT_CHILD_ROLE(sysv_over_shmmax) {
     limit << 65536;
     if (!limit.flush()) return 31;
   }
-  Options options;
+  SegmentOptions options;
   options.backend = Backend::sysv;
   try {
-    NamedSharedMemory::create(args.at(0), 1 << 20, options);
+    (void)NamedSharedMemory::create(args.at(0), 1 << 20, options);
   } catch (const std::system_error& e) {
     const std::string what = e.what();
     if (e.code() != std::errc::invalid_argument) return 32;

@@ -23,8 +23,8 @@ bool become_nobody() {
   return ::setgid(k_nobody) == 0 && ::setuid(k_nobody) == 0;
 }
 
-Options world_writable(Backend backend = Backend::native) {
-  Options options;
+SegmentOptions world_writable(Backend backend = Backend::native) {
+  SegmentOptions options;
   options.backend = backend;
   options.permissions = 0666;
   return options;
@@ -81,14 +81,14 @@ TEST_SUITE("trust") {
       REQUIRE(status.exited);
       REQUIRE(status.code == 0);
 
-      Options mine;
+      SegmentOptions mine;
       mine.backend = backend;
       std::error_code ec;
       auto adopted = NamedSharedMemory::open_or_create(guard.name(), 4096, mine, ec);
       CHECK(ec == errc::untrusted_owner);
       CHECK(ec == std::errc::permission_denied);  // what portable code tests
       CHECK_FALSE(adopted.is_open());
-      NamedSharedMemory::open(guard.name(), mine, ec);
+      (void)NamedSharedMemory::open(guard.name(), mine, ec);
       CHECK(ec == errc::untrusted_owner);
 
       const std::string what =
@@ -100,12 +100,12 @@ TEST_SUITE("trust") {
 
       // Trusting that user by number or name lets open() through; the mode
       // is still wider than open_or_create's own 0600.
-      Options trusting = mine;
+      SegmentOptions trusting = mine;
       trusting.trusted_owners = {"65534"};
       CHECK(NamedSharedMemory::open(guard.name(), trusting).is_open());
       trusting.trusted_owners = {"nobody"};
       CHECK(NamedSharedMemory::open(guard.name(), trusting).is_open());
-      NamedSharedMemory::open_or_create(guard.name(), 4096, trusting, ec);
+      (void)NamedSharedMemory::open_or_create(guard.name(), 4096, trusting, ec);
       CHECK(ec == errc::insecure_permissions);
       trusting.accept_wider_permissions = true;
       auto shared = NamedSharedMemory::open_or_create(guard.name(), 4096, trusting, ec);
@@ -145,7 +145,7 @@ TEST_SUITE("trust") {
     auto first = NamedSharedMemory::create(guard.name(), 64, world_writable());
     ::umask(old_umask);
     std::error_code ec;
-    NamedSharedMemory::open_or_create(guard.name(), 64, {}, ec);
+    (void)NamedSharedMemory::open_or_create(guard.name(), 64, {}, ec);
     CHECK(ec == errc::insecure_permissions);
     const std::string what =
         what_of([&] { (void)NamedSharedMemory::open_or_create(guard.name(), 64); });
@@ -160,10 +160,10 @@ TEST_SUITE("trust") {
     if (!is_root()) return;
     test::NameGuard guard(test::unique_name("tno"));
     REQUIRE(test::run_child("squat_segment", {guard.name(), "posix"}).code == 0);
-    Options options;
+    SegmentOptions options;
     options.trusted_owners = {"no-such-user-shmkit"};
     std::error_code ec;
-    NamedSharedMemory::open(guard.name(), options, ec);
+    (void)NamedSharedMemory::open(guard.name(), options, ec);
     CHECK(ec == errc::invalid_argument);
     // This user's own objects never consult the list.
     test::NameGuard own(test::unique_name("tno"));

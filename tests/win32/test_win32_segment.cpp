@@ -52,8 +52,8 @@ struct ViewGuard {
   }
 };
 
-Options in_scope(Scope scope) {
-  Options options;
+SegmentOptions in_scope(Scope scope) {
+  SegmentOptions options;
   options.scope = scope;
   return options;
 }
@@ -131,7 +131,7 @@ TEST_SUITE("win32") {
     DWORD flags = 0;
     CHECK(::GetHandleInformation(reinterpret_cast<HANDLE>(shm.native_handle()), &flags));
     for (Backend other : {Backend::posix, Backend::sysv}) {
-      Options options;
+      SegmentOptions options;
       options.backend = other;
       std::error_code ec;
       NamedSharedMemory::create(guard.name(), 64, options, ec);
@@ -152,7 +152,7 @@ TEST_SUITE("win32") {
     REQUIRE(view.base != nullptr);
     put_text(static_cast<char*>(view.base), "from plain code");
 
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto shm = NamedSharedMemory::open(guard.name(), raw);
     CHECK(shm.size() == round_to_pages(5000));  // Windows keeps no exact size
@@ -163,7 +163,7 @@ TEST_SUITE("win32") {
     CHECK(std::string(static_cast<char*>(view.base) + 100) == "from shmkit");
 
     // Without raw, shmkit refuses a mapping it did not make.
-    Options strict;
+    SegmentOptions strict;
     strict.open_timeout = std::chrono::milliseconds(50);
     std::error_code ec;
     NamedSharedMemory::open(guard.name(), strict, ec);
@@ -176,7 +176,7 @@ TEST_SUITE("win32") {
 
   TEST_CASE("a raw shmkit segment is a plain paging-file mapping") {
     test::NameGuard guard(test::unique_name("rawm"));
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto shm = NamedSharedMemory::create(guard.name(), 3000, raw);
     CHECK(shm.size() == 3000);  // the creator knows the size it asked for
@@ -201,7 +201,7 @@ TEST_SUITE("win32") {
     auto shm = NamedSharedMemory::create(guard.name(), 1000);
     auto opened = NamedSharedMemory::open(guard.name());
     CHECK(opened.size() == 1000);
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto bytes = NamedSharedMemory::open(guard.name(), raw);
     CHECK(bytes.size() == round_to_pages(512 + 1000));
@@ -232,7 +232,7 @@ TEST_SUITE("win32") {
 
   TEST_CASE("an invalid SDDL string is errc::invalid_argument and creates nothing") {
     test::NameGuard guard(test::unique_name("sddl"));
-    Options options;
+    SegmentOptions options;
     options.security_descriptor = "this is not SDDL";
     std::error_code ec;
     NamedSharedMemory::open_or_create(guard.name(), 64, options, ec);
@@ -246,7 +246,7 @@ TEST_SUITE("win32") {
 
   TEST_CASE("a valid SDDL string creates a segment that a child can open") {
     test::NameGuard guard(test::unique_name("dacl"));
-    Options options;
+    SegmentOptions options;
     options.security_descriptor = "D:P(A;;GA;;;WD)";  // everyone: all access
     auto shm = NamedSharedMemory::create(guard.name(), 4096, options);
     const auto status = test::run_child("win32_open_and_write", {guard.name(), "local"});
@@ -257,7 +257,7 @@ TEST_SUITE("win32") {
 
   TEST_CASE("a DACL that grants nothing denies open() with advice, and exists() still sees it") {
     test::NameGuard guard(test::unique_name("deny"));
-    Options options;
+    SegmentOptions options;
     options.security_descriptor = "D:P";  // a protected, empty DACL
     auto shm = NamedSharedMemory::create(guard.name(), 64, options);
     CHECK(NamedSharedMemory::exists(guard.name()));
@@ -268,7 +268,7 @@ TEST_SUITE("win32") {
     CHECK(ec.value() == ERROR_ACCESS_DENIED);
     const std::string what = what_of([&] { NamedSharedMemory::open(guard.name()); });
     CAPTURE(what);
-    CHECK(what.find("Options::security_descriptor") != std::string::npos);
+    CHECK(what.find("ObjectOptions::security_descriptor") != std::string::npos);
   }
 
   TEST_CASE("Global\\ and Local\\ are separate namespaces") {
@@ -332,7 +332,7 @@ TEST_SUITE("win32") {
 
     // unlink_on_close has nothing to unlink: another handle keeps it alive.
     test::NameGuard other(test::unique_name("unl"));
-    Options unlink;
+    SegmentOptions unlink;
     unlink.unlink_on_close = true;
     auto owner = NamedSharedMemory::create(other.name(), 64, unlink);
     auto keeper = NamedSharedMemory::open(other.name());
@@ -344,7 +344,7 @@ TEST_SUITE("win32") {
     test::NameGuard guard(test::unique_name("ro"));
     auto shm = NamedSharedMemory::create(guard.name(), 64);
     put_text(static_cast<char*>(shm.data()), "read me");
-    Options read_only;
+    SegmentOptions read_only;
     read_only.access = Access::read_only;
     auto reader = NamedSharedMemory::open(guard.name(), read_only);
     CHECK(std::string(static_cast<const char*>(reader.data())) == "read me");

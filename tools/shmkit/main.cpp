@@ -32,10 +32,10 @@ std::string quoted(const std::string& name) {
 // The library's sentences speak of its API; the tool's users know flags.
 std::string in_cli_terms(std::string text) {
   static const std::pair<const char*, const char*> k_terms[] = {
-      {"pass Options::raw (shmkit rm --raw)", "add --raw"},
-      {"open it with Options::raw", "add --raw"},
-      {"Options::raw", "--raw"},
-      {"pass wider Options::permissions", "use a wider --mode"},
+      {"pass SegmentOptions::raw (shmkit rm --raw)", "add --raw"},
+      {"open it with SegmentOptions::raw", "add --raw"},
+      {"SegmentOptions::raw", "--raw"},
+      {"pass wider ObjectOptions::permissions", "use a wider --mode"},
   };
   for (const auto& [api, flag] : k_terms) {
     const std::string from = api;
@@ -79,8 +79,8 @@ int worse(int a, int b) {
   return rank(a) >= rank(b) ? a : b;
 }
 
-Options options_for(const Arguments& args, Backend backend) {
-  Options options;
+SegmentOptions options_for(const Arguments& args, Backend backend) {
+  SegmentOptions options;
   options.backend = backend;
   options.scope = args.global ? Scope::global : Scope::local;
   options.raw = args.raw;
@@ -184,7 +184,7 @@ int rm(const Arguments& args) {
     }
     for (const auto& segment : found) {
       const std::string what = quoted(name) + " (" + to_string(segment.backend) + ")";
-      Options options = options_for(args, segment.backend);
+      SegmentOptions options = options_for(args, segment.backend);
       if (!args.raw) {
         if (const std::string why = needs_raw(segment); !why.empty()) {
           complain(what + " " + why +
@@ -254,7 +254,7 @@ int clean(const Arguments& args) {
       ++removed;
       continue;
     }
-    Options one;
+    SegmentOptions one;
     one.backend = s.backend;
     one.scope = s.scope;
     std::error_code remove_ec;
@@ -283,7 +283,7 @@ int dump(const Arguments& args) {
   const auto found = find(args, name, code);
   if (found.empty()) return code;
   const SegmentInfo& target = found.front();
-  Options options = options_for(args, target.backend);
+  SegmentOptions options = options_for(args, target.backend);
   options.access = Access::read_only;
   // Only reading, and only to show bytes: whoever owns it.
   options.trusted_owners = {"*"};
@@ -347,7 +347,7 @@ int create(const Arguments& args) {
   if (!size || *size == 0) {
     throw UsageError{"create", "SIZE " + quoted(args.operands[1]) + " is not a byte count above 0"};
   }
-  Options options = options_for(args, args.backend.value_or(native_backend()));
+  SegmentOptions options = options_for(args, args.backend.value_or(native_backend()));
   if (args.mode) options.permissions = *args.mode;
   std::string sentence;
   std::error_code ec;
