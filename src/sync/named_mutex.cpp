@@ -90,7 +90,7 @@ LockStatus NamedMutex::lock_deadline(Deadline deadline, std::error_code* ec) {
     const LockStatus status = impl_->object->lock_until(deadline, f);
     if (f || status == LockStatus::timed_out) return LockStatus::timed_out;
     impl_->owner.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    impl_->owner_died = status == LockStatus::acquired_owner_died;
+    impl_->owner_died.store(status == LockStatus::acquired_owner_died, std::memory_order_relaxed);
     return status;
   });
 }
@@ -106,7 +106,7 @@ void unlock_impl(detail::NamedMutexImpl* impl, Failure& f) {
                                    "thread that locked it may unlock it");
     return;
   }
-  impl->owner_died = false;
+  impl->owner_died.store(false, std::memory_order_relaxed);
   impl->owner.store(std::thread::id(), std::memory_order_relaxed);
   impl->object->unlock(f);
 }
@@ -127,8 +127,9 @@ void NamedMutex::unlock(std::error_code& ec) noexcept {
 }
 
 bool NamedMutex::owner_died() const noexcept {
-  return impl_ != nullptr && impl_->owner_died &&
-         impl_->owner.load(std::memory_order_relaxed) == std::this_thread::get_id();
+  return impl_ != nullptr &&
+         impl_->owner.load(std::memory_order_relaxed) == std::this_thread::get_id() &&
+         impl_->owner_died.load(std::memory_order_relaxed);
 }
 
 const std::string& NamedMutex::name() const noexcept {

@@ -49,8 +49,9 @@ struct SyncHandleState {
 struct NamedMutexImpl : SyncHandleState<MutexObject> {
   // The thread that holds the lock through this handle, if any.
   std::atomic<std::thread::id> owner{};
-  // Written by the owning thread only, after it took the lock.
-  bool owner_died = false;
+  // Written by the owning thread only, after it took the lock; atomic so
+  // that owner_died() from any thread is not a data race.
+  std::atomic<bool> owner_died{false};
 };
 
 struct NamedEventImpl : SyncHandleState<EventObject> {};
