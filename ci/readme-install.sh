@@ -29,7 +29,7 @@ count_is() {  # count_is N PATTERN FILE
 
 mkdir -p "$build"
 log=$build/configure.log
-check "configure" bash -c "cmake -S . -B '$build' -DCMAKE_INSTALL_PREFIX='$prefix' \
+check "configure" bash -o pipefail -c "cmake -S . -B '$build' -DCMAKE_INSTALL_PREFIX='$prefix' \
   -DCMAKE_DISABLE_FIND_PACKAGE_doctest=ON -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON | tee '$log'"
 check "one message for the skipped tests" count_is 1 "doctest not found: the test suites are not built" "$log"
 check "one message for the skipped benchmarks" count_is 1 "Google Benchmark not found: the benchmarks are not built" "$log"

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ci/install-deps.sh cmake ninja-build g++ pkg-config doctest-dev libbenchmark-dev python3-yaml \
+ci/install-deps.sh cmake make ninja-build g++ pkg-config doctest-dev libbenchmark-dev python3-yaml \
   g++-mingw-w64-x86-64-posix wine wine64 clang libclang-rt-dev
 
 log_dir=build/logs

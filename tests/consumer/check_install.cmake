@@ -2,6 +2,9 @@
 #   -DSOURCE_DIR -DBUILD_DIR -DWORK_DIR -DGENERATOR -DCXX    always
 #   -DCXX_ID -DCXX_VARIANT         CMAKE_CXX_COMPILER_ID and _FRONTEND_VARIANT
 #                                  (the pkg-config builds need a gcc-like driver)
+#   -DCXX_FLAGS -DEXE_LINKER_FLAGS the build's own flags, which the pkg-config
+#                                  builds add as a Makefile would (the mingw
+#                                  toolchain links -static: no DLLs under Wine)
 #   -DTOOLCHAIN_FILE -DEMULATOR    for a cross build whose programs run under
 #                                  an emulator (mingw-w64 + Wine)
 function(run)
@@ -113,6 +116,12 @@ else()
     if(shared_library AND flags MATCHES "SHMKIT_STATIC_DEFINE")
       message(FATAL_ERROR "shmkit.pc of a shared install has -DSHMKIT_STATIC_DEFINE: ${pc}")
     endif()
+    if(shared_library AND EMULATOR)
+      # The mingw toolchain links programs -static (no runtime DLLs under
+      # Wine), and -static makes `-lshmkit` skip the DLL's import library.
+      message(STATUS "shared shmkit.pc under ${EMULATOR}: flags checked, no program built")
+      return()
+    endif()
     separate_arguments(flags UNIX_COMMAND "${flags}")
     set(dir "${WORK_DIR}/${label}-pkg-config")
     file(MAKE_DIRECTORY "${dir}")
@@ -123,8 +132,9 @@ else()
       list(GET libdir 0 libdir)
       set(rpath "-Wl,-rpath,${libdir}")
     endif()
-    # The flags come after the source, as a static link needs.
-    run(${CXX} -std=c++17 "${SOURCE_DIR}/tests/consumer/main.cpp" ${flags} ${rpath}
+    separate_arguments(build_flags UNIX_COMMAND "${CXX_FLAGS} ${EXE_LINKER_FLAGS}")
+    # pkg-config's flags come after the source, as a static link needs.
+    run(${CXX} -std=c++17 ${build_flags} "${SOURCE_DIR}/tests/consumer/main.cpp" ${flags} ${rpath}
         -o "${dir}/consumer")
     run_consumer("${dir}" "consumer-${label}p-${suffix}")
   endfunction()
