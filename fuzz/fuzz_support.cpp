@@ -132,7 +132,7 @@ void inspect(const std::string& name, const Input& input, Backend backend) {
       k_slow_call_limit);
   if (input.size() % 4 != 0) return;
   attempt(
-      "inspect_segment", [&] { inspect_segment(name, quick_options(backend), ec); },
+      "inspect_segment", [&] { (void)inspect_segment(name, quick_options(backend), ec); },
       k_slow_call_limit);
   attempt(
       "remove_if_stale", [&] { remove_if_stale(name, quick_options(backend), ec); },

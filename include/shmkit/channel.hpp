@@ -42,10 +42,12 @@ struct ChannelCloser;
 // Blocking calls come in four forms (op, try_op, op_for, op_until), each
 // with a noexcept twin taking std::error_code&; as RingProducer::send and
 // RingConsumer::receive. Zero-length messages are allowed (receive returns
-// 0). Threads: one thread at a time per Channel handle; send (outbound) and
-// receive (inbound) touch different rings, so one thread may send while
-// another receives only through outbound() and inbound() used by one thread
-// each. Fork: in a forked child, do not use the parent's handle.
+// 0). Threads: the sending calls (send*, outbound()) touch only the
+// outbound ring and the receiving calls (receive*, inbound()) only the
+// inbound one, so one thread may send while another receives on the same
+// handle; two threads may not both send, or both receive, and nothing may run
+// concurrently with the factories, moves, close() or wait_for_peer().
+// Fork: in a forked child, do not use the parent's handle; open a new one.
 // Names: 1-k_max_name_length characters.
 class SHMKIT_EXPORT Channel {
  public:

@@ -49,7 +49,10 @@ struct ListOptions {
 // could truncate under the caller. Reading a SysV segment's header attaches
 // to it read-only for a moment, which the kernel records as its last pid
 // (lpid). With `all`, names are whatever other programs chose: escape them
-// before printing.
+// before printing. Errors: errc::backend_unavailable (a backend in
+// ListOptions::backends that this platform does not have),
+// std::errc::function_not_supported (one that this system cannot list), OS
+// errors.
 [[nodiscard]] SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options = {});
 [[nodiscard]] SHMKIT_EXPORT std::vector<SegmentInfo> list_segments(const ListOptions& options,
                                                                    std::error_code& ec) noexcept;
@@ -69,6 +72,7 @@ struct ListOptions {
 // removed. A segment it may not remove (another user's) is skipped. A
 // mutex, a ring or any other object goes with the named OS objects it owns.
 // Nothing is removed on Win32, where a segment dies with its last handle.
+// Errors: those of list_segments().
 SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options = {});
 SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options,
                                                     std::error_code& ec) noexcept;
@@ -77,7 +81,8 @@ SHMKIT_EXPORT std::vector<SegmentInfo> remove_stale(const ListOptions& options,
 // it is in use or absent; fails if it is stale but may not be removed (e.g.
 // std::errc::permission_denied). A copy of its header is judged first; the
 // object is mapped (to run the removal protocol) only if that copy says it
-// is stale.
+// is stale. Errors: errc::invalid_name, errc::backend_unavailable, OS errors
+// (std::errc::permission_denied).
 SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const SegmentOptions& options = {});
 SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const SegmentOptions& options,
                                    std::error_code& ec) noexcept;
@@ -89,7 +94,9 @@ SHMKIT_EXPORT bool remove_if_stale(std::string_view name, const SegmentOptions& 
 // planted under the name goes itself, never what a link points to. Any
 // other object without a shmkit header this version can read fails with
 // errc::incompatible_layout unless SegmentOptions::raw says to remove it anyway.
-// Returns false if there was nothing to remove.
+// Returns false if there was nothing to remove. Errors: errc::invalid_name,
+// errc::backend_unavailable, errc::incompatible_layout, errc::name_collision
+// (SysV: the key belongs to another name), OS errors.
 SHMKIT_EXPORT bool remove_object(std::string_view name, const SegmentOptions& options = {});
 SHMKIT_EXPORT bool remove_object(std::string_view name, const SegmentOptions& options,
                                  std::error_code& ec) noexcept;

@@ -48,11 +48,24 @@ Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const W
   auto segment = std::make_shared<RingSegment>(
       open_ring_segment(name_text, SegmentKind::channel, 2, capacity, mode, options, failure));
   if (failure) return channel;
-  const std::size_t out_ring = choose_out_ring(*segment, mode, end);
-  auto out = std::make_unique<RingProducerImpl>(segment, out_ring, name_text, wait, failure);
-  if (failure) return channel;
-  auto in = std::make_unique<RingConsumerImpl>(segment, 1 - out_ring, name_text, wait, failure);
-  if (failure) return channel;
+  std::size_t out_ring = choose_out_ring(*segment, mode, end);
+  std::unique_ptr<RingProducerImpl> out;
+  std::unique_ptr<RingConsumerImpl> in;
+  for (int attempt = 0;; ++attempt) {
+    out = std::make_unique<RingProducerImpl>(segment, out_ring, name_text, wait, failure);
+    if (!failure)
+      in = std::make_unique<RingConsumerImpl>(segment, 1 - out_ring, name_text, wait, failure);
+    if (!failure) break;
+    // Two processes that both found this end free: the loser takes the other.
+    const bool retry = end == ChannelEnd::either && attempt == 0 &&
+                       failure.code == make_error_code(errc::role_taken) &&
+                       end_is_free(*segment, 1 - out_ring);
+    if (!retry) return channel;
+    in.reset();
+    out.reset();
+    failure.clear();
+    out_ring = 1 - out_ring;
+  }
   channel.out_ = RingProducer(out.release());
   channel.in_ = RingConsumer(in.release());
   // The last end to close removes the name: once our rings are closed, if

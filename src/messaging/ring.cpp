@@ -41,48 +41,6 @@ bool ring_exists(std::string_view name, const RingOptions& options, Failure& fai
   return NamedSharedMemory::exists(name, segment_options_for(options), failure.code);
 }
 
-// `ec` null: throw; otherwise report in *ec and never throw.
-template <typename Fn>
-auto run(std::error_code* ec, Fn&& fn) {
-  if (ec != nullptr) return without_throwing(*ec, std::forward<Fn>(fn));
-  return throwing(std::forward<Fn>(fn));
-}
-
-template <typename Impl>
-Impl* checked(Impl* impl, const char* type, Failure& failure) {
-  if (impl == nullptr) {
-    failure.set(errc::invalid_state,
-                std::string("use of an empty ") + type + " handle; open or create one first");
-  }
-  return impl;
-}
-
-bool send_one(ProducerCore& producer, const void* data, std::size_t size, Deadline deadline,
-              Failure& f) {
-  const ByteSpan span = producer.reserve(size, deadline, f);
-  if (!span) return false;
-  if (size != 0) std::memcpy(span.data, data, size);
-  producer.commit(size, true, f);
-  return !f;
-}
-
-std::optional<std::size_t> receive_into(ConsumerCore& consumer, void* buffer, std::size_t capacity,
-                                        Deadline deadline, const std::string& name, Failure& f) {
-  const ConstByteSpan message = consumer.peek(deadline, f);
-  if (!message) return std::nullopt;
-  if (message.size > capacity) {
-    consumer.unpeek_last();
-    f.set(errc::message_too_large, "ring '" + name + "': the next message has " +
-                                       std::to_string(message.size) + " bytes, the buffer " +
-                                       std::to_string(capacity) +
-                                       "; it stays in the ring: receive it into a larger buffer");
-    return std::nullopt;
-  }
-  if (message.size != 0) std::memcpy(buffer, message.data, message.size);
-  consumer.release();
-  return message.size;
-}
-
 const std::string& empty_name() noexcept {
   static const std::string empty;
   return empty;
@@ -168,44 +126,48 @@ void RingProducer::close() noexcept {
 }
 
 ByteSpan RingProducer::reserve_at(std::size_t size, Deadline deadline, std::error_code* ec) {
-  return detail::run(ec, [&](Failure& f) -> ByteSpan {
-    auto* impl = detail::checked(impl_, "RingProducer", f);
+  return detail::run_reporting(ec, [&](Failure& f) -> ByteSpan {
+    auto* impl = detail::checked_impl(impl_, "RingProducer", f);
     return impl != nullptr ? impl->core.reserve(size, deadline, f) : ByteSpan{};
   });
 }
 
 void RingProducer::commit(std::size_t used) {
   detail::throwing([&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, true, f);
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
+      impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit(std::size_t used, std::error_code& ec) noexcept {
   detail::without_throwing(ec, [&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, true, f);
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
+      impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit() {
   detail::throwing([&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) {
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
     }
   });
 }
 void RingProducer::commit(std::error_code& ec) noexcept {
   detail::without_throwing(ec, [&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) {
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
     }
   });
 }
 void RingProducer::commit_deferred(std::size_t used) {
   detail::throwing([&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, false, f);
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
+      impl->core.commit(used, false, f);
   });
 }
 void RingProducer::commit_deferred(std::size_t used, std::error_code& ec) noexcept {
   detail::without_throwing(ec, [&](Failure& f) {
-    if (auto* impl = detail::checked(impl_, "RingProducer", f)) impl->core.commit(used, false, f);
+    if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
+      impl->core.commit(used, false, f);
   });
 }
 void RingProducer::flush() noexcept {
@@ -218,16 +180,13 @@ bool RingProducer::send_at(const void* data, std::size_t size, Deadline deadline
     if (ec != nullptr) ec->clear();
     return true;
   }
-  return detail::run(ec, [&](Failure& f) {
-    auto* impl = detail::checked(impl_, "RingProducer", f);
-    return impl != nullptr && detail::send_one(impl->core, data, size, deadline, f);
-  });
+  return detail::send_general(impl_, data, size, deadline, ec);
 }
 
 std::size_t RingProducer::send_batch_at(const ConstByteSpan* messages, std::size_t count,
                                         Deadline deadline, std::error_code* ec) {
-  return detail::run(ec, [&](Failure& f) -> std::size_t {
-    auto* impl = detail::checked(impl_, "RingProducer", f);
+  return detail::run_reporting(ec, [&](Failure& f) -> std::size_t {
+    auto* impl = detail::checked_impl(impl_, "RingProducer", f);
     if (impl == nullptr) return 0;
     auto& producer = impl->core;
     std::size_t sent = 0;
@@ -247,8 +206,8 @@ std::size_t RingProducer::send_batch_at(const ConstByteSpan* messages, std::size
 }
 
 bool RingProducer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {
-  return detail::run(ec, [&](Failure& f) {
-    auto* impl = detail::checked(impl_, "RingProducer", f);
+  return detail::run_reporting(ec, [&](Failure& f) {
+    auto* impl = detail::checked_impl(impl_, "RingProducer", f);
     return impl != nullptr && impl->core.await_peer(deadline);
   });
 }
@@ -341,8 +300,8 @@ void RingConsumer::close() noexcept {
 }
 
 ConstByteSpan RingConsumer::peek_at(Deadline deadline, std::error_code* ec) {
-  return detail::run(ec, [&](Failure& f) -> ConstByteSpan {
-    auto* impl = detail::checked(impl_, "RingConsumer", f);
+  return detail::run_reporting(ec, [&](Failure& f) -> ConstByteSpan {
+    auto* impl = detail::checked_impl(impl_, "RingConsumer", f);
     return impl != nullptr ? impl->core.peek(deadline, f) : ConstByteSpan{};
   });
 }
@@ -359,16 +318,12 @@ std::optional<std::size_t> RingConsumer::receive_at(void* buffer, std::size_t ca
       return size;
     }
   }
-  return detail::run(ec, [&](Failure& f) -> std::optional<std::size_t> {
-    auto* impl = detail::checked(impl_, "RingConsumer", f);
-    if (impl == nullptr) return std::nullopt;
-    return detail::receive_into(impl->core, buffer, capacity, deadline, impl->name, f);
-  });
+  return detail::receive_general(impl_, buffer, capacity, deadline, ec);
 }
 
 bool RingConsumer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {
-  return detail::run(ec, [&](Failure& f) {
-    auto* impl = detail::checked(impl_, "RingConsumer", f);
+  return detail::run_reporting(ec, [&](Failure& f) {
+    auto* impl = detail::checked_impl(impl_, "RingConsumer", f);
     return impl != nullptr && impl->core.await_peer(deadline);
   });
 }

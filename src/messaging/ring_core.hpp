@@ -44,6 +44,8 @@ inline constexpr std::size_t k_max_record_length = 0x7ffffff8u;
 inline constexpr std::size_t k_min_ring_capacity = 256;
 // 2 GiB: a record's length (padding included) fits in 31 bits.
 inline constexpr std::size_t k_max_ring_capacity = std::size_t{1} << 31;
+static_assert(k_max_ring_capacity - k_record_header_size == k_max_record_length,
+              "every message of the largest ring has a length a record can hold");
 
 // Endpoint words: 0 until a process takes the role, k_endpoint_closed after a
 // clean close, pack_slot(identity) while a process holds it.
@@ -138,9 +140,7 @@ class ProducerCore {
   ProducerCore& operator=(const ProducerCore&) = delete;
   ~ProducerCore();
 
-  std::size_t max_message_size() const noexcept {
-    return std::min<std::size_t>(capacity_ - k_record_header_size, k_max_record_length);
-  }
+  std::size_t max_message_size() const noexcept { return capacity_ - k_record_header_size; }
   std::uint32_t generation() const noexcept { return generation_; }
   std::uint32_t peer_generation() const noexcept {
     return shared_->consumer_generation.load(std::memory_order_acquire);

@@ -7,8 +7,13 @@
 
 #include <shmkit/ring.hpp>
 
+#include "core/error_wrappers.hpp"
+
 #include <memory>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -40,6 +45,33 @@ struct RingConsumerImpl {
   std::string name;
   ConsumerCore core;
 };
+
+// `ec` null: throw; otherwise report in *ec and never throw.
+template <typename Fn>
+auto run_reporting(std::error_code* ec, Fn&& fn) {
+  if (ec != nullptr) return without_throwing(*ec, std::forward<Fn>(fn));
+  return throwing(std::forward<Fn>(fn));
+}
+
+// `impl`, or nullptr with errc::invalid_state set: a call on an empty handle.
+template <typename Impl>
+Impl* checked_impl(Impl* impl, const char* type, Failure& failure) {
+  if (impl == nullptr) {
+    failure.set(errc::invalid_state,
+                std::string("use of an empty ") + type + " handle; open or create one first");
+  }
+  return impl;
+}
+
+// The general paths of a copying send and receive, taken when the fast path
+// (ProducerCore::try_send_fast, ConsumerCore::try_receive_fast) declines. In
+// a file of their own, so that the compiler cannot merge them into the fast
+// path's function and make it pay for their set-up.
+bool send_general(RingProducerImpl* impl, const void* data, std::size_t size, Deadline deadline,
+                  std::error_code* ec);
+std::optional<std::size_t> receive_general(RingConsumerImpl* impl, void* buffer,
+                                           std::size_t capacity, Deadline deadline,
+                                           std::error_code* ec);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

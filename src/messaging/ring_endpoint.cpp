@@ -1,0 +1,55 @@
+#include "messaging/ring_endpoint.hpp"
+
+#include <cstring>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+bool send_one(ProducerCore& producer, const void* data, std::size_t size, Deadline deadline,
+              Failure& f) {
+  const ByteSpan span = producer.reserve(size, deadline, f);
+  if (!span) return false;
+  if (size != 0) std::memcpy(span.data, data, size);
+  producer.commit(size, true, f);
+  return !f;
+}
+
+std::optional<std::size_t> receive_into(ConsumerCore& consumer, void* buffer, std::size_t capacity,
+                                        Deadline deadline, const std::string& name, Failure& f) {
+  const ConstByteSpan message = consumer.peek(deadline, f);
+  if (!message) return std::nullopt;
+  if (message.size > capacity) {
+    consumer.unpeek_last();
+    f.set(errc::message_too_large, "ring '" + name + "': the next message has " +
+                                       std::to_string(message.size) + " bytes, the buffer " +
+                                       std::to_string(capacity) +
+                                       "; it stays in the ring: receive it into a larger buffer");
+    return std::nullopt;
+  }
+  if (message.size != 0) std::memcpy(buffer, message.data, message.size);
+  consumer.release();
+  return message.size;
+}
+
+}  // namespace
+
+bool send_general(RingProducerImpl* impl, const void* data, std::size_t size, Deadline deadline,
+                  std::error_code* ec) {
+  return run_reporting(ec, [&](Failure& f) {
+    return checked_impl(impl, "RingProducer", f) != nullptr &&
+           send_one(impl->core, data, size, deadline, f);
+  });
+}
+
+std::optional<std::size_t> receive_general(RingConsumerImpl* impl, void* buffer,
+                                           std::size_t capacity, Deadline deadline,
+                                           std::error_code* ec) {
+  return run_reporting(ec, [&](Failure& f) -> std::optional<std::size_t> {
+    if (checked_impl(impl, "RingConsumer", f) == nullptr) return std::nullopt;
+    return receive_into(impl->core, buffer, capacity, deadline, impl->name, f);
+  });
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE
