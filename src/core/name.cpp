@@ -53,6 +53,18 @@ std::string printable(std::string_view name) {
 
 }  // namespace
 
+bool check_derived_name(std::string_view name, Failure& failure) {
+  if (name.size() <= k_max_name_length || name.size() > k_max_os_name_length - 2) {
+    return check_name(name, failure);
+  }
+  // Longer than a user's name may be: judge the characters of a shortened copy.
+  if (is_valid_name(name.substr(0, k_max_name_length)) &&
+      is_valid_name(name.substr(name.size() - k_max_name_length))) {
+    return true;
+  }
+  return check_name(name, failure);
+}
+
 bool check_name(std::string_view name, Failure& failure) {
   if (is_valid_name(name)) return true;
   failure.set(errc::invalid_name, "'" + printable(name) + "' is not a valid shmkit name: use 1-" +

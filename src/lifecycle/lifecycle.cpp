@@ -327,8 +327,11 @@ bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& op
         return Ring::remove(name, options);
       case SegmentKind::channel:
         return Channel::remove(name, options);
-      case SegmentKind::queue:
-        return QueueCore::remove(name, options);
+      case SegmentKind::queue: {
+        QueueOptions queue;
+        static_cast<ObjectOptions&>(queue) = options;
+        return QueueCore::remove(name, queue, nullptr);
+      }
       case SegmentKind::server: {
         // Server has no remove() of its own; its registry sleeps on two
         // waiters (src/server.cpp).

@@ -109,7 +109,12 @@ NamedSharedMemory SegmentAccess::open(std::string_view name_view, std::size_t si
                                       const SegmentRequest& request, Failure& failure) {
   NamedSharedMemory shm;
   std::string name(name_view);
-  if (!check_name(name, failure)) return shm;
+  // A user's segment is held to k_max_name_length; the other kinds checked
+  // their names at their own entry and may use derived ones.
+  if (!(request.kind == SegmentKind::segment ? check_name(name, failure)
+                                             : check_derived_name(name, failure))) {
+    return shm;
+  }
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return shm;
 
@@ -354,6 +359,17 @@ bool by_name(std::string_view name_view, const Options& options, Failure& f, Op 
 }
 
 }  // namespace
+
+namespace detail {
+
+bool remove_segment(std::string_view name_view, const Options& options, Failure& failure) {
+  const std::string name(name_view);
+  if (!check_derived_name(name, failure)) return false;
+  SegmentBackend* backend = find_backend(options.backend, failure);
+  return backend != nullptr && backend->remove(name, options, failure);
+}
+
+}  // namespace detail
 
 bool NamedSharedMemory::remove(std::string_view name, const Options& options) {
   return detail::throwing([&](Failure& f) {

@@ -31,6 +31,10 @@ struct SegmentRequest {
 NamedSharedMemory open_segment(std::string_view name, std::size_t size, const Options& options,
                                OpenMode mode, const SegmentRequest& request, Failure& failure);
 
+// Removes any kind's segment (a name check_derived_name() accepts); false
+// if there was none.
+bool remove_segment(std::string_view name, const Options& options, Failure& failure);
+
 // "segment", "mutex", ... for messages.
 const char* kind_name(SegmentKind kind) noexcept;
 

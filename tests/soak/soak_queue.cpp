@@ -101,8 +101,8 @@ Queue<Element> open_queue(Figures& figures, std::atomic<std::uint64_t>& heartbea
   const auto give_up = Clock::now() + std::chrono::seconds(3);
   for (;;) {
     std::error_code ec;
-    auto queue = Queue<Element>::open(name, {}, {}, ec);
-    if (ec == errc::not_found) queue = Queue<Element>::create(name, k_queue_capacity, {}, {}, ec);
+    auto queue = Queue<Element>::open(name, {}, ec);
+    if (ec == errc::not_found) queue = Queue<Element>::create(name, k_queue_capacity, {}, ec);
     if (!ec) return queue;
     heartbeat.fetch_add(1);
     if (Clock::now() > give_up) {
@@ -215,7 +215,11 @@ SHMKIT_SOAK_ROLE(queue_consumer) {
     std::error_code ec;
     const Deadline deadline = deadline_after(k_wait);
     const bool popped = bounded_wait(c.figures, deadline, "pop_until", [&] {
-      return queue.pop_until(landing.element, deadline, ec);
+      // Copied to the landing at once: a kill between the pop and the copy
+      // is as rare as one inside the pop, which stalls the queue anyway.
+      const std::optional<Element> element = queue.pop_until(deadline, ec);
+      if (element) landing.element = *element;
+      return element.has_value();
     });
     if (ec) report_error(c.figures, "queue consumer", ec.message());
     if (!popped) {
