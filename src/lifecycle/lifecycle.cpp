@@ -8,7 +8,6 @@
 #include <shmkit/named_mutex.hpp>
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
-#include <shmkit/queue_core.hpp>
 #include <shmkit/ring.hpp>
 
 #include "core/error_wrappers.hpp"
@@ -327,14 +326,11 @@ bool remove_by_kind(const std::string& name, SegmentKind kind, const Options& op
         return Ring::remove(name, options);
       case SegmentKind::channel:
         return Channel::remove(name, options);
-      case SegmentKind::queue: {
-        QueueOptions queue;
-        static_cast<ObjectOptions&>(queue) = options;
-        return QueueCore::remove(name, queue, nullptr);
-      }
+      case SegmentKind::queue:
       case SegmentKind::server: {
-        // Server has no remove() of its own; its registry sleeps on two
-        // waiters (src/server.cpp).
+        // Queue<T> and Server remove on the native backend only, and
+        // Server::remove refuses a live server; here any backend's object
+        // goes. Both sleep on two waiters (src/messaging).
         Failure server;
         const bool removed = remove_sync_segment(name, options, 2, server);
         if (server) failure = server;
