@@ -39,7 +39,7 @@ server=$!
 (echo "hello from a slow client"; sleep 1; echo "its last line") |
   "$examples/spooler_client" "$spool" &
 slow=$!
-for _ in $(seq 200); do "$shmkit" info "$spool.000000" >/dev/null 2>&1 && break; sleep 0.05; done
+for _ in $(seq 200); do "$shmkit" info "$spool.00000" >/dev/null 2>&1 && break; sleep 0.05; done
 echo "== shmkit list, while the spooler serves a client =="
 "$shmkit" list --prefix "$spool"
 "$examples/spooler_client" "$spool" "hello from a second client"

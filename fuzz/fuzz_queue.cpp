@@ -18,22 +18,22 @@ template <typename T>
 void use(Queue<T>& queue) {
   if (!queue.is_open()) return;
   std::error_code ec;
-  T value{};
   // Drain and fill with try_*, then one 1 ms wait each way: an empty and a
   // full queue (or whatever the damage makes of them).
   attempt("try_pop until empty", [&] {
     for (std::size_t i = 0; i <= queue.capacity() + 1; ++i) {
-      if (!queue.pop_until(value, Deadline(), ec)) break;
+      if (!queue.try_pop(ec)) break;
     }
   });
-  attempt("pop_until 1 ms", [&] { queue.pop_until(value, deadline_after(k_short), ec); });
+  attempt("pop_until 1 ms", [&] { (void)queue.pop_until(deadline_after(k_short), ec); });
+  const T value{};
   attempt("try_push until full", [&] {
     for (std::size_t i = 0; i <= queue.capacity() + 1; ++i) {
-      if (!queue.try_push(value)) break;
+      if (!queue.try_push(value, ec)) break;
     }
   });
-  attempt("push_for 1 ms", [&] { queue.push_for(value, k_short); });
-  attempt("try_pop", [&] { queue.try_pop(); });
+  attempt("push_for 1 ms", [&] { (void)queue.push_for(value, k_short); });
+  attempt("try_pop", [&] { (void)queue.try_pop(); });
 }
 
 }  // namespace
@@ -44,27 +44,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t capacity = std::size_t{2} << (input.mode() & 7);
   const unsigned pushed = (input.mode() >> 3) & 15;
   const std::string name = next_name("q");
-  const Options options = quick_options();
+  QueueOptions options;
+  static_cast<ObjectOptions&>(options) = quick_options();
   std::error_code ec;
 
   Queue<Element> creator;
-  attempt("create", [&] { creator = Queue<Element>::create(name, capacity, {}, options, ec); });
+  attempt("create", [&] { creator = Queue<Element>::create(name, capacity, options, ec); });
   if (creator.is_open()) {
     attempt("fill", [&] {
-      for (unsigned i = 0; i < pushed; ++i) creator.try_push(Element{i, ~i, "fuzz"});
+      for (unsigned i = 0; i < pushed; ++i) (void)creator.try_push(Element{i, ~i, "fuzz"});
     });
     scribble(name, input, sync_state_offset());
     inspect(name, input);
     Queue<Element> second;
-    attempt("open", [&] { second = Queue<Element>::open(name, {}, options, ec); });
+    attempt("open", [&] { second = Queue<Element>::open(name, options, ec); });
     use(second);
     Queue<std::uint64_t> other;
     attempt("open with another type",
-            [&] { other = Queue<std::uint64_t>::open(name, {}, options, ec); });
+            [&] { other = Queue<std::uint64_t>::open(name, options, ec); });
     use(other);
     Queue<Element> third;
     attempt("open_or_create",
-            [&] { third = Queue<Element>::open_or_create(name, capacity, {}, options); });
+            [&] { third = Queue<Element>::open_or_create(name, capacity, options); });
     use(third);
     use(creator);
     attempt("close", [&] {

@@ -12,10 +12,17 @@ using namespace shmkit::fuzz;
 
 namespace {
 
-ConnectionOptions small_connections() {
-  ConnectionOptions connections;
-  connections.capacity = 256;
-  return connections;
+ServerOptions small_connections() {
+  ServerOptions server;
+  static_cast<ObjectOptions&>(server) = quick_options();
+  server.capacity = 256;
+  return server;
+}
+
+ClientOptions client_options() {
+  ClientOptions client;
+  static_cast<ObjectOptions&>(client) = quick_options();
+  return client;
 }
 
 void use(Channel& channel, std::uint8_t mode) {
@@ -30,11 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Input input(data, size);
   // mode: bit 0 connect a client before the input is written.
   const std::string name = next_name("v");
-  const Options options = quick_options();
   std::error_code ec;
 
   Server server;
-  attempt("start", [&] { server = Server::start(name, small_connections(), options, ec); });
+  attempt("start", [&] { server = Server::create(name, small_connections(), ec); });
   if (server.is_open()) {
     Channel client_end;
     Channel server_end;
@@ -43,23 +49,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // deadlines of its own, done before anything is damaged.
       std::thread client([&] {
         std::error_code client_ec;
-        client_end = Client::connect_until(name, deadline_after(std::chrono::seconds(2)),
-                                           small_connections(), options, client_ec);
+        client_end =
+            Client::connect_for(name, std::chrono::seconds(2), client_options(), client_ec);
       });
       std::error_code accept_ec;
-      server_end = server.accept_until(deadline_after(std::chrono::seconds(2)), accept_ec);
+      server_end = server.accept_for(std::chrono::seconds(2), accept_ec);
       client.join();
     }
     scribble(name, input, sync_state_offset());
     inspect(name, input);
-    attempt("accept 1 ms", [&] { server.accept_until(deadline_after(k_short), ec); });
-    attempt("connect 1 ms", [&] {
-      Client::connect_until(name, deadline_after(k_short), small_connections(), options, ec);
-    });
-    attempt("accept 1 ms after a connect",
-            [&] { server.accept_until(deadline_after(k_short), ec); });
-    attempt("start a second server",
-            [&] { Server::start(name, small_connections(), options, ec); });
+    attempt("accept 1 ms", [&] { (void)server.accept_for(k_short, ec); });
+    attempt("connect 1 ms",
+            [&] { (void)Client::connect_for(name, k_short, client_options(), ec); });
+    attempt("try_connect", [&] { (void)Client::try_connect(name, client_options(), ec); });
+    attempt("accept 1 ms after a connect", [&] { (void)server.accept_for(k_short, ec); });
+    attempt("start a second server", [&] { (void)Server::create(name, small_connections(), ec); });
+    attempt("exists", [&] { (void)Server::exists(name, small_connections(), ec); });
     use(client_end, input.mode());
     use(server_end, input.mode());
     attempt("close", [&] {

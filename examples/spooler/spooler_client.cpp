@@ -13,14 +13,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    auto channel = shmkit::Client::connect(argv[1], std::chrono::seconds(5));
-    auto send = [&](const std::string& text) { channel.send(text.data(), text.size()); };
+    // Waits for the spooler to start (or to be restarted) and accept us.
+    shmkit::Client client = shmkit::Client::connect_for(argv[1], std::chrono::seconds(5));
+    if (!client.is_open()) {
+      std::fprintf(stderr, "spooler_client: no spooler '%s' accepted us within 5 s; start it\n",
+                   argv[1]);
+      return 1;
+    }
+    auto send = [&](const std::string& text) { client.send(text.data(), text.size()); };
     if (argc > 2) {
       for (int i = 2; i < argc; ++i) send(argv[i]);
     } else {
       for (std::string line; std::getline(std::cin, line);) send(line);
     }
-  } catch (const std::system_error& e) {
+  } catch (const shmkit::Error& e) {
     std::fprintf(stderr, "spooler_client: %s\n", e.what());
     return 1;
   }

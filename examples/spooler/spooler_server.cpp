@@ -16,15 +16,19 @@ int main(int argc, char** argv) {
   const std::string name = argv[1];
   const auto idle_limit = std::chrono::seconds(argc > 2 ? std::stoi(argv[2]) : 10);
   try {
-    shmkit::Server server(name);
+    // Takes over the name of a spooler that died; fails (errc::role_taken)
+    // while another one runs.
+    auto server = shmkit::Server::create(name);
     std::printf("spooler '%s': waiting for clients\n", name.c_str());
     std::fflush(stdout);
     std::vector<shmkit::Channel> clients;
     auto last_activity = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() - last_activity < idle_limit) {
-      // Accept whoever is waiting, then serve every client a little.
-      if (auto client = server.accept(std::chrono::milliseconds(clients.empty() ? 100 : 0));
-          client.is_open()) {
+      // Accept whoever is waiting (waiting a little when nobody is
+      // connected), then serve every client a little.
+      shmkit::Channel client =
+          clients.empty() ? server.accept_for(std::chrono::milliseconds(100)) : server.try_accept();
+      if (client.is_open()) {
         std::printf("spooler: client connected on %s\n", client.name().c_str());
         clients.push_back(std::move(client));
         last_activity = std::chrono::steady_clock::now();
@@ -39,7 +43,7 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
           last_activity = std::chrono::steady_clock::now();
         }
-        if (ec) {  // peer_gone: the client is done (or died)
+        if (ec) {  // errc::peer_gone: the client is done (or died); closing frees it
           std::printf("spooler: client on %s left\n", it->name().c_str());
           it = clients.erase(it);
         } else {
@@ -48,7 +52,7 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("spooler: idle for %lld s, stopping\n", static_cast<long long>(idle_limit.count()));
-  } catch (const std::system_error& e) {
+  } catch (const shmkit::Error& e) {
     std::fprintf(stderr, "spooler_server: %s\n", e.what());
     return 1;
   }

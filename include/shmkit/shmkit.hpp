@@ -4,6 +4,7 @@
 #include <shmkit/attached_process.hpp>
 #include <shmkit/byte_span.hpp>
 #include <shmkit/channel.hpp>
+#include <shmkit/client.hpp>
 #include <shmkit/deadline.hpp>
 #include <shmkit/errc.hpp>
 #include <shmkit/error.hpp>

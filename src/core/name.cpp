@@ -8,8 +8,10 @@
 
 SHMKIT_BEGIN_NAMESPACE
 
-bool is_valid_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > k_max_name_length) return false;
+namespace {
+
+// The character rule every name follows, whatever its length.
+bool valid_characters(std::string_view name) noexcept {
   for (char c : name) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '_' || c == '-';
@@ -19,6 +21,12 @@ bool is_valid_name(std::string_view name) noexcept {
   // the POSIX semaphore "/x" as the file "/dev/shm/sem.x", where it would
   // collide with a segment called "sem.x".
   return name != "." && name != ".." && name.substr(0, 4) != "sem.";
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= k_max_name_length && valid_characters(name);
 }
 
 void validate_name(std::string_view name, std::error_code& ec) noexcept {
@@ -52,6 +60,13 @@ std::string printable(std::string_view name) {
 }
 
 }  // namespace
+
+bool check_derived_name(std::string_view name, Failure& failure) {
+  if (!name.empty() && name.size() <= k_max_os_name_length - 2 && valid_characters(name)) {
+    return true;
+  }
+  return check_name(name, failure);
+}
 
 bool check_name(std::string_view name, Failure& failure) {
   if (is_valid_name(name)) return true;

@@ -16,5 +16,11 @@ inline constexpr std::size_t k_max_os_name_length = 30;
 // Sets errc::invalid_name with the rule in the message; false if invalid.
 bool check_name(std::string_view name, Failure& failure);
 
+// For a name shmkit derived from a checked one (a server's connection
+// "<server>.<id>"): the same characters, up to k_max_os_name_length - 2 (room
+// for the "<name>.N" wake-up companions). Internal layers check with this;
+// the user's k_max_name_length is checked once, by each public entry.
+bool check_derived_name(std::string_view name, Failure& failure);
+
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -42,9 +42,14 @@ std::size_t choose_out_ring(const RingSegment& segment, OpenMode mode, ChannelEn
 Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const WaitOptions& wait,
                             const Options& options, OpenMode mode, ChannelEnd end,
                             Failure& failure) {
+  if (!check_ring_name(name, "channel", failure)) return Channel();
+  return open_derived(std::string(name), capacity, wait, options, mode, end, failure);
+}
+
+Channel ChannelAccess::open_derived(const std::string& name_text, std::size_t capacity,
+                                    const WaitOptions& wait, const Options& options, OpenMode mode,
+                                    ChannelEnd end, Failure& failure) {
   Channel channel;
-  if (!check_ring_name(name, "channel", failure)) return channel;
-  const std::string name_text(name);
   auto segment = std::make_shared<RingSegment>(
       open_ring_segment(name_text, SegmentKind::channel, 2, capacity, mode, options, failure));
   if (failure) return channel;

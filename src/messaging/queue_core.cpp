@@ -13,6 +13,7 @@
 #include "core/error_wrappers.hpp"
 #include "core/name_check.hpp"
 #include "messaging/peer_wait.hpp"
+#include "segment/segment_options.hpp"
 #include "sync/sync_segment.hpp"
 
 #include <shmkit/name.hpp>
@@ -216,10 +217,8 @@ class QueueImpl {
 
 namespace {
 
-std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
-                                      std::size_t capacity, const ElementType& type,
-                                      const QueueOptions& queue, const Options& options,
-                                      Failure& failure) {
+QueueImpl* open_queue(std::string_view name_view, QueueOpen how, std::size_t capacity,
+                      const ElementType& type, const QueueOptions& options, Failure& failure) {
   if (!check_name(name_view, failure)) return nullptr;
   const std::string name(name_view);
   const std::string what = "queue " + quoted(name);
@@ -240,9 +239,9 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
   }
   const SyncRequest request{SegmentKind::queue, k_queue_layout, state_size, 2, false,
                             &initialize_queue,  &init};
-  SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
+  SyncSegment segment =
+      open_sync_segment(name, segment_options_for(options), mode, request, failure);
   if (failure) return nullptr;
-
   // Judge what the creator wrote, whoever that was.
   if (segment.state_size < k_queue_offset + sizeof(QueueShared)) {
     failure.set(errc::corrupted, what + " is too small for a queue");
@@ -281,71 +280,80 @@ std::unique_ptr<QueueImpl> open_queue(std::string_view name_view, QueueOpen how,
                     std::to_string(init.layout.capacity) + "; open it without a capacity");
     return nullptr;
   }
-  return std::make_unique<QueueImpl>(std::move(segment), shared, static_cast<std::size_t>(cells),
-                                     static_cast<std::size_t>(cell_size),
-                                     static_cast<std::size_t>(element_size), name, queue.wait);
+  return new QueueImpl(std::move(segment), shared, static_cast<std::size_t>(cells),
+                       static_cast<std::size_t>(cell_size), static_cast<std::size_t>(element_size),
+                       name, options.wait);
 }
 
-QueueImpl& checked(const std::unique_ptr<QueueImpl>& impl) {
-  if (!impl) {
-    throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                            "use of an empty Queue handle");
-  }
-  return *impl;
+// Misuse changes nothing and is errc::invalid_state.
+bool usable(const QueueImpl* impl, const char* call, Failure& failure) {
+  if (impl != nullptr) return true;
+  failure.set(errc::invalid_state, std::string("Queue::") + call +
+                                       " on an empty Queue handle (default-constructed or moved "
+                                       "from); open the queue first");
+  return false;
+}
+
+// One body for both faces: throws when `ec` is null, else fills it.
+template <typename Fn>
+auto run(std::error_code* ec, Fn&& fn) {
+  if (ec == nullptr) return throwing(std::forward<Fn>(fn));
+  return without_throwing(*ec, std::forward<Fn>(fn));
 }
 
 }  // namespace
 
-QueueCore::QueueCore() noexcept = default;
-QueueCore::QueueCore(QueueCore&&) noexcept = default;
-QueueCore& QueueCore::operator=(QueueCore&&) noexcept = default;
-QueueCore::~QueueCore() = default;
+QueueCore::QueueCore(QueueCore&& other) noexcept : impl_(other.impl_) {
+  other.impl_ = nullptr;
+}
+QueueCore& QueueCore::operator=(QueueCore&& other) noexcept {
+  if (this != &other) {
+    delete impl_;
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
+QueueCore::~QueueCore() {
+  delete impl_;
+}
 
 QueueCore QueueCore::open(std::string_view name, QueueOpen mode, std::size_t capacity,
-                          const ElementType& type, const QueueOptions& queue,
-                          const Options& options) {
-  return throwing([&](Failure& f) {
+                          const ElementType& type, const QueueOptions& options,
+                          std::error_code* ec) {
+  return run(ec, [&](Failure& f) {
     QueueCore core;
-    core.impl_ = open_queue(name, mode, capacity, type, queue, options, f);
+    core.impl_ = open_queue(name, mode, capacity, type, options, f);
     return core;
   });
 }
 
-QueueCore QueueCore::open(std::string_view name, QueueOpen mode, std::size_t capacity,
-                          const ElementType& type, const QueueOptions& queue,
-                          const Options& options, std::error_code& ec) noexcept {
-  return without_throwing(ec, [&](Failure& f) {
-    QueueCore core;
-    core.impl_ = open_queue(name, mode, capacity, type, queue, options, f);
-    return core;
+bool QueueCore::remove(std::string_view name, const QueueOptions& options, std::error_code* ec) {
+  return run(ec, [&](Failure& f) {
+    return check_name(name, f) &&
+           remove_sync_segment(std::string(name), segment_options_for(options), 2, f);
   });
 }
 
-bool QueueCore::remove(std::string_view name, const Options& options) {
-  return throwing([&](Failure& f) {
-    return check_name(name, f) && remove_sync_segment(std::string(name), options, 2, f);
+bool QueueCore::exists(std::string_view name, const QueueOptions& options, std::error_code* ec) {
+  return run(ec, [&](Failure& f) {
+    if (!check_name(name, f)) return false;
+    std::error_code code;
+    const bool found = NamedSharedMemory::exists(name, segment_options_for(options), code);
+    if (code) f.set(code, error_message(code));
+    return found;
   });
 }
 
-bool QueueCore::remove(std::string_view name, const Options& options,
-                       std::error_code& ec) noexcept {
-  return without_throwing(ec, [&](Failure& f) {
-    return check_name(name, f) && remove_sync_segment(std::string(name), options, 2, f);
+bool QueueCore::push(const void* element, Deadline deadline, std::error_code* ec) {
+  return run(ec, [&](Failure& f) {
+    return usable(impl_, "push", f) && impl_->push(element, deadline, f);
   });
 }
 
-bool QueueCore::push_until(const void* element, Deadline deadline) {
-  return throwing([&](Failure& f) { return checked(impl_).push(element, deadline, f); });
-}
-bool QueueCore::push_until(const void* element, Deadline deadline, std::error_code& ec) noexcept {
-  return without_throwing(ec,
-                          [&](Failure& f) { return checked(impl_).push(element, deadline, f); });
-}
-bool QueueCore::pop_until(void* element, Deadline deadline) {
-  return throwing([&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
-}
-bool QueueCore::pop_until(void* element, Deadline deadline, std::error_code& ec) noexcept {
-  return without_throwing(ec, [&](Failure& f) { return checked(impl_).pop(element, deadline, f); });
+bool QueueCore::pop(void* element, Deadline deadline, std::error_code* ec) {
+  return run(
+      ec, [&](Failure& f) { return usable(impl_, "pop", f) && impl_->pop(element, deadline, f); });
 }
 
 std::size_t QueueCore::capacity() const noexcept {

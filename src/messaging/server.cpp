@@ -1,15 +1,5 @@
-// Server and Client: a registry segment of connection slots, and one Channel
-// per connection.
-//
-// A slot belongs to whoever holds its `client` word (0 = free). A client
-// claims a slot, picks a fresh id, creates the channel "<server>.<id>" and
-// publishes the ticket {id, requested}; the server opens that channel, turns
-// the ticket into {id, accepted} and wakes the client. Every change of a
-// ticket is a compare-and-swap on the whole {id, state} pair, so a server
-// that took long to open a channel can never accept a later client's request
-// with an earlier client's channel. Closing the server's end of the
-// connection removes the channel and frees the slot. A client that dies
-// before being accepted is found by the server's next scan and its slot freed.
+// Server: takes a name's registry over, accepts the requests clients publish
+// in its slots, and frees a connection when its end closes.
 //
 // Clients use the registry as soon as it is published, before the server
 // claims it, and while a restarted server is still taking it over; so a
@@ -20,144 +10,65 @@
 
 #include "core/error_wrappers.hpp"
 #include "core/name_check.hpp"
-#include "core/process_identity.hpp"
 #include "messaging/channel_access.hpp"
 #include "messaging/peer_wait.hpp"
 #include "messaging/ring_core.hpp"
-#include "segment/segment_header.hpp"
-#include "sync/sync_segment.hpp"
+#include "messaging/server_registry.hpp"
+#include "segment/segment_options.hpp"
 
-#include <shmkit/name.hpp>
-
-#include <cstdio>
-#include <thread>
+#include <memory>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
-namespace {
-
-constexpr std::uint32_t k_server_layout = 0x53525631;                        // "SRV1"
-constexpr std::size_t k_server_name_max = detail::k_max_os_name_length - 9;  // ".xxxxxx" + ".N"
-constexpr std::uint32_t k_id_mask = 0xffffff;
-
-enum SlotState : std::uint32_t {
-  slot_free = 0,
-  slot_requested = 2,
-  slot_accepted = 3,
-  slot_refused = 4,  // the server could not open the client's channel
-};
-
-struct ServerSlot {
-  std::atomic<std::uint64_t> client;  // 0, or pack_slot() of the client holding the slot
-  std::atomic<std::uint64_t> ticket;  // ticket(id, state); 0 = free
-};
-
-constexpr std::uint64_t ticket(std::uint32_t id, SlotState state) {
-  return (std::uint64_t{id & k_id_mask} << 32) | state;
-}
-constexpr std::uint32_t ticket_id(std::uint64_t t) {
-  return static_cast<std::uint32_t>(t >> 32) & k_id_mask;
-}
-constexpr std::uint32_t ticket_state(std::uint64_t t) {
-  return static_cast<std::uint32_t>(t);
-}
-
-struct ServerState {
-  std::atomic<std::uint64_t> server;  // endpoint word of the accepting process
-  std::atomic<std::uint32_t> next_id;
-  std::atomic<std::uint32_t> accept_sleepers;
-  std::atomic<std::uint32_t> accept_signal;
-  std::atomic<std::uint32_t> connect_sleepers;
-  std::atomic<std::uint32_t> connect_signal;
-  std::uint32_t reserved;
-  ServerSlot slots[Server::k_max_connections];
-};
-
-std::string channel_name(const std::string& server, std::uint32_t id) {
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, ".%06x", id & k_id_mask);
-  return server + suffix;
-}
-
-bool check_server_name(std::string_view name, Failure& failure) {
-  if (!check_name(name, failure)) return false;
-  if (name.size() > k_server_name_max) {
-    failure.set(errc::invalid_name, "server '" + std::string(name) +
-                                        "': server names are at most " +
-                                        std::to_string(k_server_name_max) +
-                                        " characters (each connection is named '<server>.<id>')");
-    return false;
-  }
-  return true;
-}
-
-SyncSegment open_registry(const std::string& name, const Options& options, OpenMode mode,
-                          Failure& failure) {
-  const SyncRequest request{
-      SegmentKind::server, k_server_layout, sizeof(ServerState), 2, true, nullptr, nullptr};
-  return open_sync_segment(name, options, mode, request, failure);
-}
-
-bool alive(std::uint64_t word) {
-  return word > k_endpoint_closed && is_alive(word >> 32, word, k_slot_start_time_mask);
-}
-
-}  // namespace
 
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
  public:
-  ServerCore(std::string name, const ConnectionOptions& connections, const Options& options)
-      : name_(std::move(name)), connections_(connections), options_(options) {}
+  ServerCore(std::string name, const ServerOptions& options, std::size_t capacity)
+      : name_(std::move(name)),
+        options_(options),
+        segment_options_(segment_options_for(options)),
+        capacity_(capacity) {}
 
   bool start(Failure& failure) {
     // A dead predecessor's registry is taken over, not reclaimed afresh: its
     // slots name the channels it leaves behind, which are cleaned below.
-    Options registry_options = options_;
+    Options registry_options = segment_options_;
     registry_options.reclaim_stale = false;
-    registry_ = open_registry(name_, registry_options, OpenMode::open_or_create, failure);
+    registry_ =
+        open_registry(name_, registry_options, OpenMode::open_or_create, capacity_, failure);
     if (failure) return false;
-    auto* state = static_cast<ServerState*>(registry_.state);
-    if (!claim_endpoint(state->server, "server " + quoted(name_), "server process", failure)) {
+    ServerState& state = registry_state(registry_);
+    if (!claim_endpoint(state.server, "server " + quoted(name_), "server process", failure)) {
       return false;  // state_ stays null: this core must not close or remove anything
     }
-    state_ = state;
-    // Whatever a dead predecessor left: the channels and slots of the
-    // connections it accepted, and of clients that died. Not a live
-    // client's request, nor a slot a live client is filling in: clients
-    // found this registry before we claimed it, and a request made then is
-    // ours to accept (freeing it removed a channel its client was waiting
-    // on, or left the client publishing into a slot it no longer held).
-    for (ServerSlot& slot : state_->slots) {
-      const std::uint64_t client = slot.client.load(std::memory_order_acquire);
-      if (client == 0) continue;
-      const std::uint64_t seen = slot.ticket.load(std::memory_order_acquire);
-      if (ticket_state(seen) == slot_accepted || !alive(client)) free_slot(slot, client, seen);
-    }
+    state_ = &state;
+    state_->capacity.store(capacity_, std::memory_order_release);
+    free_what_the_dead_left();
     return true;
   }
 
   ~ServerCore() {
     if (state_ == nullptr) return;
     close_endpoint(state_->server);
-    // Clients waiting to be accepted must learn that nobody will.
+    // Clients waiting to be accepted stop waiting for this server.
     state_->connect_signal.fetch_add(1);
     registry_.waiters[1]->wake(state_->connect_signal, Server::k_max_connections);
     // A server that stops takes its name with it, unless a successor has
     // already claimed the registry. Open connections keep their channels.
     if (state_->server.load() == k_endpoint_closed) {
       Failure ignored;
-      remove_sync_segment(name_, options_, 2, ignored);
+      remove_sync_segment(name_, segment_options_, 2, ignored);
     }
   }
 
-  Channel accept(Deadline deadline, Failure& /*failure*/) {
+  Channel accept(Deadline deadline) {
     for (;;) {
       if (Channel channel = take_request(); channel.is_open()) return channel;
       // Whatever the registry holds, a wait ends by its deadline: a slot
       // that looks ready but yields nothing must not keep us here.
       if (deadline != k_forever && std::chrono::steady_clock::now() >= deadline) return Channel();
       const WaitResult result = wait_for_peer(
-          connections_.wait, deadline,
+          options_.wait, deadline,
           SleepWords{state_->accept_sleepers, state_->accept_signal, *registry_.waiters[0]},
           [&] { return has_request(); }, [] { return false; });
       if (result != WaitResult::ready) return Channel();
@@ -165,8 +76,26 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   const std::string& name() const noexcept { return name_; }
+  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
+  // Whatever a dead predecessor left: the channels and slots of the
+  // connections it accepted, and of clients that died. Not a live client's
+  // request, nor a slot a live client is filling in: clients found this
+  // registry before we claimed it, and a request made then is ours to
+  // accept (freeing it removed a channel its client was waiting on, or left
+  // the client publishing into a slot it no longer held).
+  void free_what_the_dead_left() {
+    for (ServerSlot& slot : state_->slots) {
+      const std::uint64_t client = slot.client.load(std::memory_order_acquire);
+      if (client == 0) continue;
+      const std::uint64_t seen = slot.ticket.load(std::memory_order_acquire);
+      if (ticket_state(seen) == slot_accepted || !endpoint_alive(client)) {
+        free_slot(slot, client, seen);
+      }
+    }
+  }
+
   // Must agree with take_request(): a slot it would skip (no client) is no
   // request, or a waiter would spin on it for ever.
   bool has_request() const {
@@ -179,10 +108,6 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     return false;
   }
 
-  void remove_ring_channel(std::uint32_t id, Failure& failure) {
-    Channel::remove(channel_name(name_, id), channel_options_for(options_), failure.code);
-  }
-
   // Accepts one pending request, freeing the slots of clients that died on
   // the way. An empty Channel if there is none.
   Channel take_request() {
@@ -193,13 +118,14 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
       const std::uint32_t state = ticket_state(seen);
       if (state == slot_accepted) continue;
       if (state != slot_requested) {
-        if (!alive(client)) free_slot(slot, client, seen);  // died while connecting
+        if (!endpoint_alive(client)) free_slot(slot, client, seen);  // died while connecting
         continue;
       }
       const std::uint32_t id = ticket_id(seen);
       Failure open_failure;
-      Channel channel = ChannelAccess::open(channel_name(name_, id), 0, connections_.wait, options_,
-                                            OpenMode::open, ChannelEnd::opener, open_failure);
+      Channel channel = ChannelAccess::open_derived(connection_name(name_, id), 0, options_.wait,
+                                                    segment_options_, OpenMode::open,
+                                                    ChannelEnd::opener, open_failure);
       const std::uint64_t outcome = ticket(id, channel.is_open() ? slot_accepted : slot_refused);
       if (!slot.ticket.compare_exchange_strong(seen, outcome, std::memory_order_acq_rel)) {
         continue;  // that client gave up meanwhile (another may use the slot by now)
@@ -219,8 +145,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   // Frees `slot` if it still holds `expected_ticket` for `client`.
   void free_slot(ServerSlot& slot, std::uint64_t client, std::uint64_t expected_ticket) {
     if (expected_ticket != 0) {
-      Failure ignored;
-      remove_ring_channel(ticket_id(expected_ticket), ignored);
+      remove_connection(name_, ticket_id(expected_ticket), segment_options_);
       if (!slot.ticket.compare_exchange_strong(expected_ticket, 0, std::memory_order_acq_rel)) {
         return;  // the slot has moved on to another connection
       }
@@ -236,194 +161,158 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   std::string name_;
-  ConnectionOptions connections_;
-  Options options_;
+  ServerOptions options_;
+  SegmentOptions segment_options_;
+  std::size_t capacity_;
   SyncSegment registry_;
   ServerState* state_ = nullptr;
 };
 
-// ---- client -----------------------------------------------------------------
+class ServerImpl {
+ public:
+  explicit ServerImpl(std::shared_ptr<ServerCore> core) noexcept : core(std::move(core)) {}
+  // Shared with the on-close hooks of accepted connections, which free their
+  // slots in the registry after the Server handle is gone.
+  std::shared_ptr<ServerCore> core;
+};
 
-Channel connect(std::string_view server_view, Deadline deadline,
-                const ConnectionOptions& connection, const Options& options, Failure& failure) {
-  if (!check_server_name(server_view, failure)) return Channel();
-  const std::string server(server_view);
-  const std::string what = "server " + quoted(server);
+namespace {
 
-  // Wait for the server to exist.
-  SyncSegment registry;
-  for (;;) {
-    registry = open_registry(server, options, OpenMode::open, failure);
-    if (!failure) break;
-    if (failure.code != make_error_code(errc::not_found) ||
-        std::chrono::steady_clock::now() >= deadline) {
-      if (failure.code == make_error_code(errc::not_found)) {
-        failure.set(std::make_error_code(std::errc::timed_out),
-                    "connect to " + what + ": no such server appeared before the deadline");
-      }
-      return Channel();
-    }
-    failure.clear();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  auto& state = *static_cast<ServerState*>(registry.state);
-  PeerWatch server_watch;
-  if (server_watch.gone(state.server.load())) {
-    failure.set(errc::peer_gone, "connect to " + what +
-                                     ": it is not running (its process exited "
-                                     "or closed); start it first");
-    return Channel();
-  }
-
-  const std::uint64_t self = pack_slot(current_process());
-  ServerSlot* slot = nullptr;
-  for (ServerSlot& candidate : state.slots) {
-    std::uint64_t expected = 0;
-    if (candidate.client.compare_exchange_strong(expected, self, std::memory_order_acq_rel)) {
-      slot = &candidate;
-      break;
-    }
-  }
-  if (slot == nullptr) {
-    failure.set(errc::overflow, "connect to " + what + ": all " +
-                                    std::to_string(Server::k_max_connections) +
-                                    " connection slots are in use");
-    return Channel();
-  }
-  // A fresh id per connection; a name left by an earlier run of the server
-  // (still held open by one of its old clients) is skipped.
-  std::uint32_t id = 0;
-  Channel channel;
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    failure.clear();
-    id = state.next_id.fetch_add(1) & k_id_mask;
-    channel = ChannelAccess::open(channel_name(server, id), connection.capacity, connection.wait,
-                                  options, OpenMode::create, ChannelEnd::creator, failure);
-    if (failure.code != make_error_code(errc::already_exists)) break;
-  }
-  // Leaves the slot, removing our channel only if we made it. A slot that was
-  // taken from us (`ours` false) is not written: it may be another client's
-  // by now, even another thread's of this process, with our client word.
-  auto give_up = [&](bool made_channel, bool ours) {
-    const std::string channel_text = channel_name(server, id);
-    channel = Channel();
-    if (made_channel) {
-      std::error_code ignored;
-      Channel::remove(channel_text, channel_options_for(options), ignored);
-    }
-    if (!ours) return;
-    slot->ticket.store(0, std::memory_order_release);
-    std::uint64_t expected = self;
-    slot->client.compare_exchange_strong(expected, 0);
-  };
-  if (failure) {
-    give_up(false, true);
-    return Channel();
-  }
-  const std::uint64_t requested = ticket(id, slot_requested);
-  slot->ticket.store(requested, std::memory_order_release);
-  wake_sleepers(SleepWords{state.accept_sleepers, state.accept_signal, *registry.waiters[0]}, 1);
-
-  const WaitResult result = wait_for_peer(
-      connection.wait, deadline,
-      SleepWords{state.connect_sleepers, state.connect_signal, *registry.waiters[1]},
-      [&] { return slot->ticket.load(std::memory_order_acquire) != requested; },
-      [&] { return server_watch.gone(state.server.load(std::memory_order_acquire)); });
-  std::uint64_t seen = requested;
-  if (result == WaitResult::ready ||
-      !slot->ticket.compare_exchange_strong(seen, 0, std::memory_order_acq_rel)) {
-    // Answered, possibly just as we gave up.
-    if (seen == requested) seen = slot->ticket.load(std::memory_order_acquire);
-    if (seen == ticket(id, slot_accepted)) return channel;
-    const bool refused = seen == ticket(id, slot_refused);
-    give_up(true, refused);
-    failure.set(std::make_error_code(std::errc::connection_refused),
-                "connect to " + what +
-                    (refused ? ": the server could not open the connection's channel"
-                             : ": its request was taken out of its slot (another process changed "
-                               "the server's registry); try again"));
-    return Channel();
-  }
-  give_up(true, true);
-  if (result == WaitResult::peer_gone) {
-    failure.set(errc::peer_gone, "connect to " + what + ": the server process exited or closed");
-  } else {
-    failure.set(std::make_error_code(std::errc::timed_out),
-                "connect to " + what + ": not accepted before the deadline");
-  }
-  return Channel();
+template <typename Fn>
+auto run(std::error_code* ec, Fn&& fn) {
+  if (ec == nullptr) return throwing(std::forward<Fn>(fn));
+  return without_throwing(*ec, std::forward<Fn>(fn));
 }
 
+ServerImpl* create_server(std::string_view name, const ServerOptions& options, Failure& failure) {
+  if (!check_name(name, failure)) return nullptr;
+  const std::size_t capacity = ring_capacity_for(options.capacity);
+  if (capacity == 0) {
+    failure.set(errc::invalid_size, "server " + quoted(std::string(name)) +
+                                        ": a connection capacity of " +
+                                        std::to_string(options.capacity) +
+                                        " bytes is more than a ring can hold; ask for less");
+    return nullptr;
+  }
+  auto core = std::make_shared<ServerCore>(std::string(name), options, capacity);
+  if (!core->start(failure)) return nullptr;
+  return new ServerImpl(std::move(core));
+}
+
+// The registry under `name`, if any; not_found is no failure.
+SyncSegment find_registry(std::string_view name, const ServerOptions& options, Failure& failure) {
+  if (!check_name(name, failure)) return {};
+  Options registry_options = segment_options_for(options);
+  registry_options.reclaim_stale = false;
+  SyncSegment registry =
+      open_registry(std::string(name), registry_options, OpenMode::open, 0, failure);
+  if (failure.code == make_error_code(errc::not_found)) failure.clear();
+  return registry;
+}
+
+bool remove_server(std::string_view name_view, const ServerOptions& options, Failure& failure) {
+  SyncSegment registry = find_registry(name_view, options, failure);
+  if (failure || registry.state == nullptr) return false;
+  const std::string name(name_view);
+  ServerState& state = registry_state(registry);
+  const std::uint64_t server = state.server.load(std::memory_order_acquire);
+  if (endpoint_alive(server)) {
+    failure.set(errc::role_taken, "server " + quoted(name) + " is running (pid " +
+                                      std::to_string(server >> 32) +
+                                      "); stop it instead of removing its name");
+    return false;
+  }
+  const SegmentOptions segment_options = segment_options_for(options);
+  for (ServerSlot& slot : state.slots) {
+    const std::uint64_t seen = slot.ticket.load(std::memory_order_acquire);
+    if (seen != 0) remove_connection(name, ticket_id(seen), segment_options);
+  }
+  registry = SyncSegment();
+  return remove_sync_segment(name, segment_options, 2, failure);
+}
+
+bool server_exists(std::string_view name, const ServerOptions& options, Failure& failure) {
+  SyncSegment registry = find_registry(name, options, failure);
+  if (failure || registry.state == nullptr) return false;
+  return endpoint_alive(registry_state(registry).server.load(std::memory_order_acquire));
+}
+
+}  // namespace
 }  // namespace detail
 
 using detail::Failure;
 
-Server::Server() noexcept = default;
-Server::Server(Server&&) noexcept = default;
-Server& Server::operator=(Server&&) noexcept = default;
-Server::~Server() = default;
-
-namespace {
-
-std::shared_ptr<detail::ServerCore> start_server(std::string_view name,
-                                                 const ConnectionOptions& connections,
-                                                 const Options& options, Failure& failure) {
-  if (!detail::check_server_name(name, failure)) return nullptr;
-  auto core = std::make_shared<detail::ServerCore>(std::string(name), connections, options);
-  if (!core->start(failure)) return nullptr;
-  return core;
+Server::Server(Server&& other) noexcept : impl_(other.impl_) {
+  other.impl_ = nullptr;
 }
 
-}  // namespace
+Server& Server::operator=(Server&& other) noexcept {
+  if (this != &other) {
+    delete impl_;
+    impl_ = other.impl_;
+    other.impl_ = nullptr;
+  }
+  return *this;
+}
 
-Server::Server(std::string_view name, const ConnectionOptions& connections, const Options& options)
-    : core_(detail::throwing(
-          [&](Failure& f) { return start_server(name, connections, options, f); })) {}
+Server::~Server() {
+  delete impl_;
+}
 
-Server Server::start(std::string_view name, const ConnectionOptions& connections,
-                     const Options& options, std::error_code& ec) noexcept {
+Server Server::create(std::string_view name, const ServerOptions& options) {
   Server server;
-  server.core_ = detail::without_throwing(
-      ec, [&](Failure& f) { return start_server(name, connections, options, f); });
+  server.impl_ =
+      detail::throwing([&](Failure& f) { return detail::create_server(name, options, f); });
   return server;
 }
 
-Channel Server::accept_until(Deadline deadline) {
-  return detail::throwing([&](Failure& f) {
-    if (!core_)
-      throw std::system_error(std::make_error_code(std::errc::operation_not_permitted),
-                              "accept on an empty Server handle");
-    return core_->accept(deadline, f);
-  });
+Server Server::create(std::string_view name, const ServerOptions& options,
+                      std::error_code& ec) noexcept {
+  Server server;
+  server.impl_ = detail::without_throwing(
+      ec, [&](Failure& f) { return detail::create_server(name, options, f); });
+  return server;
 }
 
-Channel Server::accept_until(Deadline deadline, std::error_code& ec) noexcept {
-  return detail::without_throwing(ec, [&](Failure& f) {
-    if (!core_) {
-      f.set(std::make_error_code(std::errc::operation_not_permitted),
-            "accept on an empty Server handle");
+bool Server::remove(std::string_view name, const ServerOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::remove_server(name, options, f); });
+}
+
+bool Server::remove(std::string_view name, const ServerOptions& options,
+                    std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::remove_server(name, options, f); });
+}
+
+bool Server::exists(std::string_view name, const ServerOptions& options) {
+  return detail::throwing([&](Failure& f) { return detail::server_exists(name, options, f); });
+}
+
+bool Server::exists(std::string_view name, const ServerOptions& options,
+                    std::error_code& ec) noexcept {
+  return detail::without_throwing(
+      ec, [&](Failure& f) { return detail::server_exists(name, options, f); });
+}
+
+Channel Server::accept_at(Deadline deadline, std::error_code* ec) {
+  return detail::run(ec, [&](Failure& f) {
+    if (impl_ == nullptr) {
+      f.set(errc::invalid_state,
+            "accept on an empty Server handle (default-constructed or moved from); create the "
+            "server first");
       return Channel();
     }
-    return core_->accept(deadline, f);
+    return impl_->core->accept(deadline);
   });
 }
 
 const std::string& Server::name() const noexcept {
   static const std::string empty;
-  return core_ ? core_->name() : empty;
+  return impl_ ? impl_->core->name() : empty;
 }
 
-Channel Client::connect_until(std::string_view server, Deadline deadline,
-                              const ConnectionOptions& connection, const Options& options) {
-  return detail::throwing(
-      [&](Failure& f) { return detail::connect(server, deadline, connection, options, f); });
-}
-
-Channel Client::connect_until(std::string_view server, Deadline deadline,
-                              const ConnectionOptions& connection, const Options& options,
-                              std::error_code& ec) noexcept {
-  return detail::without_throwing(
-      ec, [&](Failure& f) { return detail::connect(server, deadline, connection, options, f); });
+std::size_t Server::capacity() const noexcept {
+  return impl_ ? impl_->core->capacity() : 0;
 }
 
 SHMKIT_END_NAMESPACE

@@ -52,6 +52,17 @@ void refuse_empty(Failure& f, const char* call) {
 
 }  // namespace
 
+namespace detail {
+
+bool remove_segment(std::string_view name_view, const SegmentOptions& options, Failure& failure) {
+  const std::string name(name_view);
+  if (!check_derived_name(name, failure)) return false;
+  SegmentBackend* backend = find_backend(options.backend, failure);
+  return backend != nullptr && backend->remove(name, options, failure);
+}
+
+}  // namespace detail
+
 NamedSharedMemory NamedSharedMemory::create(std::string_view name, std::size_t size,
                                             const SegmentOptions& options) {
   return detail::throwing([&](Failure& f) {

@@ -34,6 +34,10 @@ NamedSharedMemory open_segment(std::string_view name, std::size_t size,
                                const SegmentOptions& options, OpenMode mode,
                                const SegmentRequest& request, Failure& failure);
 
+// Removes any kind's segment (a name check_derived_name() accepts); false
+// if there was none.
+bool remove_segment(std::string_view name, const SegmentOptions& options, Failure& failure);
+
 // "segment", "mutex", ... for messages; "unknown object" for anything else.
 const char* kind_name(ObjectKind kind) noexcept;
 

@@ -119,7 +119,12 @@ class SegmentOpening {
  private:
   // The name, the backend, and for a creating call the size and access.
   bool arguments_valid(Failure& failure) {
-    if (!check_name(name_, failure)) return false;
+    // A user's segment is held to k_max_name_length; the other kinds checked
+    // their names at their own entry and may use derived ones.
+    const bool name_valid = request_.kind == ObjectKind::segment
+                                ? check_name(name_, failure)
+                                : check_derived_name(name_, failure);
+    if (!name_valid) return false;
     backend_ = find_backend(options_.backend, failure);
     if (backend_ == nullptr) return false;
     if (mode_ == OpenMode::open) return true;

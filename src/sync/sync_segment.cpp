@@ -93,11 +93,10 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
 
 bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
                          Failure& failure) {
-  if (!check_name(name, failure)) return false;
-  std::error_code ec;
-  const bool removed = NamedSharedMemory::remove(name, options, ec);
-  if (ec) {
-    failure.set(ec, "remove " + quoted(name) + " failed");
+  Failure removal;
+  const bool removed = remove_segment(name, options, removal);
+  if (removal) {
+    failure.set(removal.code, "remove " + quoted(name) + " failed");
     return false;
   }
   for (unsigned slot = 0; slot < waiter_slots; ++slot) remove_word_waiter(name, slot, options);

@@ -673,10 +673,11 @@ TEST_SUITE("lifecycle") {
       auto fresh = NamedSharedMemory::open_or_create(base + "d", 4096, on(backend));
       CHECK(fresh.created());
       CHECK(fresh.size() == 4096);
-      leave_killed_creation(base + "e", backend, ObjectKind::queue, k_size);
-      QueueOptions queue_options;
-      auto queue = Queue<long>::open_or_create(base + "e", 16, queue_options, on(backend));
-      CHECK(queue.try_push(42));
+      if (backend == native_backend()) {  // a Queue lives on the native backend
+        leave_killed_creation(base + "e", backend, ObjectKind::queue, k_size);
+        auto queue = Queue<long>::open_or_create(base + "e", 16);
+        CHECK(queue.try_push(42));
+      }
     }
   }
 

@@ -7,7 +7,9 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "core/name_check.hpp"
 #include "messaging/ring_core.hpp"
+#include "messaging/server_registry.hpp"
 #include "segment/segment_header.hpp"
 
 #include <chrono>
@@ -51,7 +53,8 @@ SHMKIT_CHILD_ROLE(channel_echo) {
 
 // args: server id count. Connects, sends `count` greetings, reads the replies.
 SHMKIT_CHILD_ROLE(server_client) {
-  auto channel = Client::connect(args.at(0), std::chrono::seconds(30));
+  auto channel = Client::connect_for(args.at(0), std::chrono::seconds(30));
+  if (!channel.is_open()) return 2;
   for (int i = 0; i < std::stoi(args.at(2)); ++i) {
     send_text(channel, args.at(1) + ":" + std::to_string(i));
     if (receive_text(channel) != "ok " + args.at(1) + ":" + std::to_string(i)) return 3;
@@ -61,7 +64,7 @@ SHMKIT_CHILD_ROLE(server_client) {
 
 // args: server. Connects, sends one message, then waits to be killed.
 SHMKIT_CHILD_ROLE(server_client_dies) {
-  auto channel = Client::connect(args.at(0), std::chrono::seconds(30));
+  auto channel = Client::connect(args.at(0));
   send_text(channel, "last words");
   std::this_thread::sleep_for(std::chrono::seconds(120));
   return 1;
@@ -69,8 +72,8 @@ SHMKIT_CHILD_ROLE(server_client_dies) {
 
 // args: server. Runs a server that accepts one client, then waits to be killed.
 SHMKIT_CHILD_ROLE(server_dies) {
-  Server server(args.at(0));
-  Channel connection = server.accept(std::chrono::seconds(30));
+  auto server = Server::create(args.at(0));
+  Channel connection = server.accept_for(std::chrono::seconds(30));
   if (!connection.is_open()) return 3;
   std::this_thread::sleep_for(std::chrono::seconds(120));
   return 1;
@@ -78,15 +81,34 @@ SHMKIT_CHILD_ROLE(server_dies) {
 
 // args: server. Runs a server that never accepts, then waits to be killed.
 SHMKIT_CHILD_ROLE(server_idle) {
-  Server server(args.at(0));
+  auto server = Server::create(args.at(0));
   std::this_thread::sleep_for(std::chrono::seconds(120));
   return 1;
+}
+
+// args: server. Serves until killed: answers each message with "echo: <message>".
+SHMKIT_CHILD_ROLE(echo_server) {
+  auto server = Server::create(args.at(0));
+  std::vector<Channel> connections;
+  for (;;) {
+    if (Channel connection = server.accept_for(std::chrono::milliseconds(5));
+        connection.is_open()) {
+      connections.push_back(std::move(connection));
+    }
+    for (Channel& connection : connections) {
+      char buffer[256];
+      std::error_code ec;  // peer_gone once a client left: nothing more comes
+      if (auto size = connection.receive_until(buffer, sizeof buffer, Deadline(), ec)) {
+        send_text(connection, "echo: " + std::string(buffer, *size));
+      }
+    }
+  }
 }
 
 TEST_SUITE("server") {
   TEST_CASE("accept returns by its deadline whatever the registry's slots hold") {
     test::NameGuard guard(test::unique_name("srvg"));
-    Server server(guard.name());
+    auto server = Server::create(guard.name());
     Options raw;
     raw.raw = true;
     auto bytes = NamedSharedMemory::open(guard.name(), raw);
@@ -99,7 +121,7 @@ TEST_SUITE("server") {
     };
     auto accept_returns_in_time = [&] {
       const auto start = std::chrono::steady_clock::now();
-      Channel channel = server.accept(std::chrono::milliseconds(100));
+      Channel channel = server.accept_for(std::chrono::milliseconds(100));
       const auto took = std::chrono::steady_clock::now() - start;
       CHECK_FALSE(channel.is_open());
       CHECK(took < std::chrono::seconds(5));
@@ -138,7 +160,7 @@ TEST_SUITE("server") {
 
   TEST_CASE("a server serves several client processes at once") {
     test::NameGuard guard(test::unique_name("sv"));
-    Server server(guard.name());
+    auto server = Server::create(guard.name());
     std::vector<test::Child> clients;
     for (int i = 0; i < 4; ++i) {
       clients.push_back(
@@ -146,7 +168,7 @@ TEST_SUITE("server") {
     }
     std::vector<Channel> connections;
     for (int i = 0; i < 4; ++i) {
-      Channel connection = server.accept(std::chrono::seconds(30));
+      Channel connection = server.accept_for(std::chrono::seconds(30));
       REQUIRE(connection.is_open());
       connections.push_back(std::move(connection));
     }
@@ -166,11 +188,12 @@ TEST_SUITE("server") {
     for (auto& client : clients) CHECK(client.wait().code == 0);
   }
 
-  TEST_CASE("a client that dies is noticed by the server, which frees its connection") {
+  TEST_CASE(
+      "restart recipe, client side: a killed client is noticed and freed; its restart connects") {
     test::NameGuard guard(test::unique_name("sk"));
-    Server server(guard.name());
+    auto server = Server::create(guard.name());
     auto client = test::Child::spawn("server_client_dies", {guard.name()});
-    Channel connection = server.accept(std::chrono::seconds(30));
+    Channel connection = server.accept_for(std::chrono::seconds(30));
     REQUIRE(connection.is_open());
     CHECK(receive_text(connection) == "last words");
     const std::string channel_name = connection.name();
@@ -183,12 +206,23 @@ TEST_SUITE("server") {
     CHECK(ec == errc::peer_gone);
     connection = Channel();  // closing frees the connection
     if (native_backend() != Backend::win32) CHECK_FALSE(NamedSharedMemory::exists(channel_name));
+
+    // The client process restarted: it just connects, and is served.
+    auto restarted = test::Child::spawn("server_client", {guard.name(), "again", "3"});
+    Channel fresh = server.accept_for(std::chrono::seconds(30));
+    REQUIRE(fresh.is_open());
+    for (int i = 0; i < 3; ++i) {
+      const std::string text = receive_text(fresh);
+      CHECK(text == "again:" + std::to_string(i));
+      send_text(fresh, "ok " + text);
+    }
+    CHECK(restarted.wait().code == 0);
   }
 
   TEST_CASE("a server that dies is noticed by its client; a new server takes the name over") {
     test::NameGuard guard(test::unique_name("sd"));
     auto server_process = test::Child::spawn("server_dies", {guard.name()});
-    Channel channel = Client::connect(guard.name(), std::chrono::seconds(30));
+    Client channel = Client::connect_for(guard.name(), std::chrono::seconds(30));
     REQUIRE(channel.is_open());
     const std::string stale_channel = channel.name();
     server_process.kill();
@@ -198,23 +232,30 @@ TEST_SUITE("server") {
     CHECK_FALSE(
         channel.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
     CHECK(ec == errc::peer_gone);
-    // Connecting to the dead server fails at once instead of hanging.
-    Client::connect_until(guard.name(), deadline_after(std::chrono::seconds(30)), {}, {}, ec);
-    if (native_backend() != Backend::win32) CHECK(ec == errc::peer_gone);
+    // A dead server is waited for (it may be restarted), not peer_gone: it
+    // was never this connection's peer.
+    CHECK_FALSE(Server::exists(guard.name()));
+    CHECK_FALSE(Client::connect_for(guard.name(), std::chrono::milliseconds(50), {}, ec).is_open());
+    CHECK_FALSE(ec);
+    CHECK_FALSE(Client::try_connect(guard.name(), {}, ec).is_open());
+    CHECK_FALSE(ec);
 
     // Restart under the same name: the dead server's leftovers are cleaned.
-    Server restarted(guard.name());
+    auto restarted = Server::create(guard.name());
+    CHECK(Server::exists(guard.name()));
     if (native_backend() != Backend::win32) CHECK_FALSE(NamedSharedMemory::exists(stale_channel));
     std::thread client([&] {
-      Channel fresh = Client::connect(guard.name(), std::chrono::seconds(30));
+      Client fresh = Client::connect(guard.name());
       send_text(fresh, "hello again");
     });
-    Channel connection = restarted.accept(std::chrono::seconds(30));
+    Channel connection = restarted.accept_for(std::chrono::seconds(30));
     REQUIRE(connection.is_open());
     CHECK(receive_text(connection) == "hello again");
     client.join();
-    Server second;
-    Server::start(guard.name(), {}, {}, ec);
+    Server second = Server::create(guard.name(), {}, ec);
+    CHECK(ec == errc::role_taken);
+    CHECK_FALSE(second.is_open());
+    CHECK_FALSE(Server::remove(guard.name(), {}, ec));
     CHECK(ec == errc::role_taken);
   }
 
@@ -269,10 +310,9 @@ TEST_SUITE("server") {
       return (std::uint64_t{id} << 32) | state;  // states: 2 requested, 3 accepted
     };
     auto channel_for = [&](std::uint32_t id) {
-      char suffix[16];
-      std::snprintf(suffix, sizeof suffix, ".%06x", static_cast<unsigned>(id));
-      guard.add(guard.name() + suffix);
-      return guard.name() + suffix;
+      const std::string name = detail::connection_name(guard.name(), id);
+      guard.add(name);
+      return name;
     };
     const std::uint64_t self = detail::pack_slot(detail::current_process());
     // Slot 0: this live process's request, published.
@@ -287,7 +327,7 @@ TEST_SUITE("server") {
     Channel orphaned = Channel::create(channel_for(0x12), 4096);
     write_slot(3, dead, ticket(0x12, 2));
 
-    Server restarted(guard.name());
+    auto restarted = Server::create(guard.name());
     // The live client's slots are untouched and its channel is still there.
     CHECK(slot_word(0, 0) == self);
     CHECK(slot_word(0, 1) == ticket(0x10, 2));
@@ -301,7 +341,7 @@ TEST_SUITE("server") {
       CHECK_FALSE(NamedSharedMemory::exists(orphaned.name()));
     }
     // And the live request is accepted: the channel carries messages.
-    Channel connection = restarted.accept(std::chrono::seconds(30));
+    Channel connection = restarted.accept_for(std::chrono::seconds(30));
     REQUIRE(connection.is_open());
     CHECK(connection.name() == waiting.name());
     CHECK(slot_word(0, 1) == ticket(0x10, 3));
@@ -309,14 +349,129 @@ TEST_SUITE("server") {
     CHECK(receive_text(connection) == "made it");
   }
 
-  TEST_CASE("accept and connect time out cleanly") {
+  TEST_CASE("restart recipe, server side: clients see peer_gone and reconnect to the restart") {
+    test::NameGuard guard(test::unique_name("sx"));
+    auto first = test::Child::spawn("echo_server", {guard.name()});
+    Client client = Client::connect(guard.name());  // waits for the server to start
+    send_text(client, "one");
+    CHECK(receive_text(client) == "echo: one");
+    const std::string old_connection = client.name();
+    guard.add(old_connection);
+
+    first.kill();
+    (void)first.wait();
+    std::error_code ec;
+    char buffer[64];
+    CHECK_FALSE(
+        client.receive_until(buffer, sizeof buffer, deadline_after(std::chrono::seconds(30)), ec));
+    CHECK(ec == errc::peer_gone);
+
+    // The recipe: connect again; connect() waits for the restarted server.
+    auto second = test::Child::spawn("echo_server", {guard.name()});
+    client = Client::connect(guard.name());
+    REQUIRE(client.is_open());
+    send_text(client, "two");
+    CHECK(receive_text(client) == "echo: two");
+    if (native_backend() != Backend::win32) CHECK_FALSE(NamedSharedMemory::exists(old_connection));
+    second.kill();
+    (void)second.wait();
+  }
+
+  TEST_CASE("exists says whether a live server holds the name; remove frees a dead one's") {
+    test::NameGuard guard(test::unique_name("se"));
+    CHECK_FALSE(Server::exists(guard.name()));
+    CHECK_FALSE(Server::remove(guard.name()));
+    auto server_process = test::Child::spawn("server_dies", {guard.name()});
+    Client client = Client::connect(guard.name());
+    const std::string connection = client.name();
+    guard.add(connection);
+    CHECK(Server::exists(guard.name()));
+    std::error_code ec;
+    CHECK_FALSE(Server::remove(guard.name(), {}, ec));
+    CHECK(ec == errc::role_taken);
+    CHECK(Server::exists(guard.name()));
+
+    server_process.kill();
+    (void)server_process.wait();
+    CHECK_FALSE(Server::exists(guard.name()));
+    if (native_backend() != Backend::win32) {
+      // Win32: the registry died with its server (no client holds it).
+      CHECK(Server::remove(guard.name()));
+      CHECK_FALSE(NamedSharedMemory::exists(guard.name()));
+      CHECK_FALSE(NamedSharedMemory::exists(connection));
+    }
+    CHECK_FALSE(Server::remove(guard.name()));
+  }
+
+  TEST_CASE("timeouts and try forms return empty handles without an error") {
     test::NameGuard guard(test::unique_name("st"));
     std::error_code ec;
-    Client::connect_until(guard.name(), deadline_after(std::chrono::milliseconds(50)), {}, {}, ec);
-    CHECK(ec == std::errc::timed_out);
-    Server server(guard.name());
-    CHECK_FALSE(server.accept(std::chrono::milliseconds(20)).is_open());
-    Server::start(std::string(22, 's'), {}, {}, ec);
+    CHECK_FALSE(Client::connect_for(guard.name(), std::chrono::milliseconds(50), {}, ec).is_open());
+    CHECK_FALSE(ec);
+    CHECK_FALSE(Client::connect_until(
+                    guard.name(), std::chrono::system_clock::now() + std::chrono::milliseconds(20))
+                    .is_open());
+    CHECK_FALSE(Client::try_connect(guard.name()).is_open());
+    auto server = Server::create(guard.name());
+    CHECK_FALSE(server.try_accept().is_open());
+    CHECK_FALSE(server.accept_for(std::chrono::milliseconds(20)).is_open());
+    CHECK_FALSE(server.accept_until(std::chrono::steady_clock::now(), ec).is_open());
+    CHECK_FALSE(ec);
+  }
+
+  TEST_CASE("misuse and bad arguments: invalid_state, invalid_name, invalid_size") {
+    std::error_code ec;
+    Server empty;
+    CHECK_FALSE(empty.try_accept(ec).is_open());
+    CHECK(ec == errc::invalid_state);
+    CHECK_THROWS_AS((void)empty.try_accept(), Error);
+    CHECK(empty.name().empty());
+    CHECK(empty.capacity() == 0);
+    (void)Server::create(std::string(k_max_name_length + 1, 's'), {}, ec);
     CHECK(ec == errc::invalid_name);
+    (void)Client::try_connect(std::string(k_max_name_length + 1, 's'), {}, ec);
+    CHECK(ec == errc::invalid_name);
+    ServerOptions huge;
+    huge.capacity = ~std::size_t{0};
+    (void)Server::create(test::unique_name("sz"), huge, ec);
+    CHECK(ec == errc::invalid_size);
+  }
+
+  TEST_CASE("a longest server name: connection names fit, with the server's capacity") {
+    std::string name = test::unique_name("sl");
+    name.resize(k_max_name_length, 'x');
+    test::NameGuard guard(name);
+    ServerOptions options;
+    options.capacity = 4096;
+    auto server = Server::create(name, options);
+    CHECK(server.capacity() == 4096);
+    std::vector<std::size_t> capacities;  // checked after join: asserts stay on this thread
+    std::vector<std::string> replies;
+    std::thread client_thread([&] {
+      for (int i = 0; i < 3; ++i) {
+        Client client = Client::connect(name);
+        capacities.push_back(client.outbound().capacity());
+        send_text(client, "hi " + std::to_string(i));
+        replies.push_back(receive_text(client));
+      }
+    });
+    std::vector<std::string> names;
+    for (int i = 0; i < 3; ++i) {
+      Channel connection = server.accept_for(std::chrono::seconds(30));
+      REQUIRE(connection.is_open());
+      names.push_back(connection.name());
+      CHECK(receive_text(connection) == "hi " + std::to_string(i));
+      send_text(connection, "ok");
+    }
+    client_thread.join();
+    CHECK(capacities == std::vector<std::size_t>{4096, 4096, 4096});
+    CHECK(replies == std::vector<std::string>{"ok", "ok", "ok"});
+    for (const std::string& connection : names) {
+      CHECK(connection.size() + 2 <= detail::k_max_os_name_length);
+    }
+    // Ids are not reused soon: three connections, three names.
+    CHECK(names[0] != names[1]);
+    CHECK(names[1] != names[2]);
+    CHECK(names[0] != names[2]);
   }
 }

@@ -85,7 +85,7 @@ SHMKIT_CHILD_ROLE(full_dev_shm) {
   EXPECT_IN_CHILD(says_no_space(ec));
   (void)NamedSharedMemory::create(n + "e", std::size_t{1000} << 30, {}, ec);  // "1000G"
   EXPECT_IN_CHILD(says_no_space(ec));
-  Queue<long>::create(n + "f", std::size_t{1} << 22, {}, {}, ec);
+  (void)Queue<long>::create(n + "f", std::size_t{1} << 22, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));
   (void)RingProducer::create(n + "g", 16 * k_mib, {}, ec);
   EXPECT_IN_CHILD(says_no_space(ec));

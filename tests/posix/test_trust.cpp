@@ -67,7 +67,9 @@ SHMKIT_CHILD_ROLE(squat_mutex) {
 // args: name. As "nobody", runs a server until killed.
 SHMKIT_CHILD_ROLE(squat_server) {
   if (!become_nobody()) return 20;
-  Server server(args.at(0), {}, world_writable());
+  ServerOptions options;
+  options.permissions = 0666;
+  auto server = Server::create(args.at(0), options);
   for (;;) (void)server.accept();
 }
 
@@ -135,7 +137,7 @@ TEST_SUITE("trust") {
     squatter.kill();
     (void)squatter.wait();
     std::error_code ec;
-    auto server = Server::start(guard.name(), {}, {}, ec);
+    auto server = Server::create(guard.name(), {}, ec);
     CHECK(ec == errc::untrusted_owner);
   }
 

@@ -101,8 +101,8 @@ Queue<Element> open_queue(Figures& figures, std::atomic<std::uint64_t>& heartbea
   const auto give_up = Clock::now() + std::chrono::seconds(3);
   for (;;) {
     std::error_code ec;
-    auto queue = Queue<Element>::open(name, {}, {}, ec);
-    if (ec == errc::not_found) queue = Queue<Element>::create(name, k_queue_capacity, {}, {}, ec);
+    auto queue = Queue<Element>::open(name, {}, ec);
+    if (ec == errc::not_found) queue = Queue<Element>::create(name, k_queue_capacity, {}, ec);
     if (!ec) return queue;
     heartbeat.fetch_add(1);
     if (Clock::now() > give_up) {
@@ -206,6 +206,16 @@ SHMKIT_SOAK_ROLE(queue_consumer) {
   const auto me = static_cast<std::uint32_t>(((index + 1) << 24) | (incarnation(args) + 1));
   std::atomic<std::uint64_t>& beat = c.figures.heartbeat[k_producers + index];
   Queue<Element> queue = open_queue(c.figures, beat, args.at(0));
+  // Pops go straight into the landing slot in shared memory, through the
+  // engine under Queue<T>::pop (which returns a copy): the driver then finds
+  // every element a killed consumer had taken.
+  std::error_code open_ec;
+  detail::QueueCore core = detail::QueueCore::open(
+      args.at(0), detail::QueueOpen::open, 0, {sizeof(Element), alignof(Element), 0}, {}, &open_ec);
+  if (open_ec) {
+    report_error(c.figures, "queue consumer", "cannot open: " + open_ec.message());
+    return 3;
+  }
   Landing& landing = c.landing[index];
   for (;;) {
     beat.fetch_add(1);
@@ -214,9 +224,8 @@ SHMKIT_SOAK_ROLE(queue_consumer) {
     landing.state.store(1);
     std::error_code ec;
     const Deadline deadline = deadline_after(k_wait);
-    const bool popped = bounded_wait(c.figures, deadline, "pop_until", [&] {
-      return queue.pop_until(landing.element, deadline, ec);
-    });
+    const bool popped = bounded_wait(c.figures, deadline, "pop_until",
+                                     [&] { return core.pop(&landing.element, deadline, &ec); });
     if (ec) report_error(c.figures, "queue consumer", ec.message());
     if (!popped) {
       landing.state.store(0);
