@@ -170,9 +170,11 @@ TEST_SUITE("queue") {
     CHECK_THROWS_AS(empty.push(1), Error);
     CHECK(empty.capacity() == 0);
 
-    CHECK(Queue<int>::remove(guard.name()));
-    CHECK_FALSE(Queue<int>::exists(guard.name()));
-    CHECK_FALSE(Queue<int>::remove(guard.name(), {}, ec));
+    if (native_backend() != Backend::win32) {  // a Win32 name lives while a handle is open
+      CHECK(Queue<int>::remove(guard.name()));
+      CHECK_FALSE(Queue<int>::exists(guard.name()));
+      CHECK_FALSE(Queue<int>::remove(guard.name(), {}, ec));
+    }
     CHECK(queue.try_push(4));  // an open handle keeps working
   }
 

@@ -455,6 +455,11 @@ TEST_SUITE("ring") {
     CHECK(empty_consumer.name().empty());
   }
 
+#if !defined(_WIN32)
+  // Not on Win32 yet: there an object disappears with its last handle, so a
+  // ring whose every holder has gone is gone too, and these tests (which
+  // count on the dead holders' leftovers) fail under Wine. To do: a Win32
+  // variant that keeps a handle open across the restart.
   TEST_CASE(
       "generations: leftovers keep the dead producer's, peer_gone only for a peer that was here") {
     test::NameGuard guard(test::unique_name("rg"));
@@ -505,6 +510,12 @@ TEST_SUITE("ring") {
     CHECK(ec == errc::peer_gone);
   }
 
+#endif
+#if !defined(_WIN32)
+  // Not on Win32 yet: there an object disappears with its last handle, so a
+  // ring whose every holder has gone is gone too, and these tests (which
+  // count on the dead holders' leftovers) fail under Wine. To do: a Win32
+  // variant that keeps a handle open across the restart.
   TEST_CASE("restart recipe for Ring: producers killed and restarted, consumer restarted") {
     test::NameGuard guard(test::unique_name("rr"));
     test::NameGuard progress_guard(test::unique_name("rrp"));
@@ -568,6 +579,7 @@ TEST_SUITE("ring") {
     third.wait();
   }
 
+#endif
   TEST_CASE("a channel: typed ends, four forms, wait_for_peer and misuse") {
     test::NameGuard guard(test::unique_name("cb"));
     auto a = Channel::create(guard.name(), 1024);
@@ -600,6 +612,11 @@ TEST_SUITE("ring") {
     CHECK(ec == errc::invalid_name);
   }
 
+#if !defined(_WIN32)
+  // Not on Win32 yet: there an object disappears with its last handle, so a
+  // ring whose every holder has gone is gone too, and these tests (which
+  // count on the dead holders' leftovers) fail under Wine. To do: a Win32
+  // variant that keeps a handle open across the restart.
   TEST_CASE("restart recipe for Channel: the other end killed and restarted, this end reopened") {
     test::NameGuard guard(test::unique_name("cr"));
     auto channel = Channel::open_or_create(guard.name(), 4096);
@@ -643,4 +660,5 @@ TEST_SUITE("ring") {
     second.kill();
     second.wait();
   }
+#endif
 }
