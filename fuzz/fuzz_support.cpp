@@ -93,8 +93,8 @@ std::string next_name(const char* tag) {
   return text;
 }
 
-Options quick_options(Backend backend) {
-  Options options;
+SegmentOptions quick_options(Backend backend) {
+  SegmentOptions options;
   options.backend = backend;
   options.open_timeout = k_short;
   return options;
@@ -102,7 +102,7 @@ Options quick_options(Backend backend) {
 
 void scribble(const std::string& name, const Input& input, std::size_t state_offset,
               Backend backend) {
-  Options raw = quick_options(backend);
+  SegmentOptions raw = quick_options(backend);
   raw.raw = true;
   std::error_code ec;
   auto bytes = NamedSharedMemory::open(name, raw, ec);
@@ -152,7 +152,7 @@ void remove_all(const std::string& name, Backend backend) {
         for (const SegmentInfo& info : list_segments(list, ec)) {
           if (!info.name.empty() && info.name != name) names.push_back(info.name);
         }
-        Options raw = quick_options(backend);
+        SegmentOptions raw = quick_options(backend);
         raw.raw = true;
         for (const std::string& each : names) {
           remove_object(each, quick_options(backend), ec);

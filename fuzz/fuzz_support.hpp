@@ -72,8 +72,8 @@ void inspect(const std::string& name, const Input& input, Backend backend = Back
 // it is in, so that no iteration leaves anything behind.
 void remove_all(const std::string& name, Backend backend = Backend::native);
 
-// Options for every open: 1 ms for a half-made object instead of a second.
-Options quick_options(Backend backend = Backend::native);
+// SegmentOptions for every open: 1 ms for a half-made object instead of a second.
+SegmentOptions quick_options(Backend backend = Backend::native);
 
 // Arms the watchdog for the life of this object: a call that does not return
 // within `limit` aborts the process with `what` in the message (libFuzzer

@@ -37,7 +37,7 @@ int write(const std::string& name, const std::string& message) {
 }
 
 int read(const std::string& name) {
-  shmkit::Options options;
+  shmkit::SegmentOptions options;
   options.open_timeout = std::chrono::seconds(5);
   // The writer may not have created it yet: retry for a few seconds.
   std::error_code ec;

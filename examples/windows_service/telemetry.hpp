@@ -10,8 +10,8 @@ namespace telemetry {
 
 // Scope::global so that processes in every session see it; creating there
 // needs SeCreateGlobalPrivilege, which services have.
-inline shmkit::Options service_options() {
-  shmkit::Options options;
+inline shmkit::SegmentOptions service_options() {
+  shmkit::SegmentOptions options;
   options.scope = shmkit::Scope::global;
   // Owner (the service account) and SYSTEM: full access; Authenticated Users:
   // read the mapping and wait on (SYNCHRONIZE) the event, and read both
@@ -22,8 +22,8 @@ inline shmkit::Options service_options() {
   return options;
 }
 
-inline shmkit::Options consumer_options() {
-  shmkit::Options options;
+inline shmkit::SegmentOptions consumer_options() {
+  shmkit::SegmentOptions options;
   options.scope = shmkit::Scope::global;
   options.access = shmkit::Access::read_only;
   return options;

@@ -78,9 +78,6 @@ struct SegmentOptions : ObjectOptions {
   bool populate = false;
 };
 
-// Transitional: the one struct of API 0.x. Removed before 1.0 ships.
-using Options = SegmentOptions;
-
 // Backend::native resolved for this platform.
 SHMKIT_EXPORT Backend native_backend() noexcept;
 

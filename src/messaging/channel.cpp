@@ -40,18 +40,18 @@ std::size_t choose_out_ring(const RingSegment& segment, OpenMode mode, ChannelEn
 }  // namespace
 
 Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const WaitOptions& wait,
-                            const Options& options, OpenMode mode, ChannelEnd end,
+                            const SegmentOptions& options, OpenMode mode, ChannelEnd end,
                             Failure& failure) {
   if (!check_ring_name(name, "channel", failure)) return Channel();
   return open_derived(std::string(name), capacity, wait, options, mode, end, failure);
 }
 
 Channel ChannelAccess::open_derived(const std::string& name_text, std::size_t capacity,
-                                    const WaitOptions& wait, const Options& options, OpenMode mode,
+                                    const WaitOptions& wait, const SegmentOptions& options, OpenMode mode,
                                     ChannelEnd end, Failure& failure) {
   Channel channel;
   auto segment = std::make_shared<RingSegment>(
-      open_ring_segment(name_text, SegmentKind::channel, 2, capacity, mode, options, failure));
+      open_ring_segment(name_text, ObjectKind::channel, 2, capacity, mode, options, failure));
   if (failure) return channel;
   std::size_t out_ring = choose_out_ring(*segment, mode, end);
   std::unique_ptr<RingProducerImpl> out;

@@ -26,7 +26,7 @@ bool passed(Deadline deadline) {
 
 // The registry of a live server, waiting until `deadline` for one to start
 // (or a dead one to be restarted). Empty, with no failure, at the deadline.
-SyncSegment wait_for_server(const std::string& server, const Options& options, Deadline deadline,
+SyncSegment wait_for_server(const std::string& server, const SegmentOptions& options, Deadline deadline,
                             Failure& failure) {
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
@@ -56,7 +56,7 @@ ServerSlot* claim_slot(ServerState& state, std::uint64_t self) {
 // A fresh id and its channel; a name left by an earlier connection (still
 // held open by its other end) is skipped.
 Channel create_connection(const std::string& server, ServerState& state,
-                          const ClientOptions& options, const Options& segment_options,
+                          const ClientOptions& options, const SegmentOptions& segment_options,
                           std::uint32_t& id, Failure& failure) {
   const std::uint32_t space = connection_id_space(server);
   const std::uint64_t capacity = state.capacity.load(std::memory_order_acquire);
@@ -118,7 +118,7 @@ Channel connect(std::string_view server_view, Deadline deadline, const ClientOpt
                 Failure& failure) {
   if (!check_name(server_view, failure)) return Channel();
   const std::string server(server_view);
-  const Options segment_options = segment_options_for(options);
+  const SegmentOptions segment_options = segment_options_for(options);
 
   SyncSegment registry = wait_for_server(server, segment_options, deadline, failure);
   if (registry.state == nullptr) return Channel();

@@ -23,7 +23,7 @@ Impl* open_end(std::string_view name, std::size_t capacity, const RingOptions& o
   if (!check_ring_name(name, "ring", failure)) return nullptr;
   std::string name_text(name);
   auto segment = std::make_shared<RingSegment>(open_ring_segment(
-      name_text, SegmentKind::ring, 1, capacity, mode, segment_options_for(options), failure));
+      name_text, ObjectKind::ring, 1, capacity, mode, segment_options_for(options), failure));
   if (failure) return nullptr;
   auto impl =
       std::make_unique<Impl>(std::move(segment), 0, std::move(name_text), options.wait, failure);

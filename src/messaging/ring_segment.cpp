@@ -38,8 +38,8 @@ bool check_ring_name(std::string_view name, const char* what, Failure& failure) 
   return check_name(name, failure);
 }
 
-RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::size_t ring_count,
-                              std::size_t capacity, OpenMode mode, const Options& options,
+RingSegment open_ring_segment(const std::string& name, ObjectKind kind, std::size_t ring_count,
+                              std::size_t capacity, OpenMode mode, const SegmentOptions& options,
                               Failure& failure) {
   RingSegment result;
   result.kind = kind;
@@ -56,7 +56,7 @@ RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::si
     state_size = k_rings_offset + ring_count * ring_footprint(init.capacity);
   }
   const SyncRequest request{
-      kind,       kind == SegmentKind::channel ? k_channel_layout : k_ring_layout,
+      kind,       kind == ObjectKind::channel ? k_channel_layout : k_ring_layout,
       state_size, static_cast<unsigned>(2 * ring_count),
       false,      &initialize_rings,
       &init};
@@ -97,7 +97,7 @@ RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::si
   return result;
 }
 
-bool remove_ring_segment(const std::string& name, std::size_t ring_count, const Options& options,
+bool remove_ring_segment(const std::string& name, std::size_t ring_count, const SegmentOptions& options,
                          Failure& failure) {
   return remove_sync_segment(name, options, static_cast<unsigned>(2 * ring_count), failure);
 }

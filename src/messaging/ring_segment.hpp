@@ -14,7 +14,7 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 struct RingSegment {
-  SegmentKind kind = SegmentKind::ring;
+  ObjectKind kind = ObjectKind::ring;
   SyncSegment sync;
   std::array<RingShared*, 2> rings{};
   std::size_t capacity = 0;
@@ -22,11 +22,11 @@ struct RingSegment {
 
 // `capacity` is used when creating (rounded up to a power of two) and, for
 // open_or_create, compared with an existing segment's.
-RingSegment open_ring_segment(const std::string& name, SegmentKind kind, std::size_t ring_count,
-                              std::size_t capacity, OpenMode mode, const Options& options,
+RingSegment open_ring_segment(const std::string& name, ObjectKind kind, std::size_t ring_count,
+                              std::size_t capacity, OpenMode mode, const SegmentOptions& options,
                               Failure& failure);
 
-bool remove_ring_segment(const std::string& name, std::size_t ring_count, const Options& options,
+bool remove_ring_segment(const std::string& name, std::size_t ring_count, const SegmentOptions& options,
                          Failure& failure);
 
 // Rings and channels derive names "<name>.N" for their wake-ups on systems

@@ -32,7 +32,7 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   bool start(Failure& failure) {
     // A dead predecessor's registry is taken over, not reclaimed afresh: its
     // slots name the channels it leaves behind, which are cleaned below.
-    Options registry_options = segment_options_;
+    SegmentOptions registry_options = segment_options_;
     registry_options.reclaim_stale = false;
     registry_ =
         open_registry(name_, registry_options, OpenMode::open_or_create, capacity_, failure);
@@ -202,7 +202,7 @@ ServerImpl* create_server(std::string_view name, const ServerOptions& options, F
 // The registry under `name`, if any; not_found is no failure.
 SyncSegment find_registry(std::string_view name, const ServerOptions& options, Failure& failure) {
   if (!check_name(name, failure)) return {};
-  Options registry_options = segment_options_for(options);
+  SegmentOptions registry_options = segment_options_for(options);
   registry_options.reclaim_stale = false;
   SyncSegment registry =
       open_registry(std::string(name), registry_options, OpenMode::open, 0, failure);

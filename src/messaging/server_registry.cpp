@@ -45,9 +45,9 @@ std::string connection_name(const std::string& server, std::uint32_t id) {
   return server + "." + digits;
 }
 
-SyncSegment open_registry(const std::string& name, const Options& options, OpenMode mode,
+SyncSegment open_registry(const std::string& name, const SegmentOptions& options, OpenMode mode,
                           std::uint64_t capacity, Failure& failure) {
-  const SyncRequest request{SegmentKind::server,  k_server_layout, sizeof(ServerState), 2, true,
+  const SyncRequest request{ObjectKind::server,  k_server_layout, sizeof(ServerState), 2, true,
                             &initialize_registry, &capacity};
   return open_sync_segment(name, options, mode, request, failure);
 }
@@ -56,7 +56,7 @@ bool endpoint_alive(std::uint64_t word) {
   return word > k_endpoint_closed && is_alive(word >> 32, word, k_slot_start_time_mask);
 }
 
-void remove_connection(const std::string& server, std::uint32_t id, const Options& options) {
+void remove_connection(const std::string& server, std::uint32_t id, const SegmentOptions& options) {
   Failure ignored;
   remove_ring_segment(connection_name(server, id), 2, options, ignored);
 }

@@ -77,7 +77,7 @@ std::string connection_name(const std::string& server, std::uint32_t id);
 
 // The registry, opened or created (`capacity` is written by whoever creates
 // it). Ring-capacity rounding is the caller's.
-SyncSegment open_registry(const std::string& name, const Options& options, OpenMode mode,
+SyncSegment open_registry(const std::string& name, const SegmentOptions& options, OpenMode mode,
                           std::uint64_t capacity, Failure& failure);
 
 inline ServerState& registry_state(const SyncSegment& registry) {
@@ -88,7 +88,7 @@ inline ServerState& registry_state(const SyncSegment& registry) {
 bool endpoint_alive(std::uint64_t word);
 
 // Removes a connection's channel, by a name check_name() would refuse.
-void remove_connection(const std::string& server, std::uint32_t id, const Options& options);
+void remove_connection(const std::string& server, std::uint32_t id, const SegmentOptions& options);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -48,12 +48,12 @@ class FutexWaiter final : public WordWaiter {
 
 }  // namespace
 
-std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool, const Options&,
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool, const SegmentOptions&,
                                              Failure&) {
   return std::make_unique<FutexWaiter>();
 }
 
-void remove_word_waiter(const std::string&, unsigned, const Options&) noexcept {}
+void remove_word_waiter(const std::string&, unsigned, const SegmentOptions&) noexcept {}
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

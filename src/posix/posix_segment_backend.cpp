@@ -191,7 +191,7 @@ bool link_unnamed(int, const std::string&, Failure&) {
 }
 #endif
 
-int map_flags(const Options& options) {
+int map_flags(const SegmentOptions& options) {
   return MAP_SHARED | (options.populate ? k_populate_flag : 0);
 }
 
@@ -202,7 +202,7 @@ Backend PosixSegmentBackend::id() const noexcept {
 }
 
 Mapping PosixSegmentBackend::create(const std::string& name, std::size_t length,
-                                    const Options& options, Failure& failure) {
+                                    const SegmentOptions& options, Failure& failure) {
   const std::string path = os_name(name);
   const mode_t mode = static_cast<mode_t>(options.permissions & 0777u);
   // Linux: made without a name, and named only once it is finished
@@ -265,7 +265,7 @@ void PosixSegmentBackend::publish(const std::string& name, Mapping& mapping, Fai
   if (link_unnamed(static_cast<int>(mapping.handle), name, failure)) mapping.unnamed = false;
 }
 
-Mapping PosixSegmentBackend::open(const std::string& name, const Options& options,
+Mapping PosixSegmentBackend::open(const std::string& name, const SegmentOptions& options,
                                   Failure& failure) {
   const bool writable = options.access == Access::read_write;
   const int fd = ::shm_open(os_name(name).c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
@@ -318,7 +318,7 @@ void PosixSegmentBackend::reserve(const std::string& name, Mapping& mapping, Fai
 }
 
 void PosixSegmentBackend::check_trust(const std::string& name, const Mapping& mapping,
-                                      const Options& options, bool check_permissions,
+                                      const SegmentOptions& options, bool check_permissions,
                                       Failure& failure) {
   struct stat st {};
   if (::fstat(static_cast<int>(mapping.handle), &st) != 0) {
@@ -335,7 +335,7 @@ void PosixSegmentBackend::close(Mapping& mapping) noexcept {
   mapping = Mapping{};
 }
 
-bool PosixSegmentBackend::remove(const std::string& name, const Options&, Failure& failure) {
+bool PosixSegmentBackend::remove(const std::string& name, const SegmentOptions&, Failure& failure) {
   if (::shm_unlink(os_name(name).c_str()) == 0) return true;
   const int e = errno;
   if (e == ENOENT) return false;
@@ -343,7 +343,7 @@ bool PosixSegmentBackend::remove(const std::string& name, const Options&, Failur
   return false;
 }
 
-bool PosixSegmentBackend::exists(const std::string& name, const Options&, Failure& failure) {
+bool PosixSegmentBackend::exists(const std::string& name, const SegmentOptions&, Failure& failure) {
   // O_RDONLY without O_CREAT touches nothing; EACCES still proves existence.
   const int fd = ::shm_open(os_name(name).c_str(), O_RDONLY | O_CLOEXEC, 0);
   if (fd >= 0) {

@@ -10,17 +10,17 @@ namespace detail {
 class PosixSegmentBackend final : public SegmentBackend {
  public:
   Backend id() const noexcept override;
-  Mapping create(const std::string& name, std::size_t length, const Options& options,
+  Mapping create(const std::string& name, std::size_t length, const SegmentOptions& options,
                  Failure& failure) override;
-  Mapping open(const std::string& name, const Options& options, Failure& failure) override;
+  Mapping open(const std::string& name, const SegmentOptions& options, Failure& failure) override;
   void reserve(const std::string& name, Mapping& mapping, Failure& failure) override;
   void publish(const std::string& name, Mapping& mapping, Failure& failure) override;
   bool creates_unnamed() const noexcept override;
-  void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
+  void check_trust(const std::string& name, const Mapping& mapping, const SegmentOptions& options,
                    bool check_permissions, Failure& failure) override;
   void close(Mapping& mapping) noexcept override;
-  bool remove(const std::string& name, const Options& options, Failure& failure) override;
-  bool exists(const std::string& name, const Options& options, Failure& failure) override;
+  bool remove(const std::string& name, const SegmentOptions& options, Failure& failure) override;
+  bool exists(const std::string& name, const SegmentOptions& options, Failure& failure) override;
 };
 
 }  // namespace detail

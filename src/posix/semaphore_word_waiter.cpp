@@ -86,7 +86,7 @@ class SemaphoreWaiter final : public WordWaiter {
 }  // namespace
 
 std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
-                                             const Options& options, Failure& failure) {
+                                             const SegmentOptions& options, Failure& failure) {
   const std::string path = os_name(name, slot);
   sem_t* sem;
   if (create) {
@@ -106,7 +106,7 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
   return std::make_unique<SemaphoreWaiter>(sem);
 }
 
-void remove_word_waiter(const std::string& name, unsigned slot, const Options&) noexcept {
+void remove_word_waiter(const std::string& name, unsigned slot, const SegmentOptions&) noexcept {
   ::sem_unlink(os_name(name, slot).c_str());
 }
 

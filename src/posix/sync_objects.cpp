@@ -13,29 +13,29 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& options,
+std::unique_ptr<MutexObject> open_mutex(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, Failure& failure) {
   // One implementation on every POSIX system; only its WordWaiter (futex or
   // named semaphore) and its liveness check (pidfd or start time) differ.
   return open_owner_word_mutex(name, options, mode, failure);
 }
 
-std::unique_ptr<EventObject> open_event(const std::string& name, const Options& options,
+std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, EventReset reset, Failure& failure) {
   return open_shared_event(name, options, mode, reset, failure);
 }
 
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const Options& options,
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
                                                 OpenMode mode, std::uint32_t initial,
                                                 Failure& failure) {
   return open_shared_semaphore(name, options, mode, initial, failure);
 }
 
-bool remove_sync_object(const std::string& name, const Options& options, Failure& failure) {
+bool remove_sync_object(const std::string& name, const SegmentOptions& options, Failure& failure) {
   return remove_sync_segment(name, options, 1, failure);
 }
 
-bool sync_object_exists(const std::string& name, SegmentKind, const Options& options,
+bool sync_object_exists(const std::string& name, ObjectKind, const SegmentOptions& options,
                         Failure& failure) {
   // The object is a segment of its kind; any segment under the name takes
   // it, whatever its kind.

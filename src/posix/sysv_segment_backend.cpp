@@ -126,7 +126,7 @@ Backend SysvSegmentBackend::id() const noexcept {
 }
 
 Mapping SysvSegmentBackend::create(const std::string& name, std::size_t length,
-                                   const Options& options, Failure& failure) {
+                                   const SegmentOptions& options, Failure& failure) {
   const int mode = static_cast<int>(options.permissions & 0777u);
   const int id = ::shmget(sysv_key(name), length, IPC_CREAT | IPC_EXCL | mode);
   if (id < 0) {
@@ -143,7 +143,7 @@ Mapping SysvSegmentBackend::create(const std::string& name, std::size_t length,
   return Mapping{base, length, id};
 }
 
-Mapping SysvSegmentBackend::open(const std::string& name, const Options& options,
+Mapping SysvSegmentBackend::open(const std::string& name, const SegmentOptions& options,
                                  Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
@@ -170,7 +170,7 @@ Mapping SysvSegmentBackend::open(const std::string& name, const Options& options
 void SysvSegmentBackend::reserve(const std::string&, Mapping&, Failure&) {}
 
 void SysvSegmentBackend::check_trust(const std::string& name, const Mapping& mapping,
-                                     const Options& options, bool check_permissions,
+                                     const SegmentOptions& options, bool check_permissions,
                                      Failure& failure) {
   shmid_ds ds{};
   if (::shmctl(static_cast<int>(mapping.handle), IPC_STAT, &ds) != 0) {
@@ -190,7 +190,7 @@ void SysvSegmentBackend::close(Mapping& mapping) noexcept {
   mapping = Mapping{};
 }
 
-bool SysvSegmentBackend::remove(const std::string& name, const Options& options, Failure& failure) {
+bool SysvSegmentBackend::remove(const std::string& name, const SegmentOptions& options, Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;
@@ -212,7 +212,7 @@ bool SysvSegmentBackend::remove(const std::string& name, const Options& options,
   return true;
 }
 
-bool SysvSegmentBackend::exists(const std::string& name, const Options& options, Failure& failure) {
+bool SysvSegmentBackend::exists(const std::string& name, const SegmentOptions& options, Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;

@@ -17,15 +17,15 @@ std::int32_t sysv_key(std::string_view name) noexcept;
 class SysvSegmentBackend final : public SegmentBackend {
  public:
   Backend id() const noexcept override;
-  Mapping create(const std::string& name, std::size_t length, const Options& options,
+  Mapping create(const std::string& name, std::size_t length, const SegmentOptions& options,
                  Failure& failure) override;
-  Mapping open(const std::string& name, const Options& options, Failure& failure) override;
+  Mapping open(const std::string& name, const SegmentOptions& options, Failure& failure) override;
   void reserve(const std::string& name, Mapping& mapping, Failure& failure) override;
-  void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
+  void check_trust(const std::string& name, const Mapping& mapping, const SegmentOptions& options,
                    bool check_permissions, Failure& failure) override;
   void close(Mapping& mapping) noexcept override;
-  bool remove(const std::string& name, const Options& options, Failure& failure) override;
-  bool exists(const std::string& name, const Options& options, Failure& failure) override;
+  bool remove(const std::string& name, const SegmentOptions& options, Failure& failure) override;
+  bool exists(const std::string& name, const SegmentOptions& options, Failure& failure) override;
 };
 
 }  // namespace detail

@@ -34,12 +34,12 @@ class SegmentBackend {
   // read-write. A taken name fails with errc::already_exists, and nothing is
   // left behind by any failure. Where the OS allows (Linux), the object has
   // no name until publish(), so a creator killed half-way leaves nothing.
-  virtual Mapping create(const std::string& name, std::size_t length, const Options& options,
+  virtual Mapping create(const std::string& name, std::size_t length, const SegmentOptions& options,
                          Failure& failure) = 0;
 
   // Opens and maps all of an existing object. errc::not_found if there is
   // none; errc::not_ready while its creator has not given it a size yet.
-  virtual Mapping open(const std::string& name, const Options& options, Failure& failure) = 0;
+  virtual Mapping open(const std::string& name, const SegmentOptions& options, Failure& failure) = 0;
 
   // Gives every page of an object create() just made its memory now, so that
   // a full /dev/shm is an error here instead of SIGBUS at the first write
@@ -63,15 +63,15 @@ class SegmentBackend {
   // `check_permissions` (open_or_create() found it), also one whose
   // permissions are wider than ObjectOptions::permissions
   // (errc::insecure_permissions). docs/security.md.
-  virtual void check_trust(const std::string& name, const Mapping& mapping, const Options& options,
+  virtual void check_trust(const std::string& name, const Mapping& mapping, const SegmentOptions& options,
                            bool check_permissions, Failure& failure) = 0;
 
   virtual void close(Mapping& mapping) noexcept = 0;
 
   // Returns false if there was nothing to remove.
-  virtual bool remove(const std::string& name, const Options& options, Failure& failure) = 0;
+  virtual bool remove(const std::string& name, const SegmentOptions& options, Failure& failure) = 0;
 
-  virtual bool exists(const std::string& name, const Options& options, Failure& failure) = 0;
+  virtual bool exists(const std::string& name, const SegmentOptions& options, Failure& failure) = 0;
 };
 
 // The backend behind `backend` on this platform (Backend::native resolved),

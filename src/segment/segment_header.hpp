@@ -41,10 +41,8 @@ enum class SegmentState : std::uint32_t {
   removing = 0x524d4556,
 };
 
-// What a header's `kind` field holds: ObjectKind::segment ... ObjectKind::server,
-// as numbers (segment_info.hpp fixes them). Transitional name for ObjectKind,
-// kept while other branches still say SegmentKind; removed at integration.
-using SegmentKind = ObjectKind;
+// A header's `kind` field holds ObjectKind::segment ... ObjectKind::server as
+// numbers (segment_info.hpp fixes them).
 
 // The kind a header's `kind` field names, or ObjectKind::unknown for any value
 // no shmkit object is created with (the field is untrusted, like all others).

@@ -201,9 +201,9 @@ void initialize_state(void* state, const void*, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const Options& options,
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const SegmentOptions& options,
                                                    OpenMode mode, Failure& failure) {
-  SyncRequest request{SegmentKind::mutex,
+  SyncRequest request{ObjectKind::mutex,
                       k_owner_word_layout,
                       sizeof(OwnerWordState),
                       1,

@@ -21,7 +21,7 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const Options& options,
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const SegmentOptions& options,
                                                    OpenMode mode, Failure& failure);
 
 }  // namespace detail

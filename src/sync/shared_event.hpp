@@ -22,7 +22,7 @@ struct EventState {
   std::uint32_t reserved;
 };
 
-std::unique_ptr<EventObject> open_shared_event(const std::string& name, const Options& options,
+std::unique_ptr<EventObject> open_shared_event(const std::string& name, const SegmentOptions& options,
                                                OpenMode mode, EventReset reset, Failure& failure);
 
 }  // namespace detail

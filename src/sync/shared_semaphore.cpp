@@ -68,9 +68,9 @@ void initialize_semaphore(void* state, const void* context, Failure&) {
 }  // namespace
 
 std::unique_ptr<SemaphoreObject> open_shared_semaphore(const std::string& name,
-                                                       const Options& options, OpenMode mode,
+                                                       const SegmentOptions& options, OpenMode mode,
                                                        std::uint32_t initial, Failure& failure) {
-  SyncRequest request{SegmentKind::semaphore,
+  SyncRequest request{ObjectKind::semaphore,
                       k_semaphore_layout,
                       sizeof(SemaphoreState),
                       1,

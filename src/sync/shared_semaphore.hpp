@@ -23,7 +23,7 @@ struct SemaphoreState {
 };
 
 std::unique_ptr<SemaphoreObject> open_shared_semaphore(const std::string& name,
-                                                       const Options& options, OpenMode mode,
+                                                       const SegmentOptions& options, OpenMode mode,
                                                        std::uint32_t initial, Failure& failure);
 
 }  // namespace detail

@@ -97,8 +97,8 @@ struct MutexTraits {
   using Handle = NamedMutex;
   using Impl = NamedMutexImpl;
   using Sizing = NoSizing;
-  static constexpr SegmentKind kind = SegmentKind::mutex;
-  static std::unique_ptr<MutexObject> open(const std::string& name, const Options& options,
+  static constexpr ObjectKind kind = ObjectKind::mutex;
+  static std::unique_ptr<MutexObject> open(const std::string& name, const SegmentOptions& options,
                                            OpenMode mode, NoSizing, Failure& failure) {
     return open_mutex(name, options, mode, failure);
   }
@@ -108,8 +108,8 @@ struct EventTraits {
   using Handle = NamedEvent;
   using Impl = NamedEventImpl;
   using Sizing = EventReset;  // ignored by open()
-  static constexpr SegmentKind kind = SegmentKind::event;
-  static std::unique_ptr<EventObject> open(const std::string& name, const Options& options,
+  static constexpr ObjectKind kind = ObjectKind::event;
+  static std::unique_ptr<EventObject> open(const std::string& name, const SegmentOptions& options,
                                            OpenMode mode, EventReset reset, Failure& failure) {
     return open_event(name, options, mode, reset, failure);
   }
@@ -119,8 +119,8 @@ struct SemaphoreTraits {
   using Handle = NamedSemaphore;
   using Impl = NamedSemaphoreImpl;
   using Sizing = std::uint32_t;  // the initial count; ignored by open()
-  static constexpr SegmentKind kind = SegmentKind::semaphore;
-  static std::unique_ptr<SemaphoreObject> open(const std::string& name, const Options& options,
+  static constexpr ObjectKind kind = ObjectKind::semaphore;
+  static std::unique_ptr<SemaphoreObject> open(const std::string& name, const SegmentOptions& options,
                                                OpenMode mode, std::uint32_t initial,
                                                Failure& failure) {
     if (mode != OpenMode::open && initial > k_semaphore_max) {

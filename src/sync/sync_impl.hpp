@@ -45,18 +45,18 @@ class SemaphoreObject {
 // The largest count a semaphore holds on every platform.
 inline constexpr std::uint32_t k_semaphore_max = 0x7fffffff;
 
-std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& options,
+std::unique_ptr<MutexObject> open_mutex(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, Failure& failure);
-std::unique_ptr<EventObject> open_event(const std::string& name, const Options& options,
+std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, EventReset reset, Failure& failure);
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const Options& options,
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
                                                 OpenMode mode, std::uint32_t initial,
                                                 Failure& failure);
 // Returns false if there was nothing to remove (always, on Win32).
-bool remove_sync_object(const std::string& name, const Options& options, Failure& failure);
+bool remove_sync_object(const std::string& name, const SegmentOptions& options, Failure& failure);
 
 // Whether `name` is taken, by an object of `kind` or of any other kind.
-bool sync_object_exists(const std::string& name, SegmentKind kind, const Options& options,
+bool sync_object_exists(const std::string& name, ObjectKind kind, const SegmentOptions& options,
                         Failure& failure);
 
 // Changes in a child after every fork() (POSIX; always 0 on Win32). A handle

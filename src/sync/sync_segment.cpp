@@ -12,11 +12,11 @@ namespace {
 struct InitContext {
   const SyncRequest* request;
   const std::string* name;
-  const Options* options;
+  const SegmentOptions* options;
   std::vector<std::unique_ptr<WordWaiter>>* waiters;
 };
 
-void make_waiters(const std::string& name, unsigned slots, bool create, const Options& options,
+void make_waiters(const std::string& name, unsigned slots, bool create, const SegmentOptions& options,
                   std::vector<std::unique_ptr<WordWaiter>>& waiters, Failure& failure) {
   for (unsigned slot = 0; slot < slots && !failure; ++slot) {
     waiters.push_back(make_word_waiter(name, slot, create, options, failure));
@@ -39,13 +39,13 @@ void initialize(void* data, std::size_t, const void* context, Failure& failure) 
 
 }  // namespace
 
-SyncSegment open_sync_segment(const std::string& name, const Options& options, OpenMode mode,
+SyncSegment open_sync_segment(const std::string& name, const SegmentOptions& options, OpenMode mode,
                               const SyncRequest& request, Failure& failure) {
   SyncSegment result;
   const char* what = kind_name(request.kind);
   if (options.raw || options.access == Access::read_only) {
     failure.set(errc::invalid_argument, std::string(what) + " " + quoted(name) +
-                                            ": Options::raw and Access::read_only apply to "
+                                            ": SegmentOptions::raw and Access::read_only apply to "
                                             "segments only; a " +
                                             what + " needs neither");
     return result;
@@ -91,7 +91,7 @@ SyncSegment open_sync_segment(const std::string& name, const Options& options, O
   return result;
 }
 
-bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
+bool remove_sync_segment(const std::string& name, const SegmentOptions& options, unsigned waiter_slots,
                          Failure& failure) {
   Failure removal;
   const bool removed = remove_segment(name, options, removal);

@@ -37,7 +37,7 @@ struct SyncSegment {
 };
 
 struct SyncRequest {
-  SegmentKind kind;
+  ObjectKind kind;
   std::uint32_t layout;
   // Bytes after the preamble. 0 when opening an object whose size its
   // creator chose (a ring's capacity): the caller validates what it finds.
@@ -51,12 +51,12 @@ struct SyncRequest {
   const void* context = nullptr;
 };
 
-SyncSegment open_sync_segment(const std::string& name, const Options& options, OpenMode mode,
+SyncSegment open_sync_segment(const std::string& name, const SegmentOptions& options, OpenMode mode,
                               const SyncRequest& request, Failure& failure);
 
 // Removes the segment and the waiter's named object. Returns false if there
 // was no segment.
-bool remove_sync_segment(const std::string& name, const Options& options, unsigned waiter_slots,
+bool remove_sync_segment(const std::string& name, const SegmentOptions& options, unsigned waiter_slots,
                          Failure& failure);
 
 }  // namespace detail

@@ -36,10 +36,10 @@ class WordWaiter {
 // `create` is true in the creator, before it publishes the object; any named
 // OS object it makes gets `options`' permissions (POSIX) or scope (Win32).
 std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
-                                             const Options& options, Failure& failure);
+                                             const SegmentOptions& options, Failure& failure);
 
 // Removes whatever named OS object waiter `slot` of `name` uses, if any.
-void remove_word_waiter(const std::string& name, unsigned slot, const Options& options) noexcept;
+void remove_word_waiter(const std::string& name, unsigned slot, const SegmentOptions& options) noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

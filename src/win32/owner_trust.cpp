@@ -74,7 +74,7 @@ std::string sid_text(PSID sid) {
 
 }  // namespace
 
-void check_win32_owner(HANDLE handle, const std::string& object, const Options& options,
+void check_win32_owner(HANDLE handle, const std::string& object, const SegmentOptions& options,
                        Failure& failure) {
   for (const std::string& who : options.trusted_owners) {
     if (who == "*") return;

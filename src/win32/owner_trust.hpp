@@ -18,7 +18,7 @@ namespace detail {
 // READ_CONTROL; nullptr when none could be had) is this process's user, the
 // token's default owner, SYSTEM, Administrators, or named in
 // options.trusted_owners. `object` names it for the message.
-void check_win32_owner(HANDLE handle, const std::string& object, const Options& options,
+void check_win32_owner(HANDLE handle, const std::string& object, const SegmentOptions& options,
                        Failure& failure);
 
 }  // namespace detail

@@ -18,7 +18,7 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-std::wstring waiter_name(const std::string& name, unsigned slot, const Options& options) {
+std::wstring waiter_name(const std::string& name, unsigned slot, const SegmentOptions& options) {
   return kernel_object_name(name + ".w" + std::to_string(slot), options.scope);
 }
 
@@ -57,7 +57,7 @@ std::uint32_t word_waiter_kind() noexcept {
 }  // named kernel semaphore
 
 std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned slot, bool create,
-                                             const Options& options, Failure& failure) {
+                                             const SegmentOptions& options, Failure& failure) {
   const std::wstring os_name = waiter_name(name, slot, options);
   const std::string what = "the wake-up semaphore of " + quoted(name);
   HANDLE h;
@@ -75,7 +75,7 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
   return std::make_unique<KernelSemaphoreWaiter>(h);
 }
 
-void remove_word_waiter(const std::string&, unsigned, const Options&) noexcept {
+void remove_word_waiter(const std::string&, unsigned, const SegmentOptions&) noexcept {
   // A kernel semaphore dies with its last handle.
 }
 

@@ -15,18 +15,18 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-std::wstring os_name(const std::string& name, const Options& options) {
+std::wstring os_name(const std::string& name, const SegmentOptions& options) {
   return kernel_object_name(name, options.scope);
 }
 
-std::string object(const std::string& name, const Options& options) {
+std::string object(const std::string& name, const SegmentOptions& options) {
   return "segment " + quoted(name) + " (win32, " + narrow(os_name(name, options)) + ")";
 }
 
 // Mappings, events, mutexes, semaphores and waitable timers share one
 // namespace; CreateFileMappingW and OpenFileMappingW fail with
 // ERROR_INVALID_HANDLE when the name is held by one of the others.
-void set_failure(Failure& failure, DWORD error, const std::string& name, const Options& options,
+void set_failure(Failure& failure, DWORD error, const std::string& name, const SegmentOptions& options,
                  const std::string& operation) {
   if (error == ERROR_INVALID_HANDLE) {
     failure.set(errc::wrong_kind,
@@ -61,7 +61,7 @@ Backend Win32SegmentBackend::id() const noexcept {
 }
 
 Mapping Win32SegmentBackend::create(const std::string& name, std::size_t length,
-                                    const Options& options, Failure& failure) {
+                                    const SegmentOptions& options, Failure& failure) {
   const std::string what = object(name, options);
   SecurityAttributes security;
   if (!security.parse(options.security_descriptor, what, failure)) return {};
@@ -92,7 +92,7 @@ Mapping Win32SegmentBackend::create(const std::string& name, std::size_t length,
   return Mapping{base, length, reinterpret_cast<NativeHandle>(handle), false};
 }
 
-Mapping Win32SegmentBackend::open(const std::string& name, const Options& options,
+Mapping Win32SegmentBackend::open(const std::string& name, const SegmentOptions& options,
                                   Failure& failure) {
   const std::string what = object(name, options);
   const DWORD access =
@@ -128,7 +128,7 @@ void Win32SegmentBackend::reserve(const std::string&, Mapping&, Failure&) {}
 // Win32 keeps no mode bits to compare: a DACL wider than the caller's own is
 // not detected (docs/security.md); only the owner is checked.
 void Win32SegmentBackend::check_trust(const std::string& name, const Mapping&,
-                                      const Options& options, bool, Failure& failure) {
+                                      const SegmentOptions& options, bool, Failure& failure) {
   // The mapping's own handle has no READ_CONTROL; while it is open the name
   // still leads to the same section, so a second handle reads its owner.
   HANDLE owner_handle = ::OpenFileMappingW(READ_CONTROL, FALSE, os_name(name, options).c_str());
@@ -146,11 +146,11 @@ void Win32SegmentBackend::close(Mapping& mapping) noexcept {
   mapping = Mapping{};
 }
 
-bool Win32SegmentBackend::remove(const std::string&, const Options&, Failure&) {
+bool Win32SegmentBackend::remove(const std::string&, const SegmentOptions&, Failure&) {
   return false;
 }
 
-bool Win32SegmentBackend::exists(const std::string& name, const Options& options,
+bool Win32SegmentBackend::exists(const std::string& name, const SegmentOptions& options,
                                  Failure& failure) {
   // FILE_MAP_READ is the least access there is; a denial still proves that
   // the mapping is there.

@@ -32,7 +32,7 @@ class Handle {
   HANDLE h_;
 };
 
-std::string describe(const char* kind, const std::string& name, const Options& options) {
+std::string describe(const char* kind, const std::string& name, const SegmentOptions& options) {
   return std::string(kind) + " " + quoted(name) + " (win32, " +
          narrow(kernel_object_name(name, options.scope)) + ")";
 }
@@ -49,13 +49,13 @@ HANDLE open_for_owner(const char* kind, const wchar_t* os_name) {
 // Creates or opens a named kernel object with `create_fn` / `open_fn`, with
 // the same create/open/open_or_create rules as segments.
 template <typename CreateFn, typename OpenFn>
-HANDLE open_kernel_object(const char* kind, const std::string& name, const Options& options,
+HANDLE open_kernel_object(const char* kind, const std::string& name, const SegmentOptions& options,
                           OpenMode mode, CreateFn create_fn, OpenFn open_fn, Failure& failure) {
   const std::string what = describe(kind, name, options);
   // SyncOptions has neither field; the check guards internal callers.
   if (options.raw || options.access == Access::read_only) {
     failure.set(errc::invalid_argument,
-                what + ": Options::raw and Access::read_only apply to segments only");
+                what + ": SegmentOptions::raw and Access::read_only apply to segments only");
     return nullptr;
   }
   if (options.backend != Backend::native && options.backend != Backend::win32) {
@@ -231,7 +231,7 @@ class Win32Semaphore final : public SemaphoreObject {
 
 }  // namespace
 
-std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& options,
+std::unique_ptr<MutexObject> open_mutex(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, Failure& failure) {
   HANDLE h = open_kernel_object(
       "mutex", name, options, mode,
@@ -242,7 +242,7 @@ std::unique_ptr<MutexObject> open_mutex(const std::string& name, const Options& 
   return std::make_unique<Win32Mutex>(h, name);
 }
 
-std::unique_ptr<EventObject> open_event(const std::string& name, const Options& options,
+std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, EventReset reset, Failure& failure) {
   const BOOL manual = reset == EventReset::manual_reset;
   HANDLE h = open_kernel_object(
@@ -260,7 +260,7 @@ std::unique_ptr<EventObject> open_event(const std::string& name, const Options& 
   return std::make_unique<Win32Event>(h, name);
 }
 
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const Options& options,
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
                                                 OpenMode mode, std::uint32_t initial,
                                                 Failure& failure) {
   HANDLE h = open_kernel_object(
@@ -280,19 +280,19 @@ std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const O
   return std::make_unique<Win32Semaphore>(h, name);
 }
 
-bool remove_sync_object(const std::string&, const Options&, Failure&) {
+bool remove_sync_object(const std::string&, const SegmentOptions&, Failure&) {
   return false;  // a Win32 kernel object dies with its last handle
 }
 
-bool sync_object_exists(const std::string& name, SegmentKind kind, const Options& options,
+bool sync_object_exists(const std::string& name, ObjectKind kind, const SegmentOptions& options,
                         Failure& failure) {
   const std::wstring os_name = kernel_object_name(name, options.scope);
   HANDLE h;
   switch (kind) {
-    case SegmentKind::mutex:
+    case ObjectKind::mutex:
       h = ::OpenMutexW(SYNCHRONIZE, FALSE, os_name.c_str());
       break;
-    case SegmentKind::event:
+    case ObjectKind::event:
       h = ::OpenEventW(SYNCHRONIZE, FALSE, os_name.c_str());
       break;
     default:

@@ -706,7 +706,7 @@ TEST_SUITE("lifecycle") {
       CHECK_FALSE(remove_if_stale(guard.name(), on(backend)));
       CHECK(NamedSharedMemory::exists(guard.name(), raw));
 
-      // Without Options::raw: nothing in it can tell whose it is, and
+      // Without SegmentOptions::raw: nothing in it can tell whose it is, and
       // nothing can be lost.
       CHECK(remove_object(guard.name(), on(backend)));
       CHECK_FALSE(NamedSharedMemory::exists(guard.name(), raw));

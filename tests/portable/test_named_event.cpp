@@ -39,7 +39,7 @@ class EventProbe {
  public:
   explicit EventProbe(const std::string& name) {
 #if !defined(_WIN32)
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     memory_ = NamedSharedMemory::open(name, raw);
     state_ = reinterpret_cast<const detail::EventState*>(

@@ -452,7 +452,7 @@ struct RawState {
 };
 
 RawState raw_state(const std::string& name) {
-  Options raw;
+  SegmentOptions raw;
   raw.raw = true;
   RawState result{NamedSharedMemory::open(name, raw)};
   REQUIRE(result.bytes.size() > k_state_offset);
@@ -646,8 +646,8 @@ TEST_SUITE("mutex") {
     // What earlier builds created: "MTXR", a 40-byte robust pthread_mutex_t
     // (Linux); "MTXO", a 16-byte owner word with one waiter slot (portable).
     const detail::SyncRequest old_layouts[] = {
-        {detail::SegmentKind::mutex, 0x4d545852, 40, 0, true, nullptr, nullptr},
-        {detail::SegmentKind::mutex, 0x4d54584f, 16, 1, true, nullptr, nullptr},
+        {ObjectKind::mutex, 0x4d545852, 40, 0, true, nullptr, nullptr},
+        {ObjectKind::mutex, 0x4d54584f, 16, 1, true, nullptr, nullptr},
     };
     for (const auto& old_layout : old_layouts) {
       CAPTURE(old_layout.layout);

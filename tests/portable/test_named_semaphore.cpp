@@ -28,7 +28,7 @@ namespace {
 // seen: there it returns true at once.
 bool settled(const std::string& name, std::uint32_t count) {
 #if !defined(_WIN32)
-  Options raw;
+  SegmentOptions raw;
   raw.raw = true;
   const auto memory = NamedSharedMemory::open(name, raw);
   const auto* state = reinterpret_cast<const detail::SemaphoreState*>(

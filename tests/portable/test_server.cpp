@@ -109,7 +109,7 @@ TEST_SUITE("server") {
   TEST_CASE("accept returns by its deadline whatever the registry's slots hold") {
     test::NameGuard guard(test::unique_name("srvg"));
     auto server = Server::create(guard.name());
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     auto bytes = NamedSharedMemory::open(guard.name(), raw);
     // The slots ({client, ticket} words) start 32 bytes into the server's
@@ -274,7 +274,7 @@ TEST_SUITE("server") {
     if (native_backend() == Backend::win32) return;
     test::NameGuard guard(test::unique_name("sr"));
     auto crashed = test::Child::spawn("server_idle", {guard.name()});
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     // The server word is the first of the state, after the header and the
     // 8-byte sync preamble; the slots ({client, ticket}) follow 32 bytes in.

@@ -1004,7 +1004,7 @@ TEST_SUITE("cli") {
     }
     auto clean_words = [](const std::string& err) {
       CAPTURE(err);
-      CHECK(err.find("Options::") == std::string::npos);
+      CHECK(err.find("SegmentOptions::") == std::string::npos);
       CHECK(err.find("a unknown") == std::string::npos);
       CHECK(std::count(err.begin(), err.end(), '\n') == 1);
     };

@@ -1,4 +1,4 @@
-// Options::raw talks to programs that use plain shm_open / shmget.
+// SegmentOptions::raw talks to programs that use plain shm_open / shmget.
 #include <doctest/doctest.h>
 
 #include <shmkit/shmkit.hpp>

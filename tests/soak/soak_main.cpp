@@ -232,7 +232,7 @@ std::vector<std::string> clean_and_list(const std::string& prefix, const std::st
     left.push_back(info.name + " (" + to_string(info.kind) + ", " + to_string(info.state) +
                    (info.stale ? ", stale" : "") + ")");
     // Reported; now out of the way, so that a failed run leaves nothing behind.
-    Options raw;
+    SegmentOptions raw;
     raw.raw = true;
     std::error_code ignored;
     remove_object(info.name, {}, ignored);

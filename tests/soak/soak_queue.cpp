@@ -131,7 +131,7 @@ void recover_landing(QueueControl& c, int consumer) {
 // were published and never freed (not popped, or popped by a process that
 // was killed before it freed the cell).
 void count_cells(QueueControl& c, const std::string& name) {
-  Options raw;
+  SegmentOptions raw;
   raw.raw = true;
   std::error_code ec;
   auto bytes = NamedSharedMemory::open(name, raw, ec);

@@ -27,7 +27,7 @@ NameGuard::~NameGuard() {
     // segment and every such semaphore, whatever kind the object is.
     Channel::remove(name, {}, ignored);
     for (Backend backend : segment_backends()) {
-      Options options;
+      SegmentOptions options;
       options.backend = backend;
       options.raw = true;  // also removes segments whose header a test broke
       std::error_code ignored;
