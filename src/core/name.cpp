@@ -61,11 +61,12 @@ std::string printable(std::string_view name) {
 
 }  // namespace
 
+bool is_valid_derived_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= k_max_os_name_length - 2 && valid_characters(name);
+}
+
 bool check_derived_name(std::string_view name, Failure& failure) {
-  if (!name.empty() && name.size() <= k_max_os_name_length - 2 && valid_characters(name)) {
-    return true;
-  }
-  return check_name(name, failure);
+  return is_valid_derived_name(name) || check_name(name, failure);
 }
 
 bool check_name(std::string_view name, Failure& failure) {

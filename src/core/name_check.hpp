@@ -21,6 +21,7 @@ bool check_name(std::string_view name, Failure& failure);
 // for the "<name>.N" wake-up companions). Internal layers check with this;
 // the user's k_max_name_length is checked once, by each public entry.
 bool check_derived_name(std::string_view name, Failure& failure);
+bool is_valid_derived_name(std::string_view name) noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -1,6 +1,8 @@
 // Parsing a copy of an object's first bytes (docs/lifecycle.md).
 #include "lifecycle/header_copy.hpp"
 
+#include "core/name_check.hpp"
+
 #include <shmkit/name.hpp>
 
 #include <algorithm>
@@ -93,7 +95,7 @@ Parsed parse(const OsObject& object) {
                           capacity == k_attach_slots && data_size != 0 &&
                           data_size <= object.os_size - k_header_size &&
                           backend == static_cast<std::uint32_t>(object.backend) &&
-                          is_valid_name(name) && name == object.name;
+                          is_valid_derived_name(name) && name == object.name;
   if (state == k_initializing && !consistent) {
     // Builds before layout 1's stamped creation wrote the magic first and
     // the other fields after it: a creator that died there leaves them

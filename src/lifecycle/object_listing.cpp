@@ -90,7 +90,7 @@ std::vector<SegmentInfo> list_objects(const ListOptions& options, Failure& failu
 SegmentInfo inspect_object(std::string_view name_view, const SegmentOptions& options,
                            Failure& failure) {
   const std::string name(name_view);
-  if (!check_name(name, failure)) return {};
+  if (!check_derived_name(name, failure)) return {};
   const Backend backend = resolve(options.backend);
   if (find_backend(backend, failure) == nullptr) return {};
   ListQuery query;

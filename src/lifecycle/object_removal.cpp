@@ -89,7 +89,7 @@ bool remove_object_by_mapping(const std::string& name, SegmentBackend& backend,
 bool remove_object_by_name(std::string_view name_view, const SegmentOptions& options,
                            Failure& failure) {
   const std::string name(name_view);
-  if (!check_name(name, failure)) return false;
+  if (!check_derived_name(name, failure)) return false;
   if (options.raw) return remove_by_kind(name, ObjectKind::segment, options, failure);
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;

@@ -147,7 +147,7 @@ Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const 
 bool remove_object_if_stale(std::string_view name_view, const SegmentOptions& options,
                             Failure& failure) {
   const std::string name(name_view);
-  if (!check_name(name, failure)) return false;
+  if (!check_derived_name(name, failure)) return false;
   SegmentBackend* backend = find_backend(options.backend, failure);
   if (backend == nullptr) return false;
   // The header copy first: an object whose creator or an attacher lives, or

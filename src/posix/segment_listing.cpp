@@ -1,6 +1,7 @@
 // Finding segments on POSIX systems: POSIX objects are the files of
 // /dev/shm (Linux, Cygwin), SysV segments the lines of /proc/sysvipc/shm;
 // on Linux, /proc/*/maps tells which processes map each one.
+#include "core/name_check.hpp"
 #include "core/process_identity.hpp"
 #include "lifecycle/lifecycle_internal.hpp"
 #include "posix/os_error.hpp"
@@ -257,7 +258,7 @@ std::string sysv_header_name(const OsObject& object, std::int32_t key, bool dest
   std::memcpy(raw, object.head.data() + offsetof(SegmentHeader, name), sizeof raw);
   if (std::memchr(raw, '\0', sizeof raw) == nullptr) return {};
   const std::string name(raw);
-  if (!is_valid_name(name)) return {};
+  if (!is_valid_derived_name(name)) return {};
   // A removed segment's key reads as IPC_PRIVATE; its header still names it.
   if (sysv_key(name) != key && !(dest && key == 0)) return {};
   return name;

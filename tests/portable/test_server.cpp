@@ -460,6 +460,9 @@ TEST_SUITE("server") {
       Channel connection = server.accept_for(std::chrono::seconds(30));
       REQUIRE(connection.is_open());
       names.push_back(connection.name());
+      // The lifecycle tools see a connection whatever its name's length.
+      const SegmentInfo info = inspect_segment(connection.name());
+      CHECK(info.kind == ObjectKind::channel);
       CHECK(receive_text(connection) == "hi " + std::to_string(i));
       send_text(connection, "ok");
     }
