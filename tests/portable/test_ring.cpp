@@ -124,7 +124,13 @@ SHMKIT_CHILD_ROLE(channel_generation_echo) {
   for (;;) {
     std::error_code ec;
     const std::size_t size = channel.receive(buffer, sizeof buffer - 16, ec);
-    if (ec) return ec == errc::peer_gone ? 0 : 3;
+    if (ec == errc::peer_gone) {
+      // The other end closed or died: wait for its restart, as the recipe
+      // does (the test kills this child when it is done).
+      if (!channel.wait_for_peer_for(std::chrono::seconds(60), ec)) return ec ? 3 : 0;
+      continue;
+    }
+    if (ec) return 3;
     const std::string reply =
         std::to_string(channel.generation()) + ":" + std::string(buffer, size);
     channel.send(reply.data(), reply.size());

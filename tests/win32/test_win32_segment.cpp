@@ -134,10 +134,10 @@ TEST_SUITE("win32") {
       SegmentOptions options;
       options.backend = other;
       std::error_code ec;
-      NamedSharedMemory::create(guard.name(), 64, options, ec);
+      (void)NamedSharedMemory::create(guard.name(), 64, options, ec);
       CHECK(ec == errc::backend_unavailable);
       CHECK(what_of([&] {
-              NamedSharedMemory::open(guard.name(), options);
+              (void)NamedSharedMemory::open(guard.name(), options);
             }).find("Backend::native") != std::string::npos);
     }
   }
@@ -166,10 +166,10 @@ TEST_SUITE("win32") {
     SegmentOptions strict;
     strict.open_timeout = std::chrono::milliseconds(50);
     std::error_code ec;
-    NamedSharedMemory::open(guard.name(), strict, ec);
+    (void)NamedSharedMemory::open(guard.name(), strict, ec);
     CHECK((ec == errc::incompatible_layout || ec == errc::not_ready));
     // And create() neither adopts nor resizes it.
-    NamedSharedMemory::create(guard.name(), 100000, raw, ec);
+    (void)NamedSharedMemory::create(guard.name(), 100000, raw, ec);
     CHECK(ec == errc::already_exists);
     CHECK(std::string(static_cast<char*>(view.base)) == "from plain code");
   }
@@ -216,14 +216,14 @@ TEST_SUITE("win32") {
     auto shm = NamedSharedMemory::create(guard.name(), 64, {}, ec);
     CHECK_FALSE(shm.is_open());
     CHECK(ec == errc::wrong_kind);
-    NamedSharedMemory::open(guard.name(), {}, ec);
+    (void)NamedSharedMemory::open(guard.name(), {}, ec);
     CHECK(ec == errc::wrong_kind);
-    NamedSharedMemory::open_or_create(guard.name(), 64, {}, ec);
+    (void)NamedSharedMemory::open_or_create(guard.name(), 64, {}, ec);
     CHECK(ec == errc::wrong_kind);
     // The name is taken, as exists() says of a POSIX mutex's name.
     CHECK(NamedSharedMemory::exists(guard.name()));
 
-    const std::string what = what_of([&] { NamedSharedMemory::create(guard.name(), 64); });
+    const std::string what = what_of([&] { (void)NamedSharedMemory::create(guard.name(), 64); });
     CAPTURE(what);
     CHECK(what.find("'" + guard.name() + "'") != std::string::npos);
     CHECK(what.find("another kind of Win32 object (an event") != std::string::npos);
@@ -235,10 +235,11 @@ TEST_SUITE("win32") {
     SegmentOptions options;
     options.security_descriptor = "this is not SDDL";
     std::error_code ec;
-    NamedSharedMemory::open_or_create(guard.name(), 64, options, ec);
+    (void)NamedSharedMemory::open_or_create(guard.name(), 64, options, ec);
     CHECK(ec == errc::invalid_argument);
     CHECK_FALSE(NamedSharedMemory::exists(guard.name()));
-    const std::string what = what_of([&] { NamedSharedMemory::create(guard.name(), 64, options); });
+    const std::string what =
+        what_of([&] { (void)NamedSharedMemory::create(guard.name(), 64, options); });
     CAPTURE(what);
     CHECK(what.find("not a valid SDDL string") != std::string::npos);
     CHECK(what.find("this is not SDDL") != std::string::npos);
@@ -266,7 +267,7 @@ TEST_SUITE("win32") {
     CHECK_FALSE(denied.is_open());
     CHECK(ec.category() == std::system_category());
     CHECK(ec.value() == ERROR_ACCESS_DENIED);
-    const std::string what = what_of([&] { NamedSharedMemory::open(guard.name()); });
+    const std::string what = what_of([&] { (void)NamedSharedMemory::open(guard.name()); });
     CAPTURE(what);
     CHECK(what.find("ObjectOptions::security_descriptor") != std::string::npos);
   }
@@ -284,7 +285,7 @@ TEST_SUITE("win32") {
     REQUIRE_FALSE(ec);
     CHECK(NamedSharedMemory::exists(guard.name(), in_scope(Scope::global)));
     CHECK_FALSE(NamedSharedMemory::exists(guard.name(), in_scope(Scope::local)));
-    NamedSharedMemory::open(guard.name(), in_scope(Scope::local), ec);
+    (void)NamedSharedMemory::open(guard.name(), in_scope(Scope::local), ec);
     CHECK(ec == errc::not_found);
 
     const auto status = test::run_child("win32_open_and_write", {guard.name(), "global"});
@@ -309,7 +310,7 @@ TEST_SUITE("win32") {
     second.close();
     CHECK_FALSE(NamedSharedMemory::exists(guard.name()));
     std::error_code ec;
-    NamedSharedMemory::open(guard.name(), {}, ec);
+    (void)NamedSharedMemory::open(guard.name(), {}, ec);
     CHECK(ec == errc::not_found);
 
     // A creator that exits takes its segment along.
