@@ -16,7 +16,7 @@ LastFailure& last_failure() noexcept {
 
 }  // namespace
 
-void record_failure(const std::error_code& code, const std::string& sentence) noexcept {
+void record_failure(const std::error_code& code, std::string_view sentence) noexcept {
   LastFailure& record = last_failure();
   try {
     record.sentence = sentence;

@@ -6,6 +6,7 @@
 #include <shmkit/config.hpp>
 
 #include <string>
+#include <string_view>
 #include <system_error>
 
 SHMKIT_BEGIN_NAMESPACE
@@ -13,7 +14,7 @@ namespace detail {
 
 // Records `sentence` as the text of `code`. Never throws: if the copy cannot
 // be made, the record is cleared and error_message falls back to the code.
-void record_failure(const std::error_code& code, const std::string& sentence) noexcept;
+void record_failure(const std::error_code& code, std::string_view sentence) noexcept;
 
 // Clears the record: error_message falls back to ec.message() until the next
 // failure is recorded.

@@ -26,8 +26,8 @@ bool passed(Deadline deadline) {
 
 // The registry of a live server, waiting until `deadline` for one to start
 // (or a dead one to be restarted). Empty, with no failure, at the deadline.
-SyncSegment wait_for_server(const std::string& server, const SegmentOptions& options, Deadline deadline,
-                            Failure& failure) {
+SyncSegment wait_for_server(const std::string& server, const SegmentOptions& options,
+                            Deadline deadline, Failure& failure) {
   auto pause = std::chrono::milliseconds(1);
   for (;;) {
     SyncSegment registry = open_registry(server, options, OpenMode::open, 0, failure);
@@ -72,10 +72,14 @@ Channel create_connection(const std::string& server, ServerState& state,
 }
 
 // The request published, until the server answers or `deadline`. A server
-// that dies meanwhile is not the end: its restart accepts live requests.
+// that dies meanwhile is not the end: its restart takes the registry over and
+// accepts live requests. A server that stops cleanly removes its registry, so
+// the request is withdrawn and `server_stopped` set: the caller waits for the
+// next server's registry.
 Channel await_answer(const std::string& server, SyncSegment& registry, ServerSlot& slot,
                      std::uint64_t self, std::uint32_t id, Channel channel,
-                     const ClientOptions& options, Deadline deadline, Failure& failure) {
+                     const ClientOptions& options, Deadline deadline, bool& server_stopped,
+                     Failure& failure) {
   ServerState& state = registry_state(registry);
   const std::uint64_t requested = ticket(id, slot_requested);
   slot.ticket.store(requested, std::memory_order_release);
@@ -85,12 +89,13 @@ Channel await_answer(const std::string& server, SyncSegment& registry, ServerSlo
       options.wait, deadline,
       SleepWords{state.connect_sleepers, state.connect_signal, *registry.waiters[1]},
       [&] { return slot.ticket.load(std::memory_order_acquire) != requested; },
-      [] { return false; });
+      [&] { return state.server.load(std::memory_order_acquire) == k_endpoint_closed; });
   std::uint64_t seen = requested;
   const bool answered = result == WaitResult::ready ||
                         !slot.ticket.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);
   if (answered && seen == requested) seen = slot.ticket.load(std::memory_order_acquire);
   if (answered && seen == ticket(id, slot_accepted)) return channel;
+  server_stopped = !answered && result == WaitResult::peer_gone;
 
   // Leaving: our channel goes; the slot is written only while still ours
   // (one taken from us may be another client's by now, even another
@@ -120,32 +125,38 @@ Channel connect(std::string_view server_view, Deadline deadline, const ClientOpt
   const std::string server(server_view);
   const SegmentOptions segment_options = segment_options_for(options);
 
-  SyncSegment registry = wait_for_server(server, segment_options, deadline, failure);
-  if (registry.state == nullptr) return Channel();
-  ServerState& state = registry_state(registry);
+  for (;;) {
+    SyncSegment registry = wait_for_server(server, segment_options, deadline, failure);
+    if (registry.state == nullptr) return Channel();
+    ServerState& state = registry_state(registry);
 
-  const std::uint64_t self = pack_slot(current_process());
-  ServerSlot* slot = claim_slot(state, self);
-  if (slot == nullptr) {
-    failure.set(errc::overflow, "connect to server " + quoted(server) + ": all " +
-                                    std::to_string(Server::k_max_connections) +
-                                    " connection slots are in use; close a connection first");
-    return Channel();
+    const std::uint64_t self = pack_slot(current_process());
+    ServerSlot* slot = claim_slot(state, self);
+    if (slot == nullptr) {
+      failure.set(errc::overflow, "connect to server " + quoted(server) + ": all " +
+                                      std::to_string(Server::k_max_connections) +
+                                      " connection slots are in use; close a connection first");
+      return Channel();
+    }
+    std::uint32_t id = 0;
+    Channel channel = create_connection(server, state, options, segment_options, id, failure);
+    if (failure) {
+      slot->ticket.store(0, std::memory_order_release);
+      std::uint64_t expected = self;
+      slot->client.compare_exchange_strong(expected, 0);
+      return Channel();
+    }
+    // try_connect does not wait for a server, but the answer of a live one
+    // is a round trip to another process: it gets open_timeout.
+    const Deadline answer_by =
+        deadline == Deadline() ? deadline_after(options.open_timeout) : deadline;
+    bool server_stopped = false;
+    Channel answer = await_answer(server, registry, *slot, self, id, std::move(channel), options,
+                                  answer_by, server_stopped, failure);
+    if (!server_stopped) return answer;
+    // The server stopped before answering: wait for the next one, within
+    // the same deadline.
   }
-  std::uint32_t id = 0;
-  Channel channel = create_connection(server, state, options, segment_options, id, failure);
-  if (failure) {
-    slot->ticket.store(0, std::memory_order_release);
-    std::uint64_t expected = self;
-    slot->client.compare_exchange_strong(expected, 0);
-    return Channel();
-  }
-  // try_connect does not wait for a server, but the answer of a live one
-  // is a round trip to another process: it gets open_timeout.
-  const Deadline answer_by =
-      deadline == Deadline() ? deadline_after(options.open_timeout) : deadline;
-  return await_answer(server, registry, *slot, self, id, std::move(channel), options, answer_by,
-                      failure);
 }
 
 }  // namespace

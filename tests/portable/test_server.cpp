@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -435,6 +436,39 @@ TEST_SUITE("server") {
     huge.capacity = ~std::size_t{0};
     (void)Server::create(test::unique_name("sz"), huge, ec);
     CHECK(ec == errc::invalid_size);
+  }
+
+  TEST_CASE("a request pending when its server stops cleanly is served by the next server") {
+    test::NameGuard guard(test::unique_name("sc"));
+    std::optional<Server> first(Server::create(guard.name()));
+    Client client;
+    std::thread connecting(
+        [&] { client = Client::connect_for(guard.name(), std::chrono::seconds(30)); });
+    // Wait until the request is in the registry (observable state, no sleep).
+    {
+      detail::Failure failure;
+      detail::SyncSegment registry =
+          detail::open_registry(guard.name(), {}, detail::OpenMode::open, 0, failure);
+      REQUIRE_FALSE(failure);
+      auto& state = detail::registry_state(registry);
+      const auto requested = [&] {
+        for (const auto& slot : state.slots) {
+          if (detail::ticket_state(slot.ticket.load()) == detail::slot_requested) return true;
+        }
+        return false;
+      };
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!requested() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+      REQUIRE(requested());
+    }
+    first.reset();  // a clean stop removes the registry, with the request in it
+    auto second = Server::create(guard.name());
+    Channel connection = second.accept_for(std::chrono::seconds(30));
+    connecting.join();
+    REQUIRE(connection.is_open());
+    REQUIRE(client.is_open());
+    send_text(client, "after the restart");
+    CHECK(receive_text(connection) == "after the restart");
   }
 
   TEST_CASE("a longest server name: connection names fit, with the server's capacity") {
