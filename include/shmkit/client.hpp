@@ -32,12 +32,13 @@ struct ClientOptions : ObjectOptions {
 // sees errc::peer_gone on its end and frees the connection when it closes
 // that end.
 //
-// Connecting waits (per its form) for a live server to hold the name, for a
-// free connection slot and for the server to accept(). A server that is not
-// running yet, or that died and has not been restarted, is waited for, never
-// errc::peer_gone: a connection request survives a server's restart and the
-// restarted server accepts it. The forms that may give up return an empty
-// Client (is_open() false) when they do; connect() itself waits for ever.
+// Connecting waits (per its form) for a live server to hold the name and for
+// it to accept(); when all its connection slots are held it fails at once
+// with errc::overflow. A server that is not running yet, or that died and has
+// not been restarted, is waited for, never errc::peer_gone: a connection
+// request survives a server's restart (a killed server's successor accepts
+// it; after a clean stop the request is made again to the next server). The forms that may give up
+// return an empty Client (is_open() false) when they do; connect() itself waits for ever.
 //
 // Restart recipe (a test runs it, tests/portable/test_server.cpp):
 //   for (;;) {

@@ -38,7 +38,9 @@ SyncSegment wait_for_server(const std::string& server, const SegmentOptions& opt
     // server is another segment.
     registry = SyncSegment();
     if (passed(deadline)) return {};
-    std::this_thread::sleep_for(pause);
+    // Never past the deadline.
+    const auto left = deadline - std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, left));
     pause = std::min(pause * 2, std::chrono::milliseconds(20));
   }
 }

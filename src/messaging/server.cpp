@@ -47,17 +47,23 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     return true;
   }
 
+  // Runs from noexcept paths (~Server, Channel::close): nothing escapes.
   ~ServerCore() {
     if (state_ == nullptr) return;
     close_endpoint(state_->server);
-    // Clients waiting to be accepted stop waiting for this server.
-    state_->connect_signal.fetch_add(1);
-    registry_.waiters[1]->wake(state_->connect_signal, Server::k_max_connections);
-    // A server that stops takes its name with it, unless a successor has
-    // already claimed the registry. Open connections keep their channels.
-    if (state_->server.load() == k_endpoint_closed) {
-      Failure ignored;
-      remove_sync_segment(name_, segment_options_, 2, ignored);
+    try {
+      // Clients waiting to be accepted stop waiting for this server.
+      state_->connect_signal.fetch_add(1);
+      registry_.waiters[1]->wake(state_->connect_signal, Server::k_max_connections);
+      // A server that stops takes its name with it, unless a successor has
+      // already claimed the registry. Open connections keep their channels.
+      if (state_->server.load() == k_endpoint_closed) {
+        Failure ignored;
+        remove_sync_segment(name_, segment_options_, 2, ignored);
+      }
+    } catch (...) {
+      // Out of memory while naming the registry: it stays, and the next
+      // server (or `shmkit clean`) frees it as a dead server's.
     }
   }
 
