@@ -25,9 +25,9 @@ std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOp
   return open_shared_event(name, options, mode, reset, failure);
 }
 
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
-                                                OpenMode mode, std::uint32_t initial,
-                                                Failure& failure) {
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name,
+                                                const SegmentOptions& options, OpenMode mode,
+                                                std::uint32_t initial, Failure& failure) {
   return open_shared_semaphore(name, options, mode, initial, failure);
 }
 
@@ -45,9 +45,9 @@ bool sync_object_exists(const std::string& name, ObjectKind, const SegmentOption
   return found;
 }
 
-namespace {
-
 std::atomic<std::uint32_t> g_fork_generation{0};
+
+namespace {
 
 void count_fork_in_child() noexcept {
   g_fork_generation.fetch_add(1, std::memory_order_relaxed);
@@ -57,10 +57,6 @@ void count_fork_in_child() noexcept {
     ::pthread_atfork(nullptr, nullptr, &count_fork_in_child);
 
 }  // namespace
-
-std::uint32_t fork_generation() noexcept {
-  return g_fork_generation.load(std::memory_order_relaxed);
-}
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -66,8 +66,10 @@ auto run_sync_call(std::error_code* ec, Fn&& fn) -> decltype(fn(std::declval<Fai
 }
 
 // Sets errc::invalid_state unless `impl` is a handle this process opened.
+// The check is on every lock and unlock: the test stays inline, the message
+// is built on the cold branch.
 template <typename Impl>
-bool check_usable(const Impl* impl, const char* kind, Failure& failure) {
+bool report_unusable(const Impl* impl, const char* kind, Failure& failure) {
   if (impl == nullptr) {
     failure.set(errc::invalid_state,
                 std::string("this ") + kind + " handle is empty; create or open one into it first");
@@ -77,9 +79,14 @@ bool check_usable(const Impl* impl, const char* kind, Failure& failure) {
     failure.set(errc::invalid_state, std::string(kind) + " " + quoted(impl->name) +
                                          ": this handle was inherited through fork(), and "
                                          "belongs to the parent; open it again in the child");
-    return false;
   }
-  return true;
+  return false;
+}
+
+template <typename Impl>
+inline bool check_usable(const Impl* impl, const char* kind, Failure& failure) {
+  if (impl != nullptr && impl->usable()) return true;
+  return report_unusable(impl, kind, failure);
 }
 
 // Destroys a handle's data, except in a fork() child: there closing it
@@ -120,9 +127,9 @@ struct SemaphoreTraits {
   using Impl = NamedSemaphoreImpl;
   using Sizing = std::uint32_t;  // the initial count; ignored by open()
   static constexpr ObjectKind kind = ObjectKind::semaphore;
-  static std::unique_ptr<SemaphoreObject> open(const std::string& name, const SegmentOptions& options,
-                                               OpenMode mode, std::uint32_t initial,
-                                               Failure& failure) {
+  static std::unique_ptr<SemaphoreObject> open(const std::string& name,
+                                               const SegmentOptions& options, OpenMode mode,
+                                               std::uint32_t initial, Failure& failure) {
     if (mode != OpenMode::open && initial > k_semaphore_max) {
       failure.set(errc::overflow, "semaphore " + quoted(name) + ": an initial count of " +
                                       std::to_string(initial) + " is past the maximum of " +

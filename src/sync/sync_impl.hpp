@@ -12,6 +12,7 @@
 #include <shmkit/named_mutex.hpp>
 #include <shmkit/options.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,9 +50,9 @@ std::unique_ptr<MutexObject> open_mutex(const std::string& name, const SegmentOp
                                         OpenMode mode, Failure& failure);
 std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOptions& options,
                                         OpenMode mode, EventReset reset, Failure& failure);
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
-                                                OpenMode mode, std::uint32_t initial,
-                                                Failure& failure);
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name,
+                                                const SegmentOptions& options, OpenMode mode,
+                                                std::uint32_t initial, Failure& failure);
 // Returns false if there was nothing to remove (always, on Win32).
 bool remove_sync_object(const std::string& name, const SegmentOptions& options, Failure& failure);
 
@@ -62,8 +63,12 @@ bool sync_object_exists(const std::string& name, ObjectKind kind, const SegmentO
 // Changes in a child after every fork() (POSIX; always 0 on Win32). A handle
 // remembers the value it was opened with: its state (a lock owned by the
 // parent, the parent's entry in the attach table) is the parent's, so a
-// handle whose value differs is not used. One relaxed load.
-std::uint32_t fork_generation() noexcept;
+// handle whose value differs is not used. One relaxed load, inline: every
+// lock and unlock checks it. The platform counts forks into it.
+extern std::atomic<std::uint32_t> g_fork_generation;
+inline std::uint32_t fork_generation() noexcept {
+  return g_fork_generation.load(std::memory_order_relaxed);
+}
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

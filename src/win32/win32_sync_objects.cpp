@@ -260,9 +260,9 @@ std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOp
   return std::make_unique<Win32Event>(h, name);
 }
 
-std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name, const SegmentOptions& options,
-                                                OpenMode mode, std::uint32_t initial,
-                                                Failure& failure) {
+std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name,
+                                                const SegmentOptions& options, OpenMode mode,
+                                                std::uint32_t initial, Failure& failure) {
   HANDLE h = open_kernel_object(
       "semaphore", name, options, mode,
       [initial](SECURITY_ATTRIBUTES* sa, const wchar_t* n) {
@@ -312,9 +312,8 @@ bool sync_object_exists(const std::string& name, ObjectKind kind, const SegmentO
   return false;
 }
 
-std::uint32_t fork_generation() noexcept {
-  return 0;  // there is no fork() on Windows
-}
+// There is no fork() on Windows: it stays 0.
+std::atomic<std::uint32_t> g_fork_generation{0};
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE
