@@ -47,8 +47,8 @@ Channel ChannelAccess::open(std::string_view name, std::size_t capacity, const W
 }
 
 Channel ChannelAccess::open_derived(const std::string& name_text, std::size_t capacity,
-                                    const WaitOptions& wait, const SegmentOptions& options, OpenMode mode,
-                                    ChannelEnd end, Failure& failure) {
+                                    const WaitOptions& wait, const SegmentOptions& options,
+                                    OpenMode mode, ChannelEnd end, Failure& failure) {
   Channel channel;
   auto segment = std::make_shared<RingSegment>(
       open_ring_segment(name_text, ObjectKind::channel, 2, capacity, mode, options, failure));

@@ -31,7 +31,8 @@ inline ChannelOptions channel_options_for(const ObjectOptions& object) {
 
 struct ChannelAccess {
   static Channel open(std::string_view name, std::size_t capacity, const WaitOptions& wait,
-                      const SegmentOptions& options, OpenMode mode, ChannelEnd end, Failure& failure);
+                      const SegmentOptions& options, OpenMode mode, ChannelEnd end,
+                      Failure& failure);
   // As open(), for a name shmkit derived from a valid one (a server's
   // connection "<server>.<id>"): longer than k_max_name_length allows, but
   // within k_max_os_name_length with its ".N" companions. Not checked here.

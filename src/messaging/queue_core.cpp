@@ -238,7 +238,7 @@ QueueImpl* open_queue(std::string_view name_view, QueueOpen how, std::size_t cap
         k_queue_offset + sizeof(QueueShared) + init.layout.capacity * init.layout.cell_size;
   }
   const SyncRequest request{ObjectKind::queue, k_queue_layout, state_size, 2, false,
-                            &initialize_queue,  &init};
+                            &initialize_queue, &init};
   SyncSegment segment =
       open_sync_segment(name, segment_options_for(options), mode, request, failure);
   if (failure) return nullptr;

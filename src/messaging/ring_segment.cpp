@@ -97,8 +97,8 @@ RingSegment open_ring_segment(const std::string& name, ObjectKind kind, std::siz
   return result;
 }
 
-bool remove_ring_segment(const std::string& name, std::size_t ring_count, const SegmentOptions& options,
-                         Failure& failure) {
+bool remove_ring_segment(const std::string& name, std::size_t ring_count,
+                         const SegmentOptions& options, Failure& failure) {
   return remove_sync_segment(name, options, static_cast<unsigned>(2 * ring_count), failure);
 }
 

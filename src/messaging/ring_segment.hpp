@@ -26,8 +26,8 @@ RingSegment open_ring_segment(const std::string& name, ObjectKind kind, std::siz
                               std::size_t capacity, OpenMode mode, const SegmentOptions& options,
                               Failure& failure);
 
-bool remove_ring_segment(const std::string& name, std::size_t ring_count, const SegmentOptions& options,
-                         Failure& failure);
+bool remove_ring_segment(const std::string& name, std::size_t ring_count,
+                         const SegmentOptions& options, Failure& failure);
 
 // Rings and channels derive names "<name>.N" for their wake-ups on systems
 // without futex, so their names are two characters shorter.

@@ -47,7 +47,7 @@ std::string connection_name(const std::string& server, std::uint32_t id) {
 
 SyncSegment open_registry(const std::string& name, const SegmentOptions& options, OpenMode mode,
                           std::uint64_t capacity, Failure& failure) {
-  const SyncRequest request{ObjectKind::server,  k_server_layout, sizeof(ServerState), 2, true,
+  const SyncRequest request{ObjectKind::server,   k_server_layout, sizeof(ServerState), 2, true,
                             &initialize_registry, &capacity};
   return open_sync_segment(name, options, mode, request, failure);
 }

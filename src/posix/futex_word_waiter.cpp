@@ -48,8 +48,8 @@ class FutexWaiter final : public WordWaiter {
 
 }  // namespace
 
-std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool, const SegmentOptions&,
-                                             Failure&) {
+std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool,
+                                             const SegmentOptions&, Failure&) {
   return std::make_unique<FutexWaiter>();
 }
 

@@ -40,7 +40,8 @@ std::optional<unsigned> resolve(const std::string& who) {
 
 // True if `uid` may own what this process uses; sets `failure` only for an
 // entry of trusted_owners that names nobody.
-bool trusted(unsigned uid, const SegmentOptions& options, const std::string& object, Failure& failure) {
+bool trusted(unsigned uid, const SegmentOptions& options, const std::string& object,
+             Failure& failure) {
   if (uid == static_cast<unsigned>(::geteuid()) || uid == 0) return true;
   for (const std::string& who : options.trusted_owners) {
     const auto resolved = resolve(who);
@@ -63,8 +64,8 @@ std::string octal(unsigned mode) {
 
 }  // namespace
 
-void check_posix_owner(const std::string& object, const PosixOwner& owner, const SegmentOptions& options,
-                       bool check_permissions, Failure& failure) {
+void check_posix_owner(const std::string& object, const PosixOwner& owner,
+                       const SegmentOptions& options, bool check_permissions, Failure& failure) {
   const bool owner_ok = trusted(owner.owner_uid, options, object, failure);
   if (failure) return;
   const bool creator_ok =

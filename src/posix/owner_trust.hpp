@@ -22,8 +22,8 @@ struct PosixOwner {
 // process's effective user, root, or named in options.trusted_owners; with
 // `check_permissions`, sets errc::insecure_permissions when `mode` grants
 // more than options.permissions. `object` is "segment 'x' (posix)".
-void check_posix_owner(const std::string& object, const PosixOwner& owner, const SegmentOptions& options,
-                       bool check_permissions, Failure& failure);
+void check_posix_owner(const std::string& object, const PosixOwner& owner,
+                       const SegmentOptions& options, bool check_permissions, Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -190,7 +190,8 @@ void SysvSegmentBackend::close(Mapping& mapping) noexcept {
   mapping = Mapping{};
 }
 
-bool SysvSegmentBackend::remove(const std::string& name, const SegmentOptions& options, Failure& failure) {
+bool SysvSegmentBackend::remove(const std::string& name, const SegmentOptions& options,
+                                Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;
@@ -212,7 +213,8 @@ bool SysvSegmentBackend::remove(const std::string& name, const SegmentOptions& o
   return true;
 }
 
-bool SysvSegmentBackend::exists(const std::string& name, const SegmentOptions& options, Failure& failure) {
+bool SysvSegmentBackend::exists(const std::string& name, const SegmentOptions& options,
+                                Failure& failure) {
   const int id = ::shmget(sysv_key(name), 0, 0);
   if (id < 0) {
     if (errno == ENOENT) return false;

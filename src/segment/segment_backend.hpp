@@ -39,7 +39,8 @@ class SegmentBackend {
 
   // Opens and maps all of an existing object. errc::not_found if there is
   // none; errc::not_ready while its creator has not given it a size yet.
-  virtual Mapping open(const std::string& name, const SegmentOptions& options, Failure& failure) = 0;
+  virtual Mapping open(const std::string& name, const SegmentOptions& options,
+                       Failure& failure) = 0;
 
   // Gives every page of an object create() just made its memory now, so that
   // a full /dev/shm is an error here instead of SIGBUS at the first write
@@ -63,8 +64,9 @@ class SegmentBackend {
   // `check_permissions` (open_or_create() found it), also one whose
   // permissions are wider than ObjectOptions::permissions
   // (errc::insecure_permissions). docs/security.md.
-  virtual void check_trust(const std::string& name, const Mapping& mapping, const SegmentOptions& options,
-                           bool check_permissions, Failure& failure) = 0;
+  virtual void check_trust(const std::string& name, const Mapping& mapping,
+                           const SegmentOptions& options, bool check_permissions,
+                           Failure& failure) = 0;
 
   virtual void close(Mapping& mapping) noexcept = 0;
 

@@ -201,8 +201,9 @@ void initialize_state(void* state, const void*, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const SegmentOptions& options,
-                                                   OpenMode mode, Failure& failure) {
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name,
+                                                   const SegmentOptions& options, OpenMode mode,
+                                                   Failure& failure) {
   SyncRequest request{ObjectKind::mutex,
                       k_owner_word_layout,
                       sizeof(OwnerWordState),

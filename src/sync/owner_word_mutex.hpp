@@ -21,8 +21,9 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name, const SegmentOptions& options,
-                                                   OpenMode mode, Failure& failure);
+std::unique_ptr<MutexObject> open_owner_word_mutex(const std::string& name,
+                                                   const SegmentOptions& options, OpenMode mode,
+                                                   Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

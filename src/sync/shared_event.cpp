@@ -62,10 +62,11 @@ void initialize_event(void* state, const void* context, Failure&) {
 
 }  // namespace
 
-std::unique_ptr<EventObject> open_shared_event(const std::string& name, const SegmentOptions& options,
-                                               OpenMode mode, EventReset reset, Failure& failure) {
+std::unique_ptr<EventObject> open_shared_event(const std::string& name,
+                                               const SegmentOptions& options, OpenMode mode,
+                                               EventReset reset, Failure& failure) {
   SyncRequest request{ObjectKind::event, k_event_layout, sizeof(EventState), 1, true,
-                      &initialize_event,  &reset};
+                      &initialize_event, &reset};
   SyncSegment segment = open_sync_segment(name, options, mode, request, failure);
   if (failure) return nullptr;
   return std::make_unique<SharedEvent>(std::move(segment));

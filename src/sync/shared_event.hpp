@@ -22,8 +22,9 @@ struct EventState {
   std::uint32_t reserved;
 };
 
-std::unique_ptr<EventObject> open_shared_event(const std::string& name, const SegmentOptions& options,
-                                               OpenMode mode, EventReset reset, Failure& failure);
+std::unique_ptr<EventObject> open_shared_event(const std::string& name,
+                                               const SegmentOptions& options, OpenMode mode,
+                                               EventReset reset, Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

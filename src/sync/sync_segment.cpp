@@ -16,8 +16,9 @@ struct InitContext {
   std::vector<std::unique_ptr<WordWaiter>>* waiters;
 };
 
-void make_waiters(const std::string& name, unsigned slots, bool create, const SegmentOptions& options,
-                  std::vector<std::unique_ptr<WordWaiter>>& waiters, Failure& failure) {
+void make_waiters(const std::string& name, unsigned slots, bool create,
+                  const SegmentOptions& options, std::vector<std::unique_ptr<WordWaiter>>& waiters,
+                  Failure& failure) {
   for (unsigned slot = 0; slot < slots && !failure; ++slot) {
     waiters.push_back(make_word_waiter(name, slot, create, options, failure));
   }
@@ -91,8 +92,8 @@ SyncSegment open_sync_segment(const std::string& name, const SegmentOptions& opt
   return result;
 }
 
-bool remove_sync_segment(const std::string& name, const SegmentOptions& options, unsigned waiter_slots,
-                         Failure& failure) {
+bool remove_sync_segment(const std::string& name, const SegmentOptions& options,
+                         unsigned waiter_slots, Failure& failure) {
   Failure removal;
   const bool removed = remove_segment(name, options, removal);
   if (removal) {

@@ -56,8 +56,8 @@ SyncSegment open_sync_segment(const std::string& name, const SegmentOptions& opt
 
 // Removes the segment and the waiter's named object. Returns false if there
 // was no segment.
-bool remove_sync_segment(const std::string& name, const SegmentOptions& options, unsigned waiter_slots,
-                         Failure& failure);
+bool remove_sync_segment(const std::string& name, const SegmentOptions& options,
+                         unsigned waiter_slots, Failure& failure);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

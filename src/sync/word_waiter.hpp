@@ -39,7 +39,8 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
                                              const SegmentOptions& options, Failure& failure);
 
 // Removes whatever named OS object waiter `slot` of `name` uses, if any.
-void remove_word_waiter(const std::string& name, unsigned slot, const SegmentOptions& options) noexcept;
+void remove_word_waiter(const std::string& name, unsigned slot,
+                        const SegmentOptions& options) noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

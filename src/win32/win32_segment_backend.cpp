@@ -26,8 +26,8 @@ std::string object(const std::string& name, const SegmentOptions& options) {
 // Mappings, events, mutexes, semaphores and waitable timers share one
 // namespace; CreateFileMappingW and OpenFileMappingW fail with
 // ERROR_INVALID_HANDLE when the name is held by one of the others.
-void set_failure(Failure& failure, DWORD error, const std::string& name, const SegmentOptions& options,
-                 const std::string& operation) {
+void set_failure(Failure& failure, DWORD error, const std::string& name,
+                 const SegmentOptions& options, const std::string& operation) {
   if (error == ERROR_INVALID_HANDLE) {
     failure.set(errc::wrong_kind,
                 "'" + name + "' (" + narrow(os_name(name, options)) +
