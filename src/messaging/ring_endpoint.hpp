@@ -18,9 +18,12 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-struct RingProducerImpl {
-  RingProducerImpl(std::shared_ptr<RingSegment> s, std::size_t index, std::string n,
-                   const WaitOptions& wait, Failure& failure)
+// One end of a ring in its segment; the producer's and the consumer's differ
+// only in their core.
+template <typename Core>
+struct RingEnd {
+  RingEnd(std::shared_ptr<RingSegment> s, std::size_t index, std::string n, const WaitOptions& wait,
+          Failure& failure)
       : segment(std::move(s)),
         name(std::move(n)),
         core(*segment->rings[index], segment->capacity, *segment->sync.waiters[2 * index],
@@ -29,21 +32,15 @@ struct RingProducerImpl {
 
   std::shared_ptr<RingSegment> segment;
   std::string name;
-  ProducerCore core;  // declared after the segment, so closed before it is unmapped
+  Core core;  // declared after the segment, so closed before it is unmapped
 };
 
-struct RingConsumerImpl {
-  RingConsumerImpl(std::shared_ptr<RingSegment> s, std::size_t index, std::string n,
-                   const WaitOptions& wait, Failure& failure)
-      : segment(std::move(s)),
-        name(std::move(n)),
-        core(*segment->rings[index], segment->capacity, *segment->sync.waiters[2 * index],
-             *segment->sync.waiters[2 * index + 1],
-             std::string(kind_name(segment->kind)) + " " + quoted(name), wait, failure) {}
+struct RingProducerImpl : RingEnd<ProducerCore> {
+  using RingEnd::RingEnd;
+};
 
-  std::shared_ptr<RingSegment> segment;
-  std::string name;
-  ConsumerCore core;
+struct RingConsumerImpl : RingEnd<ConsumerCore> {
+  using RingEnd::RingEnd;
 };
 
 // `ec` null: throw; otherwise report in *ec and never throw.
