@@ -21,7 +21,8 @@ SHMKIT_BEGIN_NAMESPACE
 
 namespace detail {
 class ServerImpl;
-}
+struct WaitAccess;
+}  // namespace detail
 
 // A server's options: who may connect (ObjectOptions: permissions,
 // trusted_owners, ...), the size of every connection and how accept() and
@@ -128,6 +129,7 @@ class SHMKIT_EXPORT Server {
   std::size_t capacity() const noexcept;
 
  private:
+  friend struct detail::WaitAccess;     // a WaitSet waits for pending connections
   detail::ServerImpl* impl_ = nullptr;  // owned; a raw pointer keeps std:: types out of the ABI
 };
 

@@ -20,3 +20,4 @@
 #include <shmkit/segment_info.hpp>
 #include <shmkit/server.hpp>
 #include <shmkit/wait_options.hpp>
+#include <shmkit/wait_set.hpp>

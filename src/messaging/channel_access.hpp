@@ -41,6 +41,12 @@ struct ChannelAccess {
                               ChannelEnd end, Failure& failure);
   // Makes `cleanup` run once `channel` and all its moved-to handles are gone.
   static void on_close(Channel& channel, std::function<void()> cleanup);
+
+  // The data behind a ring handle (null for an empty one), and a channel's
+  // inbound ring: for the WaitSet's hooks (wait_hooks.cpp).
+  static RingProducerImpl* impl(const RingProducer& producer) noexcept { return producer.impl_; }
+  static RingConsumerImpl* impl(const RingConsumer& consumer) noexcept { return consumer.impl_; }
+  static const RingConsumer& inbound(const Channel& channel) noexcept { return channel.in_; }
 };
 
 }  // namespace detail

@@ -42,13 +42,33 @@ struct SleepWords {
   WordWaiter& waiter;
 };
 
-// Called after publishing a change that sleepers may wait for.
+// How many to wake so that `count` waiters can proceed: a WaitSet may sleep
+// on the same word beside the object's own waiters, and a wake-up it takes
+// must not be one a waiter needed, so every announced sleeper is woken when
+// there are more of them than `count`. (`sleepers` comes from shared memory:
+// the WordWaiter bounds what it does with a huge value.)
+inline std::uint32_t wake_count(std::uint32_t sleepers, std::uint32_t count) noexcept {
+  return sleepers > count ? sleepers : count;
+}
+
+// Called after publishing a change that sleepers may wait for. No system
+// call when nobody sleeps.
 inline void wake_sleepers(const SleepWords& words, std::uint32_t count) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (words.sleepers.load(std::memory_order_relaxed) != 0) {
+  const std::uint32_t sleepers = words.sleepers.load(std::memory_order_relaxed);
+  if (sleepers != 0) {
     words.signal.fetch_add(1, std::memory_order_release);
-    words.waiter.wake(words.signal, count);
+    words.waiter.wake(words.signal, wake_count(sleepers, count));
   }
+}
+
+// Wakes every sleeper, announced or about to sleep: for changes that are
+// not published through the waited-for state itself (a peer attaching or
+// leaving).
+inline void wake_every_sleeper(const SleepWords& words) {
+  words.signal.fetch_add(1, std::memory_order_release);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  words.waiter.wake(words.signal, wake_count(words.sleepers.load(std::memory_order_relaxed), 1));
 }
 
 // How long a sleeper sleeps at most before it looks at whether its peer is

@@ -152,8 +152,7 @@ ProducerCore::ProducerCore(RingShared& shared, std::size_t capacity, WordWaiter&
   published_head_ = head_ = shared.head.load(std::memory_order_acquire);
   refresh_tail(failure);
   // A consumer waiting for a producer (wait_for_peer) learns of this one.
-  shared.data_signal.fetch_add(1, std::memory_order_release);
-  data_waiter_->wake(shared.data_signal, 1);
+  wake_every_sleeper(SleepWords{shared.consumer_sleepers, shared.data_signal, *data_waiter_});
 }
 
 ProducerCore::~ProducerCore() {
@@ -161,8 +160,7 @@ ProducerCore::~ProducerCore() {
   publish();  // deferred commits are not lost by closing
   close_endpoint(shared_->producer);
   // A sleeping consumer must learn that no more is coming.
-  shared_->data_signal.fetch_add(1, std::memory_order_release);
-  data_waiter_->wake(shared_->data_signal, 1);
+  wake_every_sleeper(SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_});
 }
 
 bool ProducerCore::refresh_tail(Failure& failure) {
@@ -282,6 +280,28 @@ bool ProducerCore::await_peer(Deadline deadline) {
              [&] { return consumer_.present(); }, [] { return false; }) == WaitResult::ready;
 }
 
+WaitHook ProducerCore::wait_hook(std::size_t message_size) const {
+  WaitHook hook;
+  RingShared* shared = shared_;
+  const std::size_t capacity = capacity_;
+  const std::uint64_t need = align8(k_record_header_size + std::uint64_t{message_size});
+  PeerPresence consumer = consumer_;  // the hook's own: it runs on the watcher thread
+  hook.ready = [shared, capacity, need, consumer]() mutable {
+    const std::uint64_t head = shared->head.load(std::memory_order_acquire);
+    const std::uint64_t tail = shared->tail.load(std::memory_order_acquire);
+    if (!valid_span(tail, head, capacity)) return true;  // reserve() reports it at once
+    const std::uint64_t contiguous = capacity - (head & (capacity - 1));
+    // A message that must wrap first needs room for the padding to the end;
+    // reserve() then places the padding, which lets the consumer free it.
+    const std::uint64_t wanted = need <= contiguous ? need : contiguous;
+    return capacity - (head - tail) >= wanted || consumer.gone();
+  };
+  hook.sleepers = &shared_->producer_sleepers;
+  hook.signal = &shared_->space_signal;
+  hook.waiter = space_waiter_;
+  return hook;
+}
+
 void ProducerCore::publish() noexcept {
   if (published_head_ == head_) return;
   shared_->head.store(head_, std::memory_order_release);
@@ -312,8 +332,7 @@ ConsumerCore::ConsumerCore(RingShared& shared, std::size_t capacity, WordWaiter&
 ConsumerCore::~ConsumerCore() {
   if (shared_ == nullptr) return;
   close_endpoint(shared_->consumer);
-  shared_->space_signal.fetch_add(1, std::memory_order_release);
-  space_waiter_->wake(shared_->space_signal, 1);
+  wake_every_sleeper(SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_});
 }
 
 bool ConsumerCore::refresh_head(Failure& failure) {
@@ -418,6 +437,21 @@ bool ConsumerCore::await_peer(Deadline deadline) {
              wait_, deadline,
              SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
              [&] { return producer_.present(); }, [] { return false; }) == WaitResult::ready;
+}
+
+WaitHook ConsumerCore::wait_hook() const {
+  WaitHook hook;
+  RingShared* shared = shared_;
+  PeerPresence producer = producer_;  // the hook's own: it runs on the watcher thread
+  hook.ready = [shared, producer]() mutable {
+    return shared->head.load(std::memory_order_acquire) !=
+               shared->tail.load(std::memory_order_acquire) ||
+           producer.gone();
+  };
+  hook.sleepers = &shared_->consumer_sleepers;
+  hook.signal = &shared_->data_signal;
+  hook.waiter = data_waiter_;
+  return hook;
 }
 
 void ConsumerCore::release() noexcept {

@@ -23,6 +23,7 @@
 
 #include "core/failure.hpp"
 #include "messaging/peer_wait.hpp"
+#include "messaging/wait_hook.hpp"
 
 #include <shmkit/byte_span.hpp>
 #include <shmkit/wait_options.hpp>
@@ -148,6 +149,11 @@ class ProducerCore {
   // Waits until a live consumer is attached; false at the deadline.
   bool await_peer(Deadline deadline);
   std::size_t reserved_size() const noexcept { return reserved_ ? reserved_size_ : 0; }
+  // Ready: reserving `message_size` bytes would not wait (or would fail at
+  // once: the consumer is gone, the indices are corrupt). Counts published
+  // messages only. The hook keeps its own copy of what it needs, so that a
+  // watcher thread never touches this core.
+  WaitHook wait_hook(std::size_t message_size) const;
 
   // A writable span of `size` bytes, or an empty one at the deadline.
   ByteSpan reserve(std::size_t size, Deadline deadline, Failure& failure);
@@ -208,6 +214,11 @@ class ConsumerCore {
   // general path" (empty, padding, too large, or anything suspect).
   std::size_t try_receive_fast(void* buffer, std::size_t capacity) noexcept;
   bool has_peeked() const noexcept { return peeked_end_ != tail_; }
+  // Ready: the ring holds bytes this consumer has not released (a message;
+  // padding that a receive frees and skips; or corrupt indices, which it
+  // reports), or the producer is gone. Messages peeked and not released
+  // keep it ready. A copy, like ProducerCore::wait_hook().
+  WaitHook wait_hook() const;
 
   std::uint32_t generation() const noexcept { return generation_; }
   std::uint32_t peer_generation() const noexcept {

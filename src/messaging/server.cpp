@@ -14,6 +14,7 @@
 #include "messaging/peer_wait.hpp"
 #include "messaging/ring_core.hpp"
 #include "messaging/server_registry.hpp"
+#include "messaging/wait_hooks.hpp"
 #include "segment/segment_options.hpp"
 
 #include <memory>
@@ -84,6 +85,17 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   const std::string& name() const noexcept { return name_; }
   std::size_t capacity() const noexcept { return capacity_; }
 
+  // Ready: a request is pending, so accept() would not wait.
+  WaitHook wait_hook() const {
+    WaitHook hook;
+    ServerState* state = state_;
+    hook.ready = [state] { return has_request(*state); };
+    hook.sleepers = &state_->accept_sleepers;
+    hook.signal = &state_->accept_signal;
+    hook.waiter = registry_.waiters[0].get();
+    return hook;
+  }
+
  private:
   // Whatever a dead predecessor left: the channels and slots of the
   // connections it accepted, and of clients that died. Not a live client's
@@ -102,10 +114,12 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
     }
   }
 
+  bool has_request() const { return has_request(*state_); }
+
   // Must agree with take_request(): a slot it would skip (no client) is no
   // request, or a waiter would spin on it for ever.
-  bool has_request() const {
-    for (const ServerSlot& slot : state_->slots) {
+  static bool has_request(const ServerState& state) {
+    for (const ServerSlot& slot : state.slots) {
       if (slot.client.load(std::memory_order_acquire) != 0 &&
           ticket_state(slot.ticket.load(std::memory_order_acquire)) == slot_requested) {
         return true;
@@ -244,6 +258,12 @@ bool server_exists(std::string_view name, const ServerOptions& options, Failure&
 }
 
 }  // namespace
+
+WaitHook wait_hook(const Server& server) {
+  const ServerImpl* impl = WaitAccess::impl(server);
+  return impl != nullptr ? impl->core->wait_hook() : WaitHook();
+}
+
 }  // namespace detail
 
 using detail::Failure;

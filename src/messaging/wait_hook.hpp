@@ -28,6 +28,9 @@ struct WaitHook {
   std::atomic<std::uint32_t>* signal = nullptr;
   WordWaiter* waiter = nullptr;
   void* native_handle = nullptr;  // Win32 HANDLE for a kernel-handle hook, else null
+  // Undoes what a successful wait on native_handle took (SetEvent on an
+  // auto-reset event, ReleaseSemaphore on a semaphore); null if nothing.
+  void (*give_back)(void* native_handle) = nullptr;
 };
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 // Linux: futex on the word itself, shared between processes (no
-// FUTEX_PRIVATE_FLAG, which would key the wait on this process's mm).
+// FUTEX_PRIVATE_FLAG, which would key the wait on this process's mm), and
+// futex_waitv for waiting on many words at once (WaitSet).
 #include <shmkit/config.hpp>
 #include "sync/sync_segment.hpp"
 #include "sync/word_waiter.hpp"
@@ -7,9 +8,11 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <thread>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -54,6 +57,85 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string&, unsigned, bool,
 }
 
 void remove_word_waiter(const std::string&, unsigned, const SegmentOptions&) noexcept {}
+
+// ---- wait_any: futex_waitv ------------------------------------------------
+
+namespace {
+
+// The kernel's struct futex_waitv (linux/futex.h has it only from 5.16's
+// headers on), and the system call's number, the same on every architecture.
+struct FutexWaitv {
+  std::uint64_t val;
+  std::uint64_t uaddr;
+  std::uint32_t flags;
+  std::uint32_t reserved;
+};
+constexpr long k_sys_futex_waitv = 449;
+constexpr std::uint32_t k_futex2_size_u32 = 0x02;  // shared: no FUTEX2_PRIVATE
+constexpr auto k_fallback_poll = std::chrono::milliseconds(1);
+
+// Set once futex_waitv turned out to be missing (ENOSYS: a kernel before
+// 5.16, or a seccomp filter that does not know it).
+std::atomic<bool> g_no_futex_waitv{false};
+
+void add(FutexWaitv* waiters, std::size_t& n, const std::atomic<std::uint32_t>& word,
+         std::uint32_t expected) {
+  waiters[n].val = expected;
+  waiters[n].uaddr = reinterpret_cast<std::uintptr_t>(&word);
+  waiters[n].flags = k_futex2_size_u32;
+  waiters[n].reserved = 0;
+  ++n;
+}
+
+}  // namespace
+
+void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt* interrupt,
+              std::uint32_t interrupt_seen, Deadline deadline) {
+  FutexWaitv waiters[k_max_wait_targets + 1];
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < count && i < k_max_wait_targets; ++i) {
+    if (targets[i].word != nullptr) add(waiters, n, *targets[i].word, targets[i].expected);
+  }
+  if (interrupt != nullptr) add(waiters, n, interrupt->word(), interrupt_seen);
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= deadline) return;
+  if (n != 0 && !g_no_futex_waitv.load(std::memory_order_relaxed)) {
+    // An absolute timeout on CLOCK_MONOTONIC, the clock of steady_clock.
+    timespec until{};
+    timespec* timeout = nullptr;
+    if (deadline != k_forever) {
+      ::clock_gettime(CLOCK_MONOTONIC, &until);
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
+      const long long ns = static_cast<long long>(until.tv_nsec) + left.count() % 1000000000;
+      until.tv_sec += static_cast<time_t>(left.count() / 1000000000 + ns / 1000000000);
+      until.tv_nsec = static_cast<long>(ns % 1000000000);
+      timeout = &until;
+    }
+    // EAGAIN (a word changed), EINTR, ETIMEDOUT: the caller re-checks.
+    if (::syscall(k_sys_futex_waitv, waiters, static_cast<unsigned>(n), 0u, timeout,
+                  CLOCK_MONOTONIC) >= 0 ||
+        errno != ENOSYS) {
+      return;
+    }
+    g_no_futex_waitv.store(true, std::memory_order_relaxed);
+  }
+  // No futex_waitv (or nothing to wait on): a short sleep, then the caller
+  // looks again.
+  std::this_thread::sleep_until(std::min(deadline, now + k_fallback_poll));
+}
+
+bool wait_any_polls() noexcept {
+  return false;
+}
+
+WaitInterrupt::~WaitInterrupt() = default;
+
+void WaitInterrupt::bind_current_thread() noexcept {}
+
+void WaitInterrupt::kick() noexcept {
+  word_.fetch_add(1, std::memory_order_release);
+  ::syscall(SYS_futex, &word_, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -110,6 +110,31 @@ void remove_word_waiter(const std::string& name, unsigned slot, const SegmentOpt
   ::sem_unlink(os_name(name, slot).c_str());
 }
 
+// ---- wait_any: polling ------------------------------------------------------
+//
+// A thread can sleep on one named semaphore only, so a WaitSet cannot sleep
+// on all of its objects' wake-ups: it polls their readiness instead, with
+// short deadlines (wait_set.cpp: 50 us, doubling to 1 ms), and does not
+// announce itself as a sleeper.
+
+void wait_any(const WaitTarget*, std::size_t, const WaitInterrupt* interrupt,
+              std::uint32_t interrupt_seen, Deadline deadline) {
+  if (interrupt != nullptr && interrupt->seen() != interrupt_seen) return;
+  std::this_thread::sleep_until(deadline);
+}
+
+bool wait_any_polls() noexcept {
+  return true;
+}
+
+WaitInterrupt::~WaitInterrupt() = default;
+
+void WaitInterrupt::bind_current_thread() noexcept {}
+
+void WaitInterrupt::kick() noexcept {
+  word_.fetch_add(1, std::memory_order_release);  // seen within one polling interval
+}
+
 }  // namespace detail
 SHMKIT_END_NAMESPACE
 

@@ -1,6 +1,8 @@
 #include "sync/shared_event.hpp"
 #include <shmkit/config.hpp>
 
+#include "messaging/wait_hook.hpp"
+
 #include <atomic>
 
 SHMKIT_BEGIN_NAMESPACE
@@ -20,12 +22,26 @@ class SharedEvent final : public EventObject {
     // seq_cst on both sides: either we see the waiter's announcement and wake
     // it, or it sees our store before it sleeps.
     state_.signaled.store(1, std::memory_order_seq_cst);
-    if (state_.waiters.load(std::memory_order_seq_cst) != 0) {
-      segment_.waiters[0]->wake(state_.signaled, manual_ ? state_.waiters.load() : 1);
-    }
+    // Every announced waiter is woken, auto-reset too: one of them may be a
+    // WaitSet, which looks without taking, and must not be the only one
+    // woken while a real waiter sleeps on. The losers of the race for an
+    // auto-reset signal sleep again.
+    const std::uint32_t waiters = state_.waiters.load(std::memory_order_seq_cst);
+    if (waiters != 0) segment_.waiters[0]->wake(state_.signaled, waiters);
   }
 
   void reset(Failure&) override { state_.signaled.store(0, std::memory_order_seq_cst); }
+
+  WaitHook wait_hook() override {
+    WaitHook hook;
+    EventState* state = &state_;
+    // Any value but 0 is "set": a wait would take it at once.
+    hook.ready = [state] { return state->signaled.load(std::memory_order_acquire) != 0; };
+    hook.sleepers = &state_.waiters;
+    hook.signal = &state_.signaled;
+    hook.waiter = segment_.waiters[0].get();
+    return hook;
+  }
 
   bool wait_until(Deadline deadline, Failure&) override {
     for (;;) {

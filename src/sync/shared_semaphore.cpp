@@ -1,7 +1,8 @@
 #include "sync/shared_semaphore.hpp"
 #include <shmkit/config.hpp>
 
-#include <algorithm>
+#include "messaging/wait_hook.hpp"
+
 #include <atomic>
 
 SHMKIT_BEGIN_NAMESPACE
@@ -29,8 +30,21 @@ class SharedSemaphore final : public SemaphoreObject {
         return;
       }
     } while (!state_.count.compare_exchange_weak(seen, seen + n, std::memory_order_seq_cst));
+    // Every announced waiter, not only `n`: one of them may be a WaitSet,
+    // which looks without taking, and must not use up a wake-up a real
+    // waiter needed. Those that lose the race for a unit sleep again.
     const std::uint32_t sleeping = state_.waiters.load(std::memory_order_seq_cst);
-    if (sleeping != 0) segment_.waiters[0]->wake(state_.count, std::min(n, sleeping));
+    if (sleeping != 0) segment_.waiters[0]->wake(state_.count, sleeping);
+  }
+
+  WaitHook wait_hook() override {
+    WaitHook hook;
+    SemaphoreState* state = &state_;
+    hook.ready = [state] { return state->count.load(std::memory_order_acquire) != 0; };
+    hook.sleepers = &state_.waiters;
+    hook.signal = &state_.count;
+    hook.waiter = segment_.waiters[0].get();
+    return hook;
   }
 
   bool wait_until(Deadline deadline, Failure&) override {

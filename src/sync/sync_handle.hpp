@@ -168,6 +168,11 @@ struct SyncFactory {
     });
   }
 
+  // The data behind a handle, or null (empty, or inherited through fork()).
+  static Impl* usable_impl(const Handle& handle) noexcept {
+    return handle.impl_ != nullptr && handle.impl_->usable() ? handle.impl_ : nullptr;
+  }
+
   static bool exists(std::string_view name, const SyncOptions& options, std::error_code* ec) {
     return run_sync_call(ec, [&](Failure& f) {
       return check_name(name, f) &&

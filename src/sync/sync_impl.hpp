@@ -20,6 +20,8 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
+struct WaitHook;  // messaging/wait_hook.hpp: what a WaitSet needs from an event or semaphore
+
 class MutexObject {
  public:
   virtual ~MutexObject() = default;
@@ -34,6 +36,8 @@ class EventObject {
   virtual void set(Failure& failure) = 0;
   virtual void reset(Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
+  // Ready = signaled: a wait would return at once. Valid while this lives.
+  virtual WaitHook wait_hook() = 0;
 };
 
 class SemaphoreObject {
@@ -41,6 +45,8 @@ class SemaphoreObject {
   virtual ~SemaphoreObject() = default;
   virtual void post(std::uint32_t count, Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
+  // Ready = count > 0: a wait would return at once. Valid while this lives.
+  virtual WaitHook wait_hook() = 0;
 };
 
 // The largest count a semaphore holds on every platform.

@@ -14,6 +14,7 @@
 #include <shmkit/options.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,10 @@ class WordWaiter {
   virtual void wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
                     Deadline deadline) = 0;
   virtual void wake(std::atomic<std::uint32_t>& word, std::uint32_t count) = 0;
+  // The kernel object a sleeper waits on (Win32: the semaphore's HANDLE),
+  // for wait_any(); null where the sleep is on the word itself (futex) or
+  // cannot be combined with others (the portable path).
+  virtual void* native_handle() noexcept { return nullptr; }
 };
 
 // Waiter number `slot` of the object called `name` (an object whose two
@@ -41,6 +46,63 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
 // Removes whatever named OS object waiter `slot` of `name` uses, if any.
 void remove_word_waiter(const std::string& name, unsigned slot,
                         const SegmentOptions& options) noexcept;
+
+// ---- waiting on many at once (WaitSet) -------------------------------------
+
+// One thing wait_any() sleeps on: a word in shared memory that its wakers
+// change and wake through `waiter`, or a kernel object of its own (Win32
+// events and semaphores).
+struct WaitTarget {
+  const std::atomic<std::uint32_t>* word = nullptr;
+  std::uint32_t expected = 0;  // the word's value when the caller last looked
+  WordWaiter* waiter = nullptr;
+  void* native_handle = nullptr;
+  // Undoes what a successful wait on `native_handle` took (a Win32
+  // auto-reset event's signal, a semaphore's unit); null if nothing.
+  void (*give_back)(void* native_handle) = nullptr;
+};
+
+// Lets another thread end a wait_any() early: a WaitSet's add(), remove()
+// and destructor wake its watcher thread with it.
+class WaitInterrupt {
+ public:
+  WaitInterrupt() = default;
+  WaitInterrupt(const WaitInterrupt&) = delete;
+  WaitInterrupt& operator=(const WaitInterrupt&) = delete;
+  ~WaitInterrupt();
+  // Called by the thread whose waits kick() must end, before it waits.
+  void bind_current_thread() noexcept;
+  void kick() noexcept;
+  // The value to pass to wait_any(): a kick() after this read ends the wait.
+  std::uint32_t seen() const noexcept { return word_.load(std::memory_order_acquire); }
+  const std::atomic<std::uint32_t>& word() const noexcept { return word_; }
+
+ private:
+  std::atomic<std::uint32_t> word_{0};
+  std::atomic<void*> thread_{nullptr};  // Win32: the bound thread, for its APC
+};
+
+// At most this many targets per wait_any() (Win32 waits on at most 64
+// handles at once; futex_waitv takes 128 words).
+inline constexpr std::size_t k_max_wait_targets = 64;
+
+// Sleeps until a target's word no longer holds its `expected` value (or it
+// is woken), a target's kernel object is signaled, `interrupt` (if not null)
+// is kicked after it read `interrupt_seen`, or `deadline`. May return early
+// for no reason: callers re-check. Callers announce themselves in each
+// word's sleepers count first (peer_wait.hpp), unless wait_any_polls().
+//
+// Linux: futex_waitv (kernel 5.16); without it, a sleep of at most 1 ms.
+// Win32: WaitForMultipleObjectsEx, giving back what it took. The portable
+// path has no way to sleep on several named semaphores at once: it only
+// sleeps until `deadline` (or a kick), and callers poll with short ones.
+void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt* interrupt,
+              std::uint32_t interrupt_seen, Deadline deadline);
+
+// True where wait_any() cannot sleep on the targets (the portable path):
+// callers poll instead of announcing themselves as sleepers, whose wake-ups
+// they would never consume.
+bool wait_any_polls() noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -46,6 +46,8 @@ class KernelSemaphoreWaiter final : public WordWaiter {
     ::ReleaseSemaphore(h_, n, nullptr);  // ERROR_TOO_MANY_POSTS: enough tokens are pending
   }
 
+  void* native_handle() noexcept override { return h_; }
+
  private:
   HANDLE h_;
 };
@@ -77,6 +79,82 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
 
 void remove_word_waiter(const std::string&, unsigned, const SegmentOptions&) noexcept {
   // A kernel semaphore dies with its last handle.
+}
+
+// ---- wait_any: WaitForMultipleObjectsEx -------------------------------------
+//
+// The word waiters' semaphores and the events' and semaphores' own handles,
+// in one wait. A token taken from a word waiter's semaphore is a wake-up
+// meant for an announced sleeper, which the caller was; what is taken from a
+// user's event or semaphore is given back. The wait is alertable so that
+// WaitInterrupt::kick() can end it with an APC: no handle of its own, so a
+// WaitSet can hold as many objects as the wait takes handles.
+
+namespace {
+
+void CALLBACK wake_only(ULONG_PTR) {}
+
+}  // namespace
+
+void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt* interrupt,
+              std::uint32_t interrupt_seen, Deadline deadline) {
+  HANDLE handles[k_max_wait_targets];
+  const WaitTarget* owners[k_max_wait_targets];
+  DWORD n = 0;
+  for (std::size_t i = 0; i < count && n < k_max_wait_targets; ++i) {
+    const WaitTarget& target = targets[i];
+    if (target.word != nullptr && target.word->load(std::memory_order_acquire) != target.expected) {
+      return;  // woken before we slept
+    }
+    HANDLE h = target.native_handle != nullptr ? static_cast<HANDLE>(target.native_handle)
+               : target.waiter != nullptr      ? static_cast<HANDLE>(target.waiter->native_handle())
+                                               : nullptr;
+    if (h == nullptr) continue;
+    handles[n] = h;
+    owners[n] = &target;
+    ++n;
+  }
+  if (interrupt != nullptr && interrupt->seen() != interrupt_seen) return;
+  DWORD ms = INFINITE;
+  if (deadline != k_forever) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
+    ms = static_cast<DWORD>(std::clamp<long long>(left, 0, INFINITE - 1));
+  }
+  const BOOL alertable = interrupt != nullptr ? TRUE : FALSE;
+  if (n == 0) {
+    ::SleepEx(ms, alertable);
+    return;
+  }
+  const DWORD result = ::WaitForMultipleObjectsEx(n, handles, FALSE, ms, alertable);
+  if (result >= WAIT_OBJECT_0 && result < WAIT_OBJECT_0 + n) {
+    const WaitTarget& target = *owners[result - WAIT_OBJECT_0];
+    if (target.give_back != nullptr) target.give_back(target.native_handle);
+  }
+}
+
+bool wait_any_polls() noexcept {
+  return false;
+}
+
+WaitInterrupt::~WaitInterrupt() {
+  if (void* thread = thread_.load()) ::CloseHandle(static_cast<HANDLE>(thread));
+}
+
+void WaitInterrupt::bind_current_thread() noexcept {
+  if (thread_.load() != nullptr) return;
+  HANDLE thread = nullptr;
+  if (::DuplicateHandle(::GetCurrentProcess(), ::GetCurrentThread(), ::GetCurrentProcess(), &thread,
+                        THREAD_SET_CONTEXT, FALSE, 0)) {
+    thread_.store(thread);
+  }
+}
+
+void WaitInterrupt::kick() noexcept {
+  word_.fetch_add(1, std::memory_order_release);
+  // Queued before the thread waits, the APC ends its next alertable wait.
+  if (void* thread = thread_.load()) ::QueueUserAPC(&wake_only, static_cast<HANDLE>(thread), 0);
 }
 
 }  // namespace detail

@@ -4,6 +4,8 @@
 #include <shmkit/config.hpp>
 #include "sync/sync_impl.hpp"
 
+#include "messaging/wait_hook.hpp"
+
 #include "win32/kernel_object_name.hpp"
 #include "win32/os_error.hpp"
 #include "win32/owner_trust.hpp"
@@ -167,9 +169,39 @@ class Win32Mutex final : public MutexObject {
   std::string name_;
 };
 
+// A WaitSet cannot look at a kernel event or semaphore without taking it:
+// what a successful wait took is given back at once (the consequence, that
+// another waiter can miss it in between, is documented in wait_set.hpp).
+void give_back_event(void* h) {
+  ::SetEvent(static_cast<HANDLE>(h));
+}
+void give_back_semaphore(void* h) {
+  ::ReleaseSemaphore(static_cast<HANDLE>(h), 1, nullptr);
+}
+
+WaitHook kernel_hook(HANDLE h, void (*give_back)(void*)) {
+  WaitHook hook;
+  hook.ready = [h, give_back] {
+    if (::WaitForSingleObject(h, 0) != WAIT_OBJECT_0) return false;
+    if (give_back != nullptr) give_back(h);
+    return true;
+  };
+  hook.native_handle = h;
+  hook.give_back = give_back;
+  return hook;
+}
+
 class Win32Event final : public EventObject {
  public:
-  Win32Event(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
+  // `reset` is what this process created it with; an event it only opened
+  // is taken for auto-reset, whose give-back is harmless on a manual one.
+  Win32Event(HANDLE h, std::string name, EventReset reset)
+      : handle_(h), name_(std::move(name)), manual_(reset == EventReset::manual_reset) {}
+
+  WaitHook wait_hook() override {
+    // Waiting on a manual-reset event takes nothing.
+    return kernel_hook(handle_.get(), manual_ ? nullptr : &give_back_event);
+  }
 
   void set(Failure& failure) override {
     if (!::SetEvent(handle_.get())) fail(failure, "set");
@@ -191,11 +223,14 @@ class Win32Event final : public EventObject {
 
   Handle handle_;
   std::string name_;
+  bool manual_;
 };
 
 class Win32Semaphore final : public SemaphoreObject {
  public:
   Win32Semaphore(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
+
+  WaitHook wait_hook() override { return kernel_hook(handle_.get(), &give_back_semaphore); }
 
   void post(std::uint32_t count, Failure& failure) override {
     if (count > k_semaphore_max) {  // LONG would turn it negative
@@ -257,7 +292,9 @@ std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOp
       },
       failure);
   if (h == nullptr) return nullptr;
-  return std::make_unique<Win32Event>(h, name);
+  // Only a created event's kind is known (open() passes auto_reset).
+  return std::make_unique<Win32Event>(h, name,
+                                      mode == OpenMode::create ? reset : EventReset::auto_reset);
 }
 
 std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name,

@@ -1,0 +1,364 @@
+// WaitSet: waiting on rings, channels, a server, events and semaphores at
+// once, with child processes making them ready; and its pollable handle.
+#include <doctest/doctest.h>
+
+#include <shmkit/shmkit.hpp>
+
+#include "../support/child_process.hpp"
+#include "../support/child_role.hpp"
+#include "../support/test_names.hpp"
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <poll.h>
+
+#include "segment/segment_header.hpp"
+#include "sync/shared_event.hpp"
+#include "sync/sync_segment.hpp"
+#endif
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+using namespace shmkit;
+
+namespace {
+
+// One object of every kind, each named after `base`, and a WaitSet on them.
+struct Objects {
+  explicit Objects(const std::string& base_name)
+      : base(base_name),
+        guard(base + "r"),
+        ring(RingConsumer::create(base + "r", 4096)),
+        channel(Channel::create(base + "c", 4096)),
+        server(Server::create(base + "s")),
+        event(NamedEvent::create(base + "e", EventReset::auto_reset)),
+        semaphore(NamedSemaphore::create(base + "m", 0)) {
+    guard.add(base + "c");
+    guard.add(base + "s");
+    guard.add(base + "e");
+    guard.add(base + "m");
+    keys.push_back(set.add(ring));
+    keys.push_back(set.add(channel));
+    keys.push_back(set.add(server));
+    keys.push_back(set.add(event));
+    keys.push_back(set.add(semaphore));
+  }
+
+  std::string base;
+  test::NameGuard guard;
+  RingConsumer ring;
+  Channel channel;
+  Server server;
+  NamedEvent event;
+  NamedSemaphore semaphore;
+  WaitSet set;  // after the objects: destroyed before them
+  std::vector<std::size_t> keys;
+};
+
+const std::vector<std::string> k_kinds = {"ring", "channel", "server", "event", "semaphore"};
+
+// Whether the pollable handle is signaled within `timeout_ms`.
+bool signaled(std::intptr_t handle, int timeout_ms) {
+#if defined(_WIN32)
+  return ::WaitForSingleObject(reinterpret_cast<HANDLE>(handle), static_cast<DWORD>(timeout_ms)) ==
+         WAIT_OBJECT_0;
+#else
+  pollfd entry{static_cast<int>(handle), POLLIN, 0};
+  return ::poll(&entry, 1, timeout_ms) == 1 && (entry.revents & POLLIN) != 0;
+#endif
+}
+
+// Waits until someone sleeps in the event's wait (POSIX, where its state is
+// in shared memory); at once on Win32, where the kernel keeps it.
+bool someone_waits_on(const std::string& event) {
+#if defined(_WIN32)
+  (void)event;
+  return true;
+#else
+  SegmentOptions raw;
+  raw.raw = true;
+  NamedSharedMemory memory = NamedSharedMemory::open(event, raw);
+  const auto* bytes = static_cast<const std::byte*>(memory.data()) + detail::k_header_size;
+  const auto* preamble = reinterpret_cast<const detail::SyncPreamble*>(bytes);
+  const auto* state =
+      reinterpret_cast<const detail::EventState*>(bytes + sizeof(detail::SyncPreamble));
+  // The thread, and with futex the WaitSet too (the portable path's WaitSet
+  // polls without announcing itself).
+  const std::uint32_t sleepers = preamble->waiter_kind == 1 ? 2 : 1;
+  return test::eventually([&] { return state->waiters.load() >= sleepers; },
+                          std::chrono::seconds(60));
+#endif
+}
+
+}  // namespace
+
+// args: kind base. Makes the object of `kind` (named as Objects names it)
+// ready, once.
+SHMKIT_CHILD_ROLE(wait_set_signal) {
+  const std::string& kind = args.at(0);
+  const std::string& base = args.at(1);
+  if (kind == "ring") {
+    auto ring = RingProducer::open(base + "r");
+    ring.send("hi", 2);
+  } else if (kind == "channel") {
+    auto channel = Channel::open(base + "c");
+    channel.send("hi", 2);
+  } else if (kind == "server") {
+    // Returns once the test accepts.
+    auto channel = Client::connect_for(base + "s", std::chrono::seconds(60));
+    if (!channel.is_open()) return 2;
+  } else if (kind == "event") {
+    NamedEvent::open(base + "e").set();
+  } else if (kind == "semaphore") {
+    NamedSemaphore::open(base + "m").post();
+  } else {
+    return 3;
+  }
+  return 0;
+}
+
+// args: ring event. Takes the producer end, says so, and waits to be killed.
+SHMKIT_CHILD_ROLE(wait_set_producer_hangs) {
+  auto ring = RingProducer::open(args.at(0));
+  NamedEvent::open(args.at(1)).set();
+  std::this_thread::sleep_for(std::chrono::seconds(120));
+  return 1;
+}
+
+TEST_SUITE("wait_set") {
+  TEST_CASE("a child makes one of mixed objects ready: the wait returns exactly its key") {
+    for (std::size_t i = 0; i < k_kinds.size(); ++i) {
+      const std::string& kind = k_kinds[i];
+      CAPTURE(kind);
+      const std::string base = test::unique_name("ws");
+      Objects objects(base);
+      CHECK(objects.set.size() == 5);
+      CHECK(objects.set.try_wait().empty());
+
+      auto child = test::Child::spawn("wait_set_signal", {kind, base});
+      const std::vector<std::size_t> ready = objects.set.wait_for(std::chrono::seconds(60));
+      CHECK(ready == std::vector<std::size_t>{objects.keys[i]});
+
+      // Readiness took nothing: the object's own try_ call gets it.
+      char buffer[16];
+      Channel connection;  // held until the client has seen it accepted
+      if (kind == "ring") {
+        CHECK(objects.ring.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
+      } else if (kind == "channel") {
+        CHECK(objects.channel.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
+      } else if (kind == "server") {
+        connection = objects.server.try_accept();
+        CHECK(connection.is_open());
+      } else if (kind == "event") {
+        CHECK(objects.event.try_wait());
+      } else {
+        CHECK(objects.semaphore.try_wait());
+      }
+      const auto status = child.wait();
+      CHECK(status.exited);
+      CHECK(status.code == 0);
+      // Taken: no longer ready (a ring or channel whose writer has left
+      // stays ready: its receive reports peer_gone).
+      if (kind != "ring" && kind != "channel") CHECK(objects.set.try_wait().empty());
+    }
+  }
+
+  TEST_CASE("nothing ready: try_wait is empty at once, wait_for at its deadline") {
+    Objects objects(test::unique_name("ws"));
+    CHECK(objects.set.try_wait().empty());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+    CHECK(objects.set.wait_until(deadline).empty());
+    CHECK(std::chrono::steady_clock::now() >= deadline);  // it waited, and returned
+    const auto before = std::chrono::steady_clock::now();
+    CHECK(objects.set.wait_for(std::chrono::milliseconds(20)).empty());
+    CHECK(std::chrono::steady_clock::now() - before >= std::chrono::milliseconds(20));
+    // A point on another clock, and the error_code forms.
+    std::error_code ec;
+    CHECK(objects.set.wait_until(std::chrono::system_clock::now(), ec).empty());
+    CHECK(!ec);
+    CHECK(objects.set.try_wait(ec).empty());
+    CHECK(objects.set.wait_for(std::chrono::milliseconds(1), ec).empty());
+    CHECK(!ec);
+  }
+
+  TEST_CASE("several ready at once: every key, in key order") {
+    Objects objects(test::unique_name("ws"));
+    objects.semaphore.post(2);
+    objects.event.set();
+    const std::vector<std::size_t> expected{objects.keys[3], objects.keys[4]};
+    CHECK(objects.set.wait() == expected);
+    CHECK(objects.set.try_wait() == expected);  // nothing was taken
+    CHECK(objects.semaphore.try_wait());
+    CHECK(objects.set.try_wait() == expected);  // one unit left
+    CHECK(objects.semaphore.try_wait());
+    CHECK(objects.set.try_wait() == std::vector<std::size_t>{objects.keys[3]});
+    CHECK(objects.event.try_wait());
+    CHECK(objects.set.try_wait().empty());
+  }
+
+  TEST_CASE("remove: the entry is no longer reported, and its key is reused") {
+    Objects objects(test::unique_name("ws"));
+    const std::size_t event_key = objects.keys[3];
+    objects.set.remove(event_key);
+    objects.set.remove(event_key);  // twice: nothing
+    objects.set.remove(1000);       // never used: nothing
+    CHECK(objects.set.size() == 4);
+    objects.event.set();
+    CHECK(objects.set.try_wait().empty());
+    CHECK(objects.set.add(objects.event) == event_key);
+    CHECK(objects.set.try_wait() == std::vector<std::size_t>{event_key});
+  }
+
+  TEST_CASE("a ring whose producer died is ready, and its receive reports peer_gone") {
+    const std::string ring_name = test::unique_name("wsd");
+    test::NameGuard guard(ring_name);
+    guard.add(ring_name + "e");
+    auto consumer = RingConsumer::create(ring_name, 4096);
+    auto attached = NamedEvent::create(ring_name + "e", EventReset::manual_reset);
+    WaitSet set;
+    const std::size_t key = set.add(consumer);
+    auto child = test::Child::spawn("wait_set_producer_hangs", {ring_name, ring_name + "e"});
+    REQUIRE(attached.wait_for(std::chrono::seconds(60)));
+    CHECK(set.try_wait().empty());  // a live producer, no message
+    child.kill();
+    child.wait();
+    CHECK(set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{key});
+    char buffer[8];
+    std::error_code ec;
+    CHECK(!consumer.try_receive(buffer, sizeof buffer, ec));
+    CHECK(ec == errc::peer_gone);
+  }
+
+  TEST_CASE("a producer is ready while a message of its size fits") {
+    const std::string name = test::unique_name("wsp");
+    test::NameGuard guard(name);
+    auto consumer = RingConsumer::create(name, 256);
+    auto producer = RingProducer::open(name);
+    WaitSet set;
+    const std::size_t key = set.add(producer, 120);
+    CHECK(set.try_wait() == std::vector<std::size_t>{key});
+    const std::string message(120, 'x');
+    producer.send(message.data(), message.size());
+    CHECK(set.try_wait() == std::vector<std::size_t>{key});
+    producer.send(message.data(), message.size());
+    CHECK(set.try_wait().empty());  // full: 2 records of 8 + 120 bytes
+    char buffer[128];
+    CHECK(consumer.try_receive(buffer, sizeof buffer));
+    CHECK(set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{key});
+    std::error_code ec;
+    CHECK(set.add(producer, 1000, ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::message_too_large);
+  }
+
+  TEST_CASE("the pollable handle is signaled while an entry is ready") {
+    Objects objects(test::unique_name("ws"));
+    const std::intptr_t handle = objects.set.pollable_handle();
+    CHECK(objects.set.pollable_handle() == handle);  // started once
+    CHECK_FALSE(signaled(handle, 0));
+    auto child = test::Child::spawn("wait_set_signal", {"event", objects.base});
+    CHECK(signaled(handle, 60000));
+    CHECK(child.wait().code == 0);
+    CHECK(signaled(handle, 0));  // level-triggered: still ready
+    CHECK(objects.event.try_wait());
+    // The watcher notices that it was taken by itself...
+    CHECK(test::eventually([&] { return !signaled(handle, 0); }));
+    // ...and a wait call on the set updates the handle at once.
+    objects.semaphore.post();
+    CHECK(objects.set.try_wait() == std::vector<std::size_t>{objects.keys[4]});
+    CHECK(signaled(handle, 0));
+    CHECK(objects.semaphore.try_wait());
+    CHECK(objects.set.try_wait().empty());
+    CHECK_FALSE(signaled(handle, 0));
+    // Entries added and removed while the watcher runs.
+    objects.guard.add(objects.base + "x");
+    NamedEvent extra = NamedEvent::create(objects.base + "x", EventReset::manual_reset);
+    const std::size_t extra_key = objects.set.add(extra);
+    extra.set();
+    CHECK(signaled(handle, 60000));
+    objects.set.remove(extra_key);
+    CHECK(test::eventually([&] { return !signaled(handle, 0); }));
+    CHECK(objects.set.wait_for(std::chrono::milliseconds(1)).empty());
+  }
+
+  TEST_CASE("a wake-up reaches the object's own waiter while a WaitSet waits beside it") {
+    const std::string base = test::unique_name("ws");
+    Objects objects(base);
+    // A manual-reset event: both the thread and the WaitSet see it set.
+    const std::string name = base + "v";
+    objects.guard.add(name);
+    auto event = NamedEvent::create(name, EventReset::manual_reset);
+    const std::size_t key = objects.set.add(event);
+    std::atomic<bool> woke{false};
+    std::thread waiter([&] {
+      NamedEvent own = NamedEvent::open(name);
+      woke = own.wait_for(std::chrono::seconds(60));
+    });
+    std::thread setter([&] {
+      // Once both the thread and the WaitSet sleep on it (POSIX can tell).
+      if (someone_waits_on(name)) NamedEvent::open(name).set();
+    });
+    CHECK(objects.set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{key});
+    setter.join();
+    waiter.join();
+    CHECK(woke);
+
+    // The same with a ring: a thread peeking (and holding what it peeked)
+    // and the WaitSet, both asleep when the message comes.
+    RingOptions blocking;
+    blocking.wait.strategy = WaitStrategy::blocking;
+    const std::string ring_name = base + "b";
+    objects.guard.add(ring_name);
+    auto consumer = RingConsumer::create(ring_name, 4096, blocking);
+    WaitSet ring_set;
+    const std::size_t ring_key = ring_set.add(consumer);
+    std::atomic<bool> peeked{false};
+    std::thread reader(
+        [&] { peeked = static_cast<bool>(consumer.peek_for(std::chrono::seconds(60))); });
+    auto producer = RingProducer::open(ring_name);
+    producer.send("x", 1);
+    CHECK(ring_set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{ring_key});
+    reader.join();
+    CHECK(peeked);
+  }
+
+  TEST_CASE("misuse: empty handles, an empty set waited on for ever") {
+    WaitSet set;
+    std::error_code ec;
+    CHECK(set.add(RingConsumer(), ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.add(RingProducer(), 0, ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.add(Channel(), ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.add(Server(), ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.add(NamedEvent(), ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.add(NamedSemaphore(), ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::invalid_state);
+    CHECK_THROWS_AS((void)set.add(NamedEvent()), Error);
+    CHECK(set.size() == 0);
+    CHECK(set.wait(ec).empty());
+    CHECK(ec == errc::invalid_state);
+    CHECK(set.try_wait().empty());
+    CHECK(set.wait_for(std::chrono::milliseconds(1)).empty());
+
+    // At most k_max_wait_set_entries entries.
+    const std::string name = test::unique_name("wsf");
+    test::NameGuard guard(name);
+    auto event = NamedEvent::create(name, EventReset::auto_reset);
+    for (std::size_t i = 0; i < k_max_wait_set_entries; ++i) CHECK(set.add(event) == i);
+    CHECK(set.add(event, ec) == WaitSet::k_no_key);
+    CHECK(ec == errc::overflow);
+    WaitSet moved(std::move(set));
+    CHECK(moved.size() == k_max_wait_set_entries);
+    CHECK(set.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from set is empty
+  }
+}
