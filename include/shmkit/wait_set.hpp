@@ -63,15 +63,16 @@ inline constexpr std::size_t k_max_wait_set_entries = 64;
 // it polls readiness every 50 us, backing off to every 1 ms while nothing is
 // ready, so a wait there costs some CPU and up to 1 ms of latency.
 //
-// Windows: WaitForMultipleObjects takes what it reports, from an auto-reset
-// event (its signal) and a semaphore (one unit). The WaitSet gives it back
-// at once (SetEvent, ReleaseSemaphore); another process's try_wait() that
-// comes between the two finds the object unsignaled, and its blocking wait
-// is released by the give-back. A handle opened with SYNCHRONIZE only (see
-// NamedEvent::open) cannot give back: do not add one to a WaitSet. An event
-// this process opened (not created) is taken for auto-reset, so a ResetEvent
-// that comes between the look and the give-back of a manual-reset event is
-// undone.
+// Windows: a WaitSet looks at events and semaphores without taking anything
+// (NtQueryEvent, NtQuerySemaphore), but its sleep, one WaitForMultipleObjects
+// call, takes the signal that wakes it from an auto-reset event, or the unit
+// from a semaphore, and gives it back at once (SetEvent, ReleaseSemaphore).
+// A try_wait() (in any process) that comes in between finds the object
+// unsignaled; a blocking or timed wait is released by the give-back. So,
+// while a WaitSet sleeps on an object, prefer a short wait_for() to
+// try_wait() on it where a miss matters. A handle opened with SYNCHRONIZE
+// only (see NamedEvent::open) can neither be looked at nor give back: do not
+// add one to a WaitSet.
 //
 // Threads: one thread at a time waits on a WaitSet, and add()/remove() must
 // not overlap a wait - except that once pollable_handle() has started the

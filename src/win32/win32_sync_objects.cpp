@@ -113,9 +113,17 @@ HANDLE open_kernel_object(const char* kind, const std::string& name, const Segme
 // with SYNCHRONIZE alone: a handle that can wait but not signal, which is all
 // a service's DACL typically grants user-session consumers. Signalling
 // through it then fails with ERROR_ACCESS_DENIED.
+// The right to read the state without waiting (EVENT_QUERY_STATE,
+// SEMAPHORE_QUERY_STATE), asked for first so that a WaitSet can look without
+// taking; a DACL that refuses it costs only that.
+constexpr DWORD k_query_state = 0x0001;
+
 template <typename OpenFn>
 HANDLE open_or_wait_only(const wchar_t* os_name, DWORD modify, OpenFn open_fn) {
-  HANDLE h = open_fn(SYNCHRONIZE | modify, os_name);
+  HANDLE h = open_fn(SYNCHRONIZE | modify | k_query_state, os_name);
+  if (h == nullptr && ::GetLastError() == ERROR_ACCESS_DENIED) {
+    h = open_fn(SYNCHRONIZE | modify, os_name);
+  }
   if (h == nullptr && ::GetLastError() == ERROR_ACCESS_DENIED) {
     h = open_fn(SYNCHRONIZE, os_name);
     if (h == nullptr) ::SetLastError(ERROR_ACCESS_DENIED);
@@ -169,9 +177,45 @@ class Win32Mutex final : public MutexObject {
   std::string name_;
 };
 
-// A WaitSet cannot look at a kernel event or semaphore without taking it:
-// what a successful wait took is given back at once (the consequence, that
-// another waiter can miss it in between, is documented in wait_set.hpp).
+// ---- WaitSet hooks -------------------------------------------------------
+//
+// A WaitSet looks at an event or semaphore with NtQueryEvent /
+// NtQuerySemaphore, which take nothing, when the handle has the query right;
+// otherwise with a wait of 0 ms, giving back what it took. Its sleep (one
+// WaitForMultipleObjects over everything) takes the signal that wakes it,
+// and gives it back at once too (the consequence, that another waiter can
+// miss it in between, is documented in wait_set.hpp).
+
+using NtStatus = LONG;
+struct EventBasicInformation {
+  int type;  // EVENT_TYPE: 0 NotificationEvent (manual reset), 1 SynchronizationEvent (auto)
+  LONG state;
+};
+struct SemaphoreBasicInformation {
+  LONG count;
+  LONG maximum;
+};
+using NtQueryFn = NtStatus(NTAPI*)(HANDLE, int, void*, ULONG, ULONG*);
+
+// ntdll's NtQueryEvent or NtQuerySemaphore; null if missing.
+NtQueryFn nt_query(const char* function) {
+  HMODULE ntdll = ::GetModuleHandleW(L"ntdll.dll");
+  FARPROC address = ntdll != nullptr ? ::GetProcAddress(ntdll, function) : nullptr;
+  // Through void(*)(), the one cast GCC does not warn about.
+  return reinterpret_cast<NtQueryFn>(reinterpret_cast<void (*)()>(address));
+}
+
+// The basic information (information class 0) of an event or semaphore;
+// false without the query right (or without ntdll's function).
+bool query(HANDLE h, EventBasicInformation& info) {
+  static const NtQueryFn fn = nt_query("NtQueryEvent");
+  return fn != nullptr && fn(h, 0, &info, sizeof info, nullptr) >= 0;
+}
+bool query(HANDLE h, SemaphoreBasicInformation& info) {
+  static const NtQueryFn fn = nt_query("NtQuerySemaphore");
+  return fn != nullptr && fn(h, 0, &info, sizeof info, nullptr) >= 0;
+}
+
 void give_back_event(void* h) {
   ::SetEvent(static_cast<HANDLE>(h));
 }
@@ -179,9 +223,13 @@ void give_back_semaphore(void* h) {
   ::ReleaseSemaphore(static_cast<HANDLE>(h), 1, nullptr);
 }
 
-WaitHook kernel_hook(HANDLE h, void (*give_back)(void*)) {
+// `query_ready(h, ready)`: false if it could not read the state.
+template <typename Query>
+WaitHook kernel_hook(HANDLE h, void (*give_back)(void*), Query query_ready) {
   WaitHook hook;
-  hook.ready = [h, give_back] {
+  hook.ready = [h, give_back, query_ready] {
+    bool ready = false;
+    if (query_ready(h, ready)) return ready;
     if (::WaitForSingleObject(h, 0) != WAIT_OBJECT_0) return false;
     if (give_back != nullptr) give_back(h);
     return true;
@@ -193,14 +241,22 @@ WaitHook kernel_hook(HANDLE h, void (*give_back)(void*)) {
 
 class Win32Event final : public EventObject {
  public:
-  // `reset` is what this process created it with; an event it only opened
-  // is taken for auto-reset, whose give-back is harmless on a manual one.
+  // `reset` is what this process created it with; for an event it only
+  // opened, NtQueryEvent tells, else it is taken for auto-reset.
   Win32Event(HANDLE h, std::string name, EventReset reset)
       : handle_(h), name_(std::move(name)), manual_(reset == EventReset::manual_reset) {}
 
   WaitHook wait_hook() override {
+    EventBasicInformation info{};
+    const bool manual = query(handle_.get(), info) ? info.type == 0 : manual_;
     // Waiting on a manual-reset event takes nothing.
-    return kernel_hook(handle_.get(), manual_ ? nullptr : &give_back_event);
+    return kernel_hook(handle_.get(), manual ? nullptr : &give_back_event,
+                       [](HANDLE h, bool& ready) {
+                         EventBasicInformation state{};
+                         if (!query(h, state)) return false;
+                         ready = state.state != 0;
+                         return true;
+                       });
   }
 
   void set(Failure& failure) override {
@@ -230,7 +286,14 @@ class Win32Semaphore final : public SemaphoreObject {
  public:
   Win32Semaphore(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
-  WaitHook wait_hook() override { return kernel_hook(handle_.get(), &give_back_semaphore); }
+  WaitHook wait_hook() override {
+    return kernel_hook(handle_.get(), &give_back_semaphore, [](HANDLE h, bool& ready) {
+      SemaphoreBasicInformation state{};
+      if (!query(h, state)) return false;
+      ready = state.count > 0;
+      return true;
+    });
+  }
 
   void post(std::uint32_t count, Failure& failure) override {
     if (count > k_semaphore_max) {  // LONG would turn it negative

@@ -436,6 +436,50 @@ void queue(shmkit::Queue<Item>& queue, std::error_code& ec) {
   RETURNS_NOEXCEPT(std::size_t, queue.Queue<Item>::capacity());
 }
 
+void wait_set(shmkit::WaitSet& set, std::error_code& ec) {
+  using shmkit::WaitSet;
+  using Keys = std::vector<std::size_t>;
+  const shmkit::RingConsumer consumer;
+  const shmkit::RingProducer producer;
+  const shmkit::Channel channel;
+  const shmkit::Server server;
+  const shmkit::NamedEvent event;
+  const shmkit::NamedSemaphore semaphore;
+  RETURNS(std::size_t, set.WaitSet::add(consumer));
+  RETURNS_EC(std::size_t, set.WaitSet::add(consumer, ec));
+  RETURNS(std::size_t, set.WaitSet::add(producer));
+  RETURNS(std::size_t, set.WaitSet::add(producer, 64));
+  RETURNS_EC(std::size_t, set.WaitSet::add(producer, 64, ec));
+  RETURNS(std::size_t, set.WaitSet::add(channel));
+  RETURNS_EC(std::size_t, set.WaitSet::add(channel, ec));
+  RETURNS(std::size_t, set.WaitSet::add(server));
+  RETURNS_EC(std::size_t, set.WaitSet::add(server, ec));
+  RETURNS(std::size_t, set.WaitSet::add(event));
+  RETURNS_EC(std::size_t, set.WaitSet::add(event, ec));
+  RETURNS(std::size_t, set.WaitSet::add(semaphore));
+  RETURNS_EC(std::size_t, set.WaitSet::add(semaphore, ec));
+  RETURNS_NOEXCEPT(void, set.WaitSet::remove(0));
+
+  RETURNS(Keys, set.WaitSet::wait());
+  RETURNS_EC(Keys, set.WaitSet::wait(ec));
+  RETURNS(Keys, set.WaitSet::try_wait());
+  RETURNS_EC(Keys, set.WaitSet::try_wait(ec));
+  RETURNS(Keys, set.WaitSet::wait_for(d));
+  RETURNS_EC(Keys, set.WaitSet::wait_for(d, ec));
+  RETURNS(Keys, set.WaitSet::wait_until(until));
+  RETURNS_EC(Keys, set.WaitSet::wait_until(until, ec));
+
+  RETURNS(std::intptr_t, set.WaitSet::pollable_handle());
+  RETURNS_EC(std::intptr_t, set.WaitSet::pollable_handle(ec));
+  RETURNS_NOEXCEPT(std::size_t, set.WaitSet::size());
+}
+
+static_assert(std::is_nothrow_move_constructible_v<shmkit::WaitSet> &&
+                  std::is_nothrow_move_assignable_v<shmkit::WaitSet> &&
+                  std::is_nothrow_destructible_v<shmkit::WaitSet> &&
+                  !std::is_copy_constructible_v<shmkit::WaitSet>,
+              "a WaitSet is move-only, like every handle");
+
 // What every class shares: move-only, noexcept destructor and moves.
 template <typename T>
 constexpr bool is_handle =

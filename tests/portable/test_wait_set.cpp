@@ -266,14 +266,17 @@ TEST_SUITE("wait_set") {
     CHECK(signaled(handle, 60000));
     CHECK(child.wait().code == 0);
     CHECK(signaled(handle, 0));  // level-triggered: still ready
-    CHECK(objects.event.try_wait());
+    CHECK(objects.event.wait_for(std::chrono::seconds(60)));
     // The watcher notices that it was taken by itself...
     CHECK(test::eventually([&] { return !signaled(handle, 0); }));
-    // ...and a wait call on the set updates the handle at once.
+    // ...and a wait call on the set updates the handle at once. (On Windows
+    // the watcher's sleep takes the unit that wakes it and gives it back: a
+    // try_wait at that instant could miss it, so the waits here have time.)
     objects.semaphore.post();
-    CHECK(objects.set.try_wait() == std::vector<std::size_t>{objects.keys[4]});
-    CHECK(signaled(handle, 0));
-    CHECK(objects.semaphore.try_wait());
+    CHECK(objects.set.wait_for(std::chrono::seconds(60)) ==
+          std::vector<std::size_t>{objects.keys[4]});
+    CHECK(signaled(handle, 60000));
+    CHECK(objects.semaphore.wait_for(std::chrono::seconds(60)));
     CHECK(objects.set.try_wait().empty());
     CHECK_FALSE(signaled(handle, 0));
     // Entries added and removed while the watcher runs.
