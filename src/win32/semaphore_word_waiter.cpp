@@ -62,13 +62,17 @@ std::unique_ptr<WordWaiter> make_word_waiter(const std::string& name, unsigned s
                                              const SegmentOptions& options, Failure& failure) {
   const std::wstring os_name = waiter_name(name, slot, options);
   const std::string what = "the wake-up semaphore of " + quoted(name);
-  HANDLE h;
-  if (create) {
+  HANDLE h = nullptr;
+  if (!create) {
+    h = ::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, os_name.c_str());
+  }
+  // The semaphore dies with its last handle while its segment may live on
+  // (a client still holds a registry its server has left): nobody can be
+  // asleep on a semaphore that no longer exists, so a fresh one serves.
+  if (h == nullptr && (create || ::GetLastError() == ERROR_FILE_NOT_FOUND)) {
     SecurityAttributes security;
     if (!security.parse(options.security_descriptor, what, failure)) return nullptr;
     h = ::CreateSemaphoreW(security.get(), 0, LONG_MAX, os_name.c_str());
-  } else {
-    h = ::OpenSemaphoreW(SYNCHRONIZE | SEMAPHORE_MODIFY_STATE, FALSE, os_name.c_str());
   }
   if (h == nullptr) {
     set_win32_failure(failure, ::GetLastError(), what, create ? "create" : "open");

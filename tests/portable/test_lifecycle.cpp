@@ -7,6 +7,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 #include "core/failure.hpp"
 #include "segment/segment_access.hpp"
@@ -460,7 +461,7 @@ TEST_SUITE("lifecycle") {
       std::atomic<bool> stop{false};
       std::mutex removed_mutex;
       std::vector<std::string> removed;
-      std::thread remover([&] {
+      test::JoiningThread remover([&] {
         // Both ways in: by listing (where the system can list) and by name.
         ListOptions options = only(base, backend);
         const std::string names[] = {base + "live", base + "held", base + "churn"};

@@ -5,6 +5,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 
 #if !defined(_WIN32)
@@ -160,7 +161,7 @@ TEST_SUITE("event") {
     test::NameGuard guard(test::unique_name("evt"));
     auto event = NamedEvent::open_or_create(guard.name(), EventReset::auto_reset);
     std::atomic<bool> woke{false};
-    std::thread waiter([&] { woke = event.wait_for(std::chrono::seconds(30)); });
+    test::JoiningThread waiter([&] { woke = event.wait_for(std::chrono::seconds(30)); });
     REQUIRE(EventProbe(guard.name()).settled(1));  // asleep, so set() must wake it
     event.set();
     waiter.join();

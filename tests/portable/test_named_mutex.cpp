@@ -7,6 +7,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 #include "segment/segment_header.hpp"
 #include "sync/sync_segment.hpp"
@@ -192,7 +193,7 @@ TEST_SUITE("mutex") {
       } catch (const std::system_error& e) {
         CHECK(e.code() == std::errc::resource_deadlock_would_occur);
       }
-      std::thread other([&] {
+      test::JoiningThread other([&] {
         CHECK_FALSE(mutex.try_lock());  // held by the main thread
         // Misuse: unlock() does nothing, unlock(ec) says so; the lock stays.
         mutex.unlock();
@@ -204,7 +205,7 @@ TEST_SUITE("mutex") {
       other.join();
     }
     // Another thread can take it once released.
-    std::thread taker([&] {
+    test::JoiningThread taker([&] {
       CHECK(mutex.try_lock_for(std::chrono::seconds(5)));
       mutex.unlock();
     });
@@ -759,7 +760,7 @@ TEST_SUITE("mutex") {
     mutex.lock(ec);
     REQUIRE_FALSE(ec);
     // Held by this thread: another thread's every form gives up, with no error.
-    std::thread other([&] {
+    test::JoiningThread other([&] {
       std::error_code tec;
       CHECK_FALSE(second.try_lock(tec));
       CHECK_FALSE(tec);

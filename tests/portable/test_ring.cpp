@@ -6,6 +6,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 #include "messaging/ring_core.hpp"
 #include "segment/segment_header.hpp"
@@ -148,7 +149,7 @@ TEST_SUITE("ring") {
       return static_cast<unsigned char>(size * 7 + i);
     };
     // Two rounds, so that every size meets the end of the ring at another offset.
-    std::thread sender([&] {
+    test::JoiningThread sender([&] {
       for (int round = 0; round < 2; ++round) {
         for (std::size_t size = 1; size <= k_largest; ++size) {
           ByteSpan span = producer.reserve_for(size, std::chrono::seconds(30));

@@ -6,6 +6,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 #include "core/name_check.hpp"
 #include "messaging/ring_core.hpp"
@@ -245,8 +246,8 @@ TEST_SUITE("server") {
     auto restarted = Server::create(guard.name());
     CHECK(Server::exists(guard.name()));
     if (native_backend() != Backend::win32) CHECK_FALSE(NamedSharedMemory::exists(stale_channel));
-    std::thread client([&] {
-      Client fresh = Client::connect(guard.name());
+    test::JoiningThread client([&] {
+      Client fresh = Client::connect_for(guard.name(), std::chrono::seconds(30));
       send_text(fresh, "hello again");
     });
     Channel connection = restarted.accept_for(std::chrono::seconds(30));
@@ -442,7 +443,7 @@ TEST_SUITE("server") {
     test::NameGuard guard(test::unique_name("sc"));
     std::optional<Server> first(Server::create(guard.name()));
     Client client;
-    std::thread connecting(
+    test::JoiningThread connecting(
         [&] { client = Client::connect_for(guard.name(), std::chrono::seconds(30)); });
     // Wait until the request is in the registry (observable state, no sleep).
     {
@@ -481,9 +482,9 @@ TEST_SUITE("server") {
     CHECK(server.capacity() == 4096);
     std::vector<std::size_t> capacities;  // checked after join: asserts stay on this thread
     std::vector<std::string> replies;
-    std::thread client_thread([&] {
+    test::JoiningThread client_thread([&] {
       for (int i = 0; i < 3; ++i) {
-        Client client = Client::connect(name);
+        Client client = Client::connect_for(name, std::chrono::seconds(30));
         capacities.push_back(client.outbound().capacity());
         send_text(client, "hi " + std::to_string(i));
         replies.push_back(receive_text(client));
