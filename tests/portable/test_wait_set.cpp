@@ -6,6 +6,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 
 #if defined(_WIN32)
@@ -84,7 +85,9 @@ bool someone_waits_on(const std::string& event) {
 #else
   SegmentOptions raw;
   raw.raw = true;
-  NamedSharedMemory memory = NamedSharedMemory::open(event, raw);
+  std::error_code ec;
+  NamedSharedMemory memory = NamedSharedMemory::open(event, raw, ec);
+  if (ec) return false;
   const auto* bytes = static_cast<const std::byte*>(memory.data()) + detail::k_header_size;
   const auto* preamble = reinterpret_cast<const detail::SyncPreamble*>(bytes);
   const auto* state =
@@ -299,13 +302,17 @@ TEST_SUITE("wait_set") {
     auto event = NamedEvent::create(name, EventReset::manual_reset);
     const std::size_t key = objects.set.add(event);
     std::atomic<bool> woke{false};
-    std::thread waiter([&] {
-      NamedEvent own = NamedEvent::open(name);
-      woke = own.wait_for(std::chrono::seconds(60));
+    // The threads' waits are bounded and use the error_code forms: nothing
+    // throws on them, and the joins end.
+    test::JoiningThread waiter([&] {
+      std::error_code ec;
+      NamedEvent own = NamedEvent::open(name, {}, ec);
+      woke = !ec && own.wait_for(std::chrono::seconds(60), ec);
     });
-    std::thread setter([&] {
+    test::JoiningThread setter([&] {
       // Once both the thread and the WaitSet sleep on it (POSIX can tell).
-      if (someone_waits_on(name)) NamedEvent::open(name).set();
+      std::error_code ec;
+      if (someone_waits_on(name)) NamedEvent::open(name, {}, ec).set(ec);
     });
     CHECK(objects.set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{key});
     setter.join();
@@ -322,8 +329,10 @@ TEST_SUITE("wait_set") {
     WaitSet ring_set;
     const std::size_t ring_key = ring_set.add(consumer);
     std::atomic<bool> peeked{false};
-    std::thread reader(
-        [&] { peeked = static_cast<bool>(consumer.peek_for(std::chrono::seconds(60))); });
+    test::JoiningThread reader([&] {
+      std::error_code ec;
+      peeked = static_cast<bool>(consumer.peek_for(std::chrono::seconds(60), ec));
+    });
     auto producer = RingProducer::open(ring_name);
     producer.send("x", 1);
     CHECK(ring_set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{ring_key});
