@@ -119,8 +119,14 @@ void remove_word_waiter(const std::string& name, unsigned slot, const SegmentOpt
 
 void wait_any(const WaitTarget*, std::size_t, const WaitInterrupt* interrupt,
               std::uint32_t interrupt_seen, Deadline deadline) {
-  if (interrupt != nullptr && interrupt->seen() != interrupt_seen) return;
-  std::this_thread::sleep_until(deadline);
+  // In steps of at most 1 ms, so that a kick() is seen within one.
+  constexpr auto k_step = std::chrono::milliseconds(1);
+  for (;;) {
+    if (interrupt != nullptr && interrupt->seen() != interrupt_seen) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return;
+    std::this_thread::sleep_until(deadline - now > k_step ? now + k_step : deadline);
+  }
 }
 
 bool wait_any_polls() noexcept {

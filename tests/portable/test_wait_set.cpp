@@ -13,6 +13,8 @@
 #include <windows.h>
 #else
 #include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "segment/segment_header.hpp"
 #include "sync/shared_event.hpp"
@@ -373,4 +375,29 @@ TEST_SUITE("wait_set") {
     CHECK(moved.size() == k_max_wait_set_entries);
     CHECK(set.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from set is empty
   }
+
+#if !defined(_WIN32)
+  TEST_CASE("a WaitSet inherited through fork() belongs to the parent") {
+    Objects objects(test::unique_name("ws"));
+    (void)objects.set.pollable_handle();  // a watcher thread, which the child does not have
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::error_code ec;
+      const bool refused =
+          objects.set.try_wait(ec).empty() && ec == errc::invalid_state && objects.set.size() == 0;
+      {
+        WaitSet inherited(std::move(objects.set));  // destroyed without joining anything
+      }
+      ::_exit(refused ? 0 : 1);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    objects.event.set();  // the parent's set is untouched
+    CHECK(objects.set.wait_for(std::chrono::seconds(60)) ==
+          std::vector<std::size_t>{objects.keys[3]});
+  }
+#endif
 }
