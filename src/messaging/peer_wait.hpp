@@ -62,6 +62,16 @@ inline void wake_sleepers(const SleepWords& words, std::uint32_t count) {
   }
 }
 
+// For objects no WaitSet waits on (Queue<T>): wakes `count` sleepers, never
+// more, so that one push does not wake every sleeping consumer.
+inline void wake_only(const SleepWords& words, std::uint32_t count) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (words.sleepers.load(std::memory_order_relaxed) != 0) {
+    words.signal.fetch_add(1, std::memory_order_release);
+    words.waiter.wake(words.signal, count);
+  }
+}
+
 // Wakes every sleeper, announced or about to sleep: for changes that are
 // not published through the waited-for state itself (a peer attaching or
 // leaving).

@@ -99,7 +99,7 @@ class QueueImpl {
     for (;;) {
       const int result = try_push(element, failure);
       if (result != 0) {
-        if (result > 0) wake_sleepers(consumer_words(), 1);
+        if (result > 0) wake_only(consumer_words(), 1);
         return result > 0;
       }
       const WaitResult waited = wait_for_peer(
@@ -112,7 +112,7 @@ class QueueImpl {
     for (;;) {
       const int result = try_pop(element, failure);
       if (result != 0) {
-        if (result > 0) wake_sleepers(producer_words(), 1);
+        if (result > 0) wake_only(producer_words(), 1);
         return result > 0;
       }
       const WaitResult waited = wait_for_peer(
