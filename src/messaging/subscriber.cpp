@@ -64,7 +64,7 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
                          std::to_string(t.config.sample_count) + ")");
       return {};
     }
-    if (impl.block) wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+    if (impl.block) wake_space_sleepers(t);
     TopicSampleHeader header;  // one copy: judged, then used
     std::memcpy(&header, t.sample_header(index), sizeof header);
     if (header.size > t.config.sample_size) {

@@ -10,10 +10,23 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
+// The most sleepers one wake-up wakes: on the portable path each is a
+// semaphore post, and a garbage sleepers count must not mean thousands.
+constexpr std::uint32_t k_max_woken = 64;
+
+// Wakes everyone sleeping on `words` (as many as announced themselves).
+void wake_everyone(const SleepWords& words) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const std::uint32_t sleepers = words.sleepers.load(std::memory_order_relaxed);
+  if (sleepers == 0) return;
+  words.signal.fetch_add(1, std::memory_order_release);
+  words.waiter.wake(words.signal, std::min(sleepers, k_max_woken));
+}
+
 void wake_space(TopicSegment& t) noexcept {
   // Every waiting publisher re-checks: one free sample may be all they need,
   // and whoever does not get it sleeps again.
-  wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+  wake_everyone(t.space_words());
 }
 
 bool frees(std::uint64_t before, std::uint64_t cleared) noexcept {
@@ -46,6 +59,10 @@ bool read_queue(const TopicSegment& t, std::size_t slot, QueueView& view, Failur
   return true;
 }
 
+void wake_space_sleepers(TopicSegment& t) noexcept {
+  wake_space(t);
+}
+
 std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept {
   std::size_t freed = 0;
   for (std::size_t k = 0; k < t.config.sample_count; ++k) {
@@ -64,11 +81,7 @@ void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noe
 }
 
 void wake_all_subscribers(TopicSegment& t) noexcept {
-  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
-    TopicSubscriberSlot& s = t.control->subscribers[i];
-    s.signal.fetch_add(1, std::memory_order_release);
-    t.waiters[k_topic_first_data_waiter + i]->wake(s.signal, ~std::uint32_t{0} >> 1);
-  }
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) wake_everyone(t.data_words(i));
 }
 
 void reclaim_locked(TopicSegment& t) noexcept {
@@ -243,7 +256,7 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
       if (!failure) t.corrupted(failure, "subscriber slot " + std::to_string(i) + "'s queue");
       continue;
     }
-    wake_sleepers(t.data_words(i), 1);
+    wake_everyone(t.data_words(i));
   }
   if (t.config.history > 0) {
     const std::size_t ring = t.config.history;
