@@ -163,9 +163,9 @@ void Loan::reset() noexcept {
   data_ = nullptr;
   size_ = capacity_ = 0;
   if (owner == nullptr) return;
-  if (owner->in_owner_process()) {
-    detail::drop_reference(*owner->topic, index_, detail::publisher_bit(owner->slot));
-  }
+  // No fork check here (it would cost a system call per sample): a forked
+  // child must not destroy what it inherited (sample.hpp, loan.hpp).
+  detail::drop_reference(*owner->topic, index_, detail::publisher_bit(owner->slot));
   detail::release(owner);
 }
 
