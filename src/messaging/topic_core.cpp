@@ -86,8 +86,8 @@ void wake_all_subscribers(TopicSegment& t) noexcept {
 
 void reclaim_locked(TopicSegment& t) noexcept {
   std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
-  std::uint64_t drop = 0;
   bool publisher_left = false;
+  bool subscriber_left = false;
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
     TopicPublisherSlot& p = t.control->publishers[j];
     const std::uint64_t word = p.identity.load(std::memory_order_acquire);
@@ -95,7 +95,6 @@ void reclaim_locked(TopicSegment& t) noexcept {
     if (slot_alive(word)) {
       keep |= publisher_bit(j);
     } else {
-      drop |= publisher_bit(j);
       p.identity.store(k_topic_slot_closed, std::memory_order_release);
       publisher_left = true;
     }
@@ -110,13 +109,14 @@ void reclaim_locked(TopicSegment& t) noexcept {
       // Nobody pops this queue any more: empty it, then free the slot.
       s.identity.store(0, std::memory_order_release);
       s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
-      drop |= subscriber_bit(i);
+      subscriber_left = true;
     }
   }
   // Every bit no occupied slot owns goes: the dead ones' and any garbage.
-  (void)drop;
   clear_holder_bits(t, ~keep);
   if (publisher_left) wake_all_subscribers(t);
+  // A publisher may wait for room in a dead subscriber's queue.
+  if (subscriber_left) wake_space(t);
 }
 
 int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32_t& generation,
@@ -193,6 +193,8 @@ void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot,
   s.identity.store(0, std::memory_order_release);
   s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
   clear_holder_bits(t, subscriber_bit(slot));
+  // A publisher may be waiting for room in this queue.
+  wake_space(t);
 }
 
 DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
