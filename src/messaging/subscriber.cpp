@@ -17,7 +17,7 @@ namespace detail {
 SubscriberImpl::~SubscriberImpl() {
   if (!attached || !in_owner_process()) return;
   TopicSegment& t = *topic;
-  TopicLockGuard guard(lock, deadline_after(k_topic_lock_grace));
+  TopicLockGuard guard(lock, Deadline());
   if (guard.owner_died) reclaim_locked(t);
   release_subscriber_slot_locked(t, slot, self);
 }
@@ -193,8 +193,7 @@ Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOpti
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
                                    impl->self);
     {
-      detail::TopicLockGuard guard(
-          impl->lock, detail::topic_lock_deadline(deadline_after(options.open_timeout)));
+      detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {
         f.set(errc::not_ready, topic->what +
                                    ": its lock stayed held by a live process; try again, or "
