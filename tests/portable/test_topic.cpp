@@ -512,6 +512,18 @@ TEST_SUITE("topic") {
     CHECK_FALSE(Topic::open_or_create(guard.name(), {32, 4, 1, 1, 4, 0, 0}, {}, ec));
     CHECK(ec == errc::size_mismatch);
     CHECK(Topic::open(guard.name(), {}, ec).config().sample_size == 16);
+    {
+      // Another kind's name is never removed as a topic.
+      test::NameGuard ring_guard(test::unique_name("tmr"));
+      auto ring = RingProducer::create(ring_guard.name(), 256);
+      CHECK_FALSE(Topic::remove(ring_guard.name(), {}, ec));
+      CHECK(ec == errc::wrong_kind);
+      CHECK_FALSE(Topic::exists(ring_guard.name(), {}, ec));
+      CHECK(ec == errc::wrong_kind);
+      CHECK(RingProducer::exists(ring_guard.name()));
+      CHECK_FALSE(Subscriber::open(ring_guard.name(), {}, ec));
+      CHECK(ec == errc::wrong_kind);
+    }
 
     auto publisher = Publisher::open(guard.name(), {}, ec);
     CHECK_FALSE(ec);
