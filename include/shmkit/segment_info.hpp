@@ -32,8 +32,10 @@ enum class ObjectKind : std::uint8_t {
   unknown = 9,  // a header this version cannot read, or a segment it may not read
   // Not a shared memory object at all, but an entry that takes the name
   // (POSIX, /dev/shm): anyone may plant one there. Never followed or opened.
-  symlink = 10,  // a symbolic link; shm_open refuses it, so it blocks the name
-  special = 11,  // a FIFO, socket, device or directory
+  symlink = 10,     // a symbolic link; shm_open refuses it, so it blocks the name
+  special = 11,     // a FIFO, socket, device or directory
+  topic = 12,       // a Topic's control segment "<name>": slots, queues, reference counts
+  topic_pool = 13,  // a Topic's sample pool "<name>.p"
 };
 
 // Where a segment's header says it is in its life.
@@ -100,7 +102,8 @@ struct SegmentInfo {
   std::optional<SysvDetails> sysv;  // the sysv backend only
 };
 
-// "raw", "segment", "mutex", ..., "unknown", "symlink" and "special".
+// "raw", "segment", "mutex", ..., "unknown", "symlink", "special", "topic" and
+// "topic_pool".
 constexpr const char* to_string(ObjectKind kind) noexcept {
   switch (kind) {
     case ObjectKind::raw:
@@ -121,6 +124,10 @@ constexpr const char* to_string(ObjectKind kind) noexcept {
       return "channel";
     case ObjectKind::server:
       return "server";
+    case ObjectKind::topic:
+      return "topic";
+    case ObjectKind::topic_pool:
+      return "topic_pool";
     case ObjectKind::symlink:
       return "symlink";
     case ObjectKind::special:

@@ -15,9 +15,13 @@
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
 #include <shmkit/options.hpp>
+#include <shmkit/publisher.hpp>
 #include <shmkit/queue.hpp>
 #include <shmkit/ring.hpp>
 #include <shmkit/segment_info.hpp>
 #include <shmkit/server.hpp>
+#include <shmkit/subscriber.hpp>
+#include <shmkit/topic.hpp>
+#include <shmkit/typed_topic.hpp>
 #include <shmkit/wait_options.hpp>
 #include <shmkit/wait_set.hpp>

@@ -31,6 +31,7 @@ class NamedSemaphore;
 class RingConsumer;
 class RingProducer;
 class Server;
+class Subscriber;
 
 namespace detail {
 class WaitSetImpl;
@@ -132,6 +133,12 @@ class SHMKIT_EXPORT WaitSet {
   // Ready: the count is above 0.
   std::size_t add(const NamedSemaphore& semaphore);
   std::size_t add(const NamedSemaphore& semaphore, std::error_code& ec) noexcept;
+
+  // Ready: a sample is queued for this subscriber, or every publisher it
+  // knew has gone (receive reports errc::peer_gone), or its queue is
+  // corrupt (receive reports errc::corrupted).
+  std::size_t add(const Subscriber& subscriber);
+  std::size_t add(const Subscriber& subscriber, std::error_code& ec) noexcept;
 
   // Removes the entry of `key`; does nothing for a key not in use. Returns
   // once no wait (the watcher thread's included) uses the object any more.

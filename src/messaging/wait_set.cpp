@@ -8,6 +8,7 @@
 
 #include "core/error_wrappers.hpp"
 #include "messaging/peer_wait.hpp"
+#include "messaging/subscriber_access.hpp"
 #include "messaging/wait_hooks.hpp"
 #include "sync/ready_signal.hpp"
 #include "sync/sync_impl.hpp"
@@ -18,6 +19,7 @@
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/ring.hpp>
 #include <shmkit/server.hpp>
+#include <shmkit/subscriber.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -323,6 +325,15 @@ WaitHook event_hook(const void* object, std::size_t, Failure& failure) {
 WaitHook semaphore_hook(const void* object, std::size_t, Failure& failure) {
   return make_hook("NamedSemaphore", *static_cast<const NamedSemaphore*>(object), failure);
 }
+WaitHook subscriber_hook(const void* object, std::size_t, Failure& failure) {
+  const auto& subscriber = *static_cast<const Subscriber*>(object);
+  if (!subscriber.is_open()) {
+    failure.set(errc::invalid_state,
+                "WaitSet::add(): this Subscriber handle is empty; open it first");
+    return WaitHook();
+  }
+  return make_hook("Subscriber", subscriber, failure);
+}
 WaitHook producer_hook(const void* object, std::size_t message_size, Failure& failure) {
   const auto& producer = *static_cast<const RingProducer*>(object);
   if (producer.is_open() && message_size > producer.max_message_size()) {
@@ -414,6 +425,13 @@ std::size_t WaitSet::add(const NamedSemaphore& semaphore) {
 }
 std::size_t WaitSet::add(const NamedSemaphore& semaphore, std::error_code& ec) noexcept {
   return add_hook(&detail::semaphore_hook, &semaphore, 0, &ec);
+}
+
+std::size_t WaitSet::add(const Subscriber& subscriber) {
+  return add_hook(&detail::subscriber_hook, &subscriber, 0, nullptr);
+}
+std::size_t WaitSet::add(const Subscriber& subscriber, std::error_code& ec) noexcept {
+  return add_hook(&detail::subscriber_hook, &subscriber, 0, &ec);
 }
 
 void WaitSet::remove(std::size_t key) noexcept {

@@ -1,5 +1,5 @@
-// WaitSet: waiting on rings, channels, a server, events and semaphores at
-// once, with child processes making them ready; and its pollable handle.
+// WaitSet: waiting on rings, channels, a server, events, semaphores and a
+// topic's subscriber at once, with child processes making them ready; and its pollable handle.
 #include <doctest/doctest.h>
 
 #include <shmkit/shmkit.hpp>
@@ -42,8 +42,11 @@ struct Objects {
         channel(Channel::create(base + "c", 4096)),
         server(Server::create(base + "s")),
         event(NamedEvent::create(base + "e", EventReset::auto_reset)),
-        semaphore(NamedSemaphore::create(base + "m", 0)) {
+        semaphore(NamedSemaphore::create(base + "m", 0)),
+        topic(Topic::create(base + "t", TopicConfig{64, 4})),
+        subscriber(Subscriber::open(base + "t")) {
     guard.add(base + "c");
+    guard.add(base + "t");
     guard.add(base + "s");
     guard.add(base + "e");
     guard.add(base + "m");
@@ -52,6 +55,7 @@ struct Objects {
     keys.push_back(set.add(server));
     keys.push_back(set.add(event));
     keys.push_back(set.add(semaphore));
+    keys.push_back(set.add(subscriber));
   }
 
   std::string base;
@@ -61,11 +65,14 @@ struct Objects {
   Server server;
   NamedEvent event;
   NamedSemaphore semaphore;
+  Topic topic;
+  Subscriber subscriber;
   WaitSet set;  // after the objects: destroyed before them
   std::vector<std::size_t> keys;
 };
 
-const std::vector<std::string> k_kinds = {"ring", "channel", "server", "event", "semaphore"};
+const std::vector<std::string> k_kinds = {"ring",  "channel",   "server",
+                                           "event", "semaphore", "topic"};
 
 // Whether the pollable handle is signaled within `timeout_ms`.
 bool signaled(std::intptr_t handle, int timeout_ms) {
@@ -123,6 +130,8 @@ SHMKIT_CHILD_ROLE(wait_set_signal) {
     NamedEvent::open(base + "e").set();
   } else if (kind == "semaphore") {
     NamedSemaphore::open(base + "m").post();
+  } else if (kind == "topic") {
+    Publisher::open(base + "t").publish_copy("hi", 2);
   } else {
     return 3;
   }
@@ -144,7 +153,7 @@ TEST_SUITE("wait_set") {
       CAPTURE(kind);
       const std::string base = test::unique_name("ws");
       Objects objects(base);
-      CHECK(objects.set.size() == 5);
+      CHECK(objects.set.size() == k_kinds.size());
       CHECK(objects.set.try_wait().empty());
 
       auto child = test::Child::spawn("wait_set_signal", {kind, base});
@@ -163,15 +172,20 @@ TEST_SUITE("wait_set") {
         CHECK(connection.is_open());
       } else if (kind == "event") {
         CHECK(objects.event.try_wait());
+      } else if (kind == "topic") {
+        const Sample sample = objects.subscriber.try_receive();
+        CHECK(sample.size() == 2);
       } else {
         CHECK(objects.semaphore.try_wait());
       }
       const auto status = child.wait();
       CHECK(status.exited);
       CHECK(status.code == 0);
-      // Taken: no longer ready (a ring or channel whose writer has left
-      // stays ready: its receive reports peer_gone).
-      if (kind != "ring" && kind != "channel") CHECK(objects.set.try_wait().empty());
+      // Taken: no longer ready (a ring, channel or subscriber whose writer
+      // has left stays ready: its receive reports peer_gone).
+      if (kind != "ring" && kind != "channel" && kind != "topic") {
+        CHECK(objects.set.try_wait().empty());
+      }
     }
   }
 
@@ -214,7 +228,7 @@ TEST_SUITE("wait_set") {
     objects.set.remove(event_key);
     objects.set.remove(event_key);  // twice: nothing
     objects.set.remove(1000);       // never used: nothing
-    CHECK(objects.set.size() == 4);
+    CHECK(objects.set.size() == k_kinds.size() - 1);
     objects.event.set();
     CHECK(objects.set.try_wait().empty());
     CHECK(objects.set.add(objects.event) == event_key);

@@ -1,0 +1,179 @@
+// The shared layout of a Topic: the control segment "<name>" (kind topic) and
+// the sample pool "<name>.p" (kind topic_pool). Integers only, no pointers:
+// every process that maps them (and anything that scribbles on them) sees the
+// same words, and every word read is validated before use.
+//
+// Control segment, after the sync preamble (sync_segment.hpp), at
+// k_topic_state_offset (so TopicControl starts on a cache line):
+//   TopicControl      the config copy, the topic lock, counters, the
+//                     publisher and subscriber slots (fixed size)
+//   queues            u32 sample indices, max_subscribers * max_queue_depth:
+//                     subscriber i's queue is entries [i * depth, (i+1) * depth)
+//   history           u32 sample indices, `history` of them (a ring)
+//   holders           u64 per sample: who holds it (the bits below)
+// Waiter slots: k_topic_space_waiter (publishers waiting for a free sample or
+// room in a block_publisher queue), k_topic_first_data_waiter + i (subscriber
+// i's data), k_topic_lock_waiter (the topic lock's sleepers).
+//
+// Pool segment: a TopicPoolPreamble, then sample i at
+// k_topic_pool_data_offset + i * stride: a TopicSampleHeader (written by the
+// loaning publisher before it publishes) and sample_size payload bytes.
+// stride = round_up(k_topic_sample_header_size + sample_size, 64).
+#pragma once
+
+#include <shmkit/config.hpp>
+
+#include <shmkit/topic_options.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+inline constexpr std::uint32_t k_topic_layout = 0x54504331;  // "TPC1", in the sync preamble
+inline constexpr std::uint64_t k_topic_pool_magic = 0x314c4f4f50435054ull;  // "TPCPOOL1"
+
+// The state starts 8 bytes into the 64-byte aligned data (after the sync
+// preamble); TopicControl starts on the next cache line.
+inline constexpr std::size_t k_topic_state_offset = 56;
+
+inline constexpr unsigned k_topic_space_waiter = 0;
+inline constexpr unsigned k_topic_first_data_waiter = 1;  // + subscriber slot
+inline constexpr unsigned k_topic_lock_waiter =
+    k_topic_first_data_waiter + static_cast<unsigned>(k_max_topic_subscribers);
+inline constexpr unsigned k_topic_waiter_slots = k_topic_lock_waiter + 1;
+
+// holders bits: subscriber slot i (queued, or received and not yet
+// dropped), publisher slot j (on loan), kept by the history ring. A sample is
+// free iff its holders word is 0.
+constexpr std::uint64_t subscriber_bit(std::size_t slot) noexcept {
+  return std::uint64_t{1} << slot;
+}
+constexpr std::uint64_t publisher_bit(std::size_t slot) noexcept {
+  return std::uint64_t{1} << (32 + slot);
+}
+inline constexpr std::uint64_t k_history_bit = std::uint64_t{1} << 40;
+
+inline constexpr std::size_t k_topic_sample_header_size = 64;
+inline constexpr std::size_t k_topic_pool_data_offset = 64;
+
+// Slot identity words: 0 = free (never used, or reclaimed), k_topic_slot_closed
+// = its holder closed it cleanly, else pack_slot() of the holding process.
+inline constexpr std::uint64_t k_topic_slot_closed = 1;
+
+// The config as the creator wrote it; copied and validated by every opener.
+struct TopicConfigWords {
+  std::uint64_t sample_size;
+  std::uint64_t sample_count;
+  std::uint64_t max_publishers;
+  std::uint64_t max_subscribers;
+  std::uint64_t max_queue_depth;
+  std::uint64_t history;
+  std::uint64_t type_id;
+  std::uint64_t stride;  // pool bytes per sample, header included
+};
+static_assert(sizeof(TopicConfigWords) == 64);
+
+struct alignas(64) TopicPublisherSlot {
+  std::atomic<std::uint64_t> identity;
+  std::atomic<std::uint32_t> generation;  // of the attach that holds (or held) it
+  std::uint32_t reserved0;
+  std::uint8_t reserved[48];
+};
+static_assert(sizeof(TopicPublisherSlot) == 64);
+
+struct alignas(64) TopicSubscriberSlot {
+  std::atomic<std::uint64_t> identity;
+  std::atomic<std::uint32_t> generation;
+  std::atomic<std::uint32_t> queue_depth;  // 1..max_queue_depth while attached
+  std::atomic<std::uint32_t> policy;       // OverflowPolicy
+  std::uint32_t reserved0;
+  std::atomic<std::uint64_t> dropped;  // counted by publishers (under the lock)
+  // Running counts (never wrapped): entry n is at queue[n % queue_depth].
+  std::atomic<std::uint64_t> head;      // written by publishers, under the lock
+  std::atomic<std::uint64_t> tail;      // CAS by the subscriber (pop) and publishers (drop)
+  std::atomic<std::uint32_t> sleepers;  // data wake-up (peer_wait.hpp eventcount)
+  std::atomic<std::uint32_t> signal;
+};
+static_assert(sizeof(TopicSubscriberSlot) == 64);
+
+struct alignas(64) TopicControl {
+  TopicConfigWords config;  // written by the creator only
+  // The topic lock: 0, or mutex_owner_word() of the holder. Taken over from a
+  // dead holder, after which the taker runs the full reclamation pass.
+  alignas(64) std::atomic<std::uint64_t> lock_owner;
+  std::atomic<std::uint32_t> lock_sleepers;
+  std::atomic<std::uint32_t> lock_signal;
+  alignas(64) std::atomic<std::uint64_t> sequence;  // the last sequence number given
+  std::atomic<std::uint64_t> history_count;         // samples ever put in the history ring
+  std::atomic<std::uint32_t> publisher_attaches;    // generation counters (0 = none yet)
+  std::atomic<std::uint32_t> subscriber_attaches;
+  std::atomic<std::uint32_t> loan_hint;  // where the next loan's scan starts
+  std::atomic<std::uint32_t> space_sleepers;
+  std::atomic<std::uint32_t> space_signal;
+  TopicPublisherSlot publishers[k_max_topic_publishers];
+  TopicSubscriberSlot subscribers[k_max_topic_subscribers];
+};
+
+struct TopicPoolPreamble {
+  std::uint64_t magic;  // k_topic_pool_magic
+  std::uint64_t sample_size;
+  std::uint64_t sample_count;
+  std::uint64_t stride;
+  std::uint8_t reserved[32];
+};
+static_assert(sizeof(TopicPoolPreamble) == k_topic_pool_data_offset);
+
+struct TopicSampleHeader {
+  std::uint64_t sequence;
+  std::uint64_t size;  // payload bytes, <= sample_size
+  std::uint32_t publisher_generation;
+  std::uint32_t publisher_slot;
+  std::uint8_t reserved[40];
+};
+static_assert(sizeof(TopicSampleHeader) == k_topic_sample_header_size);
+
+// Where each part of the control state is, from the start of TopicControl.
+struct TopicOffsets {
+  std::uint64_t queues;
+  std::uint64_t history;
+  std::uint64_t holders;
+  std::uint64_t end;  // bytes from TopicControl to the end of the holders
+};
+
+constexpr std::uint64_t topic_round64(std::uint64_t n) noexcept {
+  return (n + 63) & ~std::uint64_t{63};
+}
+
+// The pool bytes per sample for `sample_size` payload bytes.
+constexpr std::uint64_t topic_stride(std::uint64_t sample_size) noexcept {
+  return topic_round64(k_topic_sample_header_size + sample_size);
+}
+
+// For a config whose fields are within their limits (validate first).
+constexpr TopicOffsets topic_offsets(const TopicConfigWords& c) noexcept {
+  TopicOffsets o{};
+  o.queues = sizeof(TopicControl);
+  o.history = o.queues + topic_round64(c.max_subscribers * c.max_queue_depth * 4);
+  o.holders = o.history + topic_round64(c.history * 4);
+  o.end = o.holders + c.sample_count * 8;
+  return o;
+}
+
+// The control segment's state bytes (after the sync preamble).
+constexpr std::uint64_t topic_state_size(const TopicConfigWords& c) noexcept {
+  return k_topic_state_offset + topic_offsets(c).end;
+}
+
+// The pool segment's data bytes.
+constexpr std::uint64_t topic_pool_size(const TopicConfigWords& c) noexcept {
+  return k_topic_pool_data_offset + c.sample_count * c.stride;
+}
+
+// The pool's segment name for topic `name`.
+inline constexpr const char* k_topic_pool_suffix = ".p";
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE
