@@ -26,6 +26,12 @@ enum class Settled {
   busy,     // another live process is removing it: wait and look again
 };
 
+// Whether `pool_name` is a topic's pool "<topic>.p" whose topic exists. Its
+// subscribers map it read-only, so its attach table cannot list them: a pool
+// is judged with its topic, whose removal takes the pool along.
+bool pool_has_topic(SegmentBackend& backend, const std::string& pool_name,
+                    const SegmentOptions& options);
+
 // `m` maps the shmkit object `name` of kind `kind` (header published or
 // being removed), not attached by this process. Takes over the removal lock
 // from a remover that died, undoing its mark unless the object may go; with

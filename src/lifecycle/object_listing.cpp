@@ -3,6 +3,7 @@
 
 #include "core/name_check.hpp"
 #include "lifecycle/staleness.hpp"
+#include "messaging/topic_layout.hpp"
 #include "segment/segment_backend.hpp"
 
 #include <algorithm>
@@ -47,8 +48,19 @@ void collect(Backend backend, const ListQuery& query, bool all, std::vector<Segm
       parsed[need_mappers_at[i]].info.mapped_by = need_mappers[i]->mapped_by;
     }
   }
+  for (auto& p : parsed) p.info.stale = header_stale(p) && os_says_unused(p.info);
+  // A topic's pool is stale with its topic (pool_has_topic()): its
+  // subscribers map it read-only, which its attach table cannot show.
+  for (auto& pool : parsed) {
+    if (pool.info.kind != ObjectKind::topic_pool) continue;
+    for (const auto& topic : parsed) {
+      if (topic.info.kind == ObjectKind::topic &&
+          topic.info.name + k_topic_pool_suffix == pool.info.name) {
+        pool.info.stale = topic.info.stale;
+      }
+    }
+  }
   for (auto& p : parsed) {
-    p.info.stale = header_stale(p) && os_says_unused(p.info);
     // Looked up only to judge staleness: reported only when asked for.
     if (!query.find_mappers) p.info.mapped_by.reset();
     out.push_back(std::move(p.info));

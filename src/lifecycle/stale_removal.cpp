@@ -7,6 +7,7 @@
 #include "lifecycle/object_listing.hpp"
 #include "lifecycle/object_removal.hpp"
 #include "lifecycle/staleness.hpp"
+#include "messaging/topic_layout.hpp"
 #include "segment/segment_backend.hpp"
 #include "segment/segment_header.hpp"
 
@@ -103,10 +104,28 @@ Settled remove_claimed(SegmentHeader& h, std::uint64_t me, Backend id, const std
 
 }  // namespace
 
+bool pool_has_topic(SegmentBackend& backend, const std::string& pool_name,
+                    const SegmentOptions& options) {
+  const std::string suffix = k_topic_pool_suffix;
+  if (pool_name.size() <= suffix.size() ||
+      pool_name.compare(pool_name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return false;
+  }
+  Failure ignored;
+  // An error looking counts as "there is one": keeping a pool is harmless,
+  // removing a live one is not.
+  const bool exists =
+      backend.exists(pool_name.substr(0, pool_name.size() - suffix.size()), options, ignored);
+  return exists || ignored;
+}
+
 Settled settle_if_stale(SegmentBackend& backend, const std::string& name, const Mapping& m,
                         ObjectKind kind, const SegmentOptions& options, bool remove,
                         Failure& failure) {
   if (m.base == nullptr || m.length < k_header_size || options.access != Access::read_write) {
+    return Settled::in_use;
+  }
+  if (kind == ObjectKind::topic_pool && pool_has_topic(backend, name, options)) {
     return Settled::in_use;
   }
   auto& h = *static_cast<SegmentHeader*>(m.base);

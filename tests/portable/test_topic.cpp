@@ -141,6 +141,12 @@ SHMKIT_CHILD_ROLE(topic_scribbler) {
   return 7;
 }
 
+// args: topic. Creates the topic and exits: its creator is then dead.
+SHMKIT_CHILD_ROLE(topic_create_exit) {
+  (void)Topic::create(args.at(0), TopicConfig{64, 4});
+  return 0;
+}
+
 TEST_SUITE("topic") {
   TEST_CASE("loan, publish, receive: zero-copy references, sequence numbers, the pool refills") {
     TopicGuard guard("ta");
@@ -749,5 +755,30 @@ TEST_SUITE("topic") {
     CHECK(pool);
     CHECK(std::string(to_string(ObjectKind::topic)) == "topic");
     CHECK(std::string(to_string(ObjectKind::topic_pool)) == "topic_pool");
+  }
+  TEST_CASE("the lifecycle tools judge a topic's pool with its topic") {
+    test::NameGuard guard(test::unique_name("tp"));
+    guard.add(guard.name() + ".p");
+    auto creator = test::Child::spawn("topic_create_exit", {guard.name()});
+    const auto status = creator.wait();
+    REQUIRE(status.exited);
+    REQUIRE(status.code == 0);
+    ListOptions only;
+    only.name_prefix = guard.name();
+    {
+      // The pool's creator is dead and no read-write opener is alive; the
+      // subscriber maps it read-only, which its attach table cannot show.
+      auto subscriber = Subscriber::open(guard.name());
+      const auto listed = list_segments(only);
+      CHECK(listed.size() == 2);
+      for (const SegmentInfo& info : listed) CHECK_FALSE(info.stale);
+      CHECK(remove_stale(only).empty());
+      CHECK(Topic::exists(guard.name()));
+    }
+    if (native_backend() == Backend::win32) return;  // gone with its last handle
+    // Nobody uses it any more: the topic goes, and takes its pool along.
+    (void)remove_stale(only);
+    CHECK_FALSE(Topic::exists(guard.name()));
+    CHECK(list_segments(only).empty());
   }
 }

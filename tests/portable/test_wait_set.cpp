@@ -72,7 +72,7 @@ struct Objects {
 };
 
 const std::vector<std::string> k_kinds = {"ring",  "channel",   "server",
-                                           "event", "semaphore", "topic"};
+                                          "event", "semaphore", "topic"};
 
 // Whether the pollable handle is signaled within `timeout_ms`.
 bool signaled(std::intptr_t handle, int timeout_ms) {
