@@ -77,7 +77,9 @@ class SHMKIT_EXPORT ProcessMutex {
 
   // Waits for ever. Taking over a dead owner's lock sets owner_died().
   // Errors: std::errc::resource_deadlock_would_occur (this thread holds it),
-  // errc::incompatible_layout (another PID namespace locked it first).
+  // errc::incompatible_layout (another PID namespace locked it first),
+  // errc::invalid_state (this thread already holds 32 ProcessMutexes, the
+  // most one thread may hold at once).
   void lock() { (void)lock_deadline(k_forever, nullptr); }
   void lock(std::error_code& ec) noexcept { (void)lock_deadline(k_forever, &ec); }
 

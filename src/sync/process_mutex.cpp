@@ -13,7 +13,7 @@
 
 #include <atomic>
 #include <cstddef>
-#include <vector>
+#include <string>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -23,38 +23,54 @@ namespace {
 // them through), and whether it took each over from a dead owner. The
 // owner word says which process holds a mutex; this says which of its
 // threads, without a thread id in shared memory that a dead owner's
-// leftovers could make look like ours. Usually zero to three entries.
+// leftovers could make look like ours.
+//
+// Plain thread_local arrays: nothing to destroy at thread exit (with
+// mingw-w64's emulated TLS a thread_local std::vector here crashed threads
+// as they exited, under Wine).
+constexpr std::size_t k_max_held = 32;
+
 struct HeldLock {
   const void* mutex;
   bool owner_died;
 };
 
-std::vector<HeldLock>& held_locks() {
-  thread_local std::vector<HeldLock> held;
+struct HeldLocks {
+  HeldLock entries[k_max_held];
+  std::size_t count;
+};
+
+HeldLocks& held_locks() noexcept {
+  thread_local HeldLocks held{};
   return held;
+}
+
+void drop_held(HeldLocks& held, std::size_t i) noexcept {
+  held.entries[i] = held.entries[held.count - 1];
+  --held.count;
 }
 
 // The calling thread's entry for `mutex`, or null. An entry whose owner word
 // no longer names this process (a fork() child's copy of its parent's list)
 // is dropped: that lock is not ours.
 HeldLock* find_held(const void* mutex, const std::atomic<std::uint64_t>& owner) noexcept {
-  auto& held = held_locks();
-  for (std::size_t i = 0; i < held.size(); ++i) {
-    if (held[i].mutex != mutex) continue;
+  HeldLocks& held = held_locks();
+  for (std::size_t i = 0; i < held.count; ++i) {
+    if (held.entries[i].mutex != mutex) continue;
     if (owner_word_holder(owner.load(std::memory_order_relaxed)) == mutex_owner_word()) {
-      return &held[i];
+      return &held.entries[i];
     }
-    held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+    drop_held(held, i);
     return nullptr;
   }
   return nullptr;
 }
 
 void forget_held(const void* mutex) noexcept {
-  auto& held = held_locks();
-  for (std::size_t i = 0; i < held.size(); ++i) {
-    if (held[i].mutex == mutex) {
-      held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
+  HeldLocks& held = held_locks();
+  for (std::size_t i = 0; i < held.count; ++i) {
+    if (held.entries[i].mutex == mutex) {
+      drop_held(held, i);
       return;
     }
   }
@@ -76,13 +92,6 @@ class AddressSleep final : public OwnerWordSleep {
   }
   void wake_one(std::atomic<std::uint32_t>& releases) override { address_wake(releases, 1); }
 };
-
-// What alive() learned about an owner, kept per thread: a ProcessMutex has
-// no handle to keep it in, and one thread waits on one mutex at a time.
-MutexOwnerLiveness& thread_liveness() {
-  thread_local MutexOwnerLiveness liveness;
-  return liveness;
-}
 
 }  // namespace
 }  // namespace detail
@@ -112,13 +121,26 @@ LockStatus ProcessMutex::acquire(Deadline deadline, Failure& f) {
       return LockStatus::timed_out;
     }
   }
-  auto& held = detail::held_locks();
-  held.reserve(held.size() + 1);  // so that recording the lock cannot fail
-  detail::AddressSleep sleep;
-  const LockStatus status = detail::owner_word_lock({owner_, releases_}, detail::mutex_owner_word(),
-                                                    deadline, sleep, detail::thread_liveness());
-  if (status == LockStatus::timed_out) return status;
-  held.push_back({this, status == LockStatus::acquired_owner_died});
+  detail::HeldLocks& held = detail::held_locks();
+  if (held.count == detail::k_max_held) {
+    f.set(errc::invalid_state, "this thread already holds " + std::to_string(detail::k_max_held) +
+                                   " ProcessMutexes, the most one thread may hold at once; "
+                                   "unlock some before locking another");
+    return LockStatus::timed_out;
+  }
+  const std::uint64_t self = detail::mutex_owner_word();
+  LockStatus status = LockStatus::acquired;
+  std::uint64_t expected = 0;
+  if (!owner_.compare_exchange_strong(expected, self, std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+    // Contended: what alive() learns about the owner lasts for this call (a
+    // ProcessMutex has no handle to keep it in).
+    detail::AddressSleep sleep;
+    detail::MutexOwnerLiveness liveness;
+    status = detail::owner_word_lock({owner_, releases_}, self, deadline, sleep, liveness);
+    if (status == LockStatus::timed_out) return status;
+  }
+  held.entries[held.count++] = {this, status == LockStatus::acquired_owner_died};
   return status;
 }
 
