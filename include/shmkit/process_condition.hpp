@@ -166,7 +166,7 @@ class SHMKIT_EXPORT ProcessCondition {
   // Waiters between their announcement and their wake-up; a notify skips the
   // system call while it is 0. Any value is safe (only costs a call).
   std::atomic<std::uint32_t> sleepers_{0};
-  std::uint64_t reserved_ = 0;
+  [[maybe_unused]] std::uint64_t reserved_ = 0;
 };
 
 static_assert(sizeof(ProcessCondition) == 16, "ProcessCondition's layout is fixed: 16 bytes");

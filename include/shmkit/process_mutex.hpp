@@ -167,10 +167,10 @@ class SHMKIT_EXPORT ProcessMutex {
   std::atomic<std::uint64_t> owner_{0};
   // Bumped by an unlock that finds sleepers; waiters sleep on it.
   std::atomic<std::uint32_t> releases_{0};
-  std::uint32_t reserved0_ = 0;
+  [[maybe_unused]] std::uint32_t reserved0_ = 0;
   // The PID namespace of the first locker (0: none recorded yet).
   std::atomic<std::uint64_t> pid_namespace_{0};
-  std::uint64_t reserved_[5] = {};
+  [[maybe_unused]] std::uint64_t reserved_[5] = {};
 };
 
 static_assert(sizeof(ProcessMutex) == 64, "ProcessMutex's layout is fixed: 64 bytes");
