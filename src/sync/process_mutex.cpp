@@ -160,11 +160,40 @@ void ProcessMutex::release(Failure& f) {
 }
 
 LockStatus ProcessMutex::lock_deadline(Deadline deadline, std::error_code* ec) {
-  if (ec == nullptr) return detail::throwing([&](Failure& f) { return acquire(deadline, f); });
+  if (ec == nullptr) {
+    // The uncontended lock() of a std::lock_guard: acquire()'s checks and
+    // one compare-and-swap, without building a Failure. Anything else (a
+    // relock, another namespace, a held mutex) goes the long way.
+    detail::HeldLocks& held = detail::held_locks();
+    const std::uint64_t own_namespace = detail::own_pid_namespace();
+    if (held.count < detail::k_max_held &&
+        (own_namespace == 0 || pid_namespace_.load(std::memory_order_relaxed) == own_namespace) &&
+        detail::find_held(this, owner_) == nullptr) {
+      std::uint64_t expected = 0;
+      if (owner_.compare_exchange_strong(expected, detail::mutex_owner_word(),
+                                         std::memory_order_acquire, std::memory_order_relaxed)) {
+        held.entries[held.count++] = {this, false};
+        return LockStatus::acquired;
+      }
+    }
+    return detail::throwing([&](Failure& f) { return acquire(deadline, f); });
+  }
   return detail::without_throwing(*ec, [&](Failure& f) { return acquire(deadline, f); });
 }
 
 void ProcessMutex::unlock() noexcept {
+  // The usual case first: this thread holds it and nobody sleeps on it.
+  detail::HeldLocks& held = detail::held_locks();
+  for (std::size_t i = 0; i < held.count; ++i) {
+    if (held.entries[i].mutex != this) continue;
+    std::uint64_t expected = detail::mutex_owner_word();
+    if (owner_.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+      detail::drop_held(held, i);
+      return;
+    }
+    break;
+  }
   try {
     Failure ignored;
     release(ignored);
