@@ -1,12 +1,14 @@
 // Sync objects against their baselines, measured in the same run:
-// - uncontended lock/unlock: NamedMutex vs a raw robust process-shared pthread
-//   mutex in shared memory (and Boost.Interprocess named_mutex when present);
+// - uncontended lock/unlock: NamedMutex and ProcessMutex vs a raw robust
+//   process-shared pthread mutex in shared memory (and Boost.Interprocess
+//   named_mutex when present);
 // - cross-process handoff: two processes alternately take a mutex;
 // - owner death: a waiter blocks on a mutex held by another process, which
 //   is SIGKILLed; the time from the kill to the waiter's acquired_owner_died
 //   (EOWNERDEAD for the robust pthread mutex);
 // - event round trip: set -> wake -> set back between two processes, for
-//   NamedEvent vs raw futex vs eventfd.
+//   NamedEvent vs raw futex vs eventfd, and a ProcessMutex+ProcessCondition
+//   ping-pong vs the same with a robust pthread mutex and condition.
 #include <shmkit/shmkit.hpp>
 
 #include <benchmark/benchmark.h>
@@ -26,6 +28,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +76,15 @@ void BM_Uncontended_NamedMutex(benchmark::State& state) {
     mutex.unlock();
   }
   shmkit::NamedMutex::remove(name);
+}
+
+void BM_Uncontended_ProcessMutex(benchmark::State& state) {
+  auto* m = new (shared_anonymous(sizeof(shmkit::ProcessMutex))) shmkit::ProcessMutex();
+  for (auto _ : state) {
+    m->lock();
+    m->unlock();
+  }
+  ::munmap(m, sizeof(shmkit::ProcessMutex));
 }
 
 #ifdef SHMKIT_BENCH_HAVE_BOOST
@@ -132,6 +145,17 @@ void BM_Contended_NamedMutex(benchmark::State& state) {
   run_contended(
       state, [&] { mutex.lock(); }, [&] { mutex.unlock(); }, stop);
   shmkit::NamedMutex::remove(name);
+}
+
+void BM_Contended_ProcessMutex(benchmark::State& state) {
+  struct Shared {
+    shmkit::ProcessMutex m;
+    std::atomic<int> stop;
+  };
+  auto* s = new (shared_anonymous(sizeof(Shared))) Shared{};
+  run_contended(
+      state, [&] { s->m.lock(); }, [&] { s->m.unlock(); }, &s->stop);
+  ::munmap(s, sizeof(Shared));
 }
 
 #ifdef SHMKIT_BENCH_HAVE_BOOST
@@ -334,15 +358,100 @@ void BM_RoundTrip_NamedEvent(benchmark::State& state) {
   shmkit::NamedEvent::remove(pong_name);
 }
 
+// ---- ping-pong under a mutex and a condition variable ----------------------
+// Two processes take turns: each waits (condition + mutex) for its turn, then
+// hands it over and notifies. One iteration = one round trip.
+
+struct PingPongShared {
+  std::atomic<int> stop;
+  int turn;  // 0: the parent's, 1: the child's; under the mutex
+};
+
+template <typename WaitTurn, typename GiveTurn>
+void run_ping_pong(benchmark::State& state, PingPongShared* s, WaitTurn wait_turn,
+                   GiveTurn give_turn) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    while (wait_turn(1)) give_turn(0);
+    ::_exit(0);
+  }
+  for (auto _ : state) {
+    give_turn(1);
+    wait_turn(0);
+  }
+  s->stop.store(1);
+  give_turn(1);
+  ::waitpid(child, nullptr, 0);
+}
+
+void BM_PingPong_RobustPthreadCondition(benchmark::State& state) {
+  struct Shared {
+    PingPongShared base;
+    pthread_mutex_t m;
+    pthread_cond_t c;
+  };
+  auto* s = new (shared_anonymous(sizeof(Shared))) Shared{};
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(&s->m, &a);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+  pthread_cond_init(&s->c, &ca);
+  run_ping_pong(
+      state, &s->base,
+      [&](int mine) {
+        pthread_mutex_lock(&s->m);
+        while (s->base.turn != mine && s->base.stop.load() == 0) pthread_cond_wait(&s->c, &s->m);
+        pthread_mutex_unlock(&s->m);
+        return s->base.stop.load() == 0;
+      },
+      [&](int next) {
+        pthread_mutex_lock(&s->m);
+        s->base.turn = next;
+        pthread_mutex_unlock(&s->m);
+        pthread_cond_broadcast(&s->c);
+      });
+  ::munmap(s, sizeof(Shared));
+}
+
+void BM_PingPong_ProcessCondition(benchmark::State& state) {
+  struct Shared {
+    PingPongShared base;
+    shmkit::ProcessMutex m;
+    shmkit::ProcessCondition c;
+  };
+  auto* s = new (shared_anonymous(sizeof(Shared))) Shared{};
+  run_ping_pong(
+      state, &s->base,
+      [&](int mine) {
+        std::unique_lock<shmkit::ProcessMutex> lock(s->m);
+        s->c.wait(s->m, [&] { return s->base.turn == mine || s->base.stop.load() != 0; });
+        return s->base.stop.load() == 0;
+      },
+      [&](int next) {
+        {
+          std::lock_guard<shmkit::ProcessMutex> lock(s->m);
+          s->base.turn = next;
+        }
+        s->c.notify_all();
+      });
+  ::munmap(s, sizeof(Shared));
+}
+
 }  // namespace
 
 BENCHMARK(BM_Uncontended_RawRobustPthread);
 BENCHMARK(BM_Uncontended_NamedMutex);
+BENCHMARK(BM_Uncontended_ProcessMutex);
 #ifdef SHMKIT_BENCH_HAVE_BOOST
 BENCHMARK(BM_Uncontended_BoostNamedMutex);
 #endif
 BENCHMARK(BM_Contended_RawRobustPthread)->UseRealTime();
 BENCHMARK(BM_Contended_NamedMutex)->UseRealTime();
+BENCHMARK(BM_Contended_ProcessMutex)->UseRealTime();
 #ifdef SHMKIT_BENCH_HAVE_BOOST
 BENCHMARK(BM_Contended_BoostNamedMutex)->UseRealTime();
 #endif
@@ -355,4 +464,6 @@ BENCHMARK(BM_OwnerDeath_NamedMutex)->UseManualTime()->Iterations(40)->Unit(bench
 BENCHMARK(BM_RoundTrip_RawFutex)->UseRealTime();
 BENCHMARK(BM_RoundTrip_Eventfd)->UseRealTime();
 BENCHMARK(BM_RoundTrip_NamedEvent)->UseRealTime();
+BENCHMARK(BM_PingPong_RobustPthreadCondition)->UseRealTime();
+BENCHMARK(BM_PingPong_ProcessCondition)->UseRealTime();
 BENCHMARK_MAIN();

@@ -8,7 +8,7 @@
 #   SHMKIT_FUZZ_JOBS=N   targets fuzzed side by side (default: twice the core
 #                        count, as an iteration spends most of its time in
 #                        1 ms waits and system calls); each target gets
-#                        TOTAL_SECONDS * N / 8 seconds.
+#                        TOTAL_SECONDS * N / (number of targets) seconds.
 #   SHMKIT_FUZZ_TARGETS="ring queue"   only these.
 # Ends with "fuzz: N passed, N failed" (one per target).
 set -euo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 total_seconds=${1:-56}
 build_dir=${2:-build/fuzz}
 log_dir=build/logs/fuzz
-read -r -a targets <<<"${SHMKIT_FUZZ_TARGETS:-segment mutex event semaphore ring channel server queue}"
+read -r -a targets <<<"${SHMKIT_FUZZ_TARGETS:-segment mutex event semaphore ring channel server queue process_mutex}"
 jobs=${SHMKIT_FUZZ_JOBS:-$((2 * $(nproc 2>/dev/null || echo 1)))}
 [ "$jobs" -ge 1 ] || jobs=1
 [ "$jobs" -le ${#targets[@]} ] || jobs=${#targets[@]}

@@ -14,7 +14,10 @@
 #include <shmkit/named_mutex.hpp>
 #include <shmkit/named_semaphore.hpp>
 #include <shmkit/named_shared_memory.hpp>
+#include <shmkit/offset_ptr.hpp>
 #include <shmkit/options.hpp>
+#include <shmkit/process_condition.hpp>
+#include <shmkit/process_mutex.hpp>
 #include <shmkit/publisher.hpp>
 #include <shmkit/queue.hpp>
 #include <shmkit/ring.hpp>

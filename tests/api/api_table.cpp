@@ -685,6 +685,57 @@ static_assert(is_handle<shmkit::TypedSubscriber<Item>>);
 static_assert(is_handle<shmkit::TypedLoan<Item>>);
 static_assert(is_handle<shmkit::TypedSample<Item>>);
 
+void process_mutex(shmkit::ProcessMutex& mutex, std::error_code& ec) {
+  using shmkit::LockStatus;
+  using shmkit::ProcessMutex;
+  RETURNS(void, mutex.ProcessMutex::lock());
+  RETURNS_EC(void, mutex.ProcessMutex::lock(ec));
+  RETURNS(bool, mutex.ProcessMutex::try_lock());
+  RETURNS_EC(bool, mutex.ProcessMutex::try_lock(ec));
+  RETURNS(bool, mutex.ProcessMutex::try_lock_for(d));
+  RETURNS_EC(bool, mutex.ProcessMutex::try_lock_for(d, ec));
+  RETURNS(bool, mutex.ProcessMutex::try_lock_until(until));
+  RETURNS_EC(bool, mutex.ProcessMutex::try_lock_until(until, ec));
+  RETURNS(LockStatus, mutex.ProcessMutex::lock_for(d));
+  RETURNS_EC(LockStatus, mutex.ProcessMutex::lock_for(d, ec));
+  RETURNS(LockStatus, mutex.ProcessMutex::lock_until(until));
+  RETURNS_EC(LockStatus, mutex.ProcessMutex::lock_until(until, ec));
+  RETURNS_NOEXCEPT(void, mutex.ProcessMutex::unlock());  // BasicLockable
+  RETURNS_EC(void, mutex.ProcessMutex::unlock(ec));
+  RETURNS_NOEXCEPT(bool, mutex.ProcessMutex::owner_died());
+}
+
+void process_condition(shmkit::ProcessCondition& condition, shmkit::ProcessMutex& mutex,
+                       std::error_code& ec) {
+  using shmkit::ConditionStatus;
+  using shmkit::ProcessCondition;
+  const auto predicate = [] { return true; };
+  RETURNS(ConditionStatus, condition.ProcessCondition::wait(mutex));
+  RETURNS_EC(ConditionStatus, condition.ProcessCondition::wait(mutex, ec));
+  RETURNS(ConditionStatus, condition.ProcessCondition::wait_for(mutex, d));
+  RETURNS_EC(ConditionStatus, condition.ProcessCondition::wait_for(mutex, d, ec));
+  RETURNS(ConditionStatus, condition.ProcessCondition::wait_until(mutex, until));
+  RETURNS_EC(ConditionStatus, condition.ProcessCondition::wait_until(mutex, until, ec));
+  RETURNS(void, condition.ProcessCondition::wait(mutex, predicate));
+  RETURNS_EC(void, condition.ProcessCondition::wait(mutex, predicate, ec));
+  RETURNS(bool, condition.ProcessCondition::wait_for(mutex, d, predicate));
+  RETURNS_EC(bool, condition.ProcessCondition::wait_for(mutex, d, predicate, ec));
+  RETURNS(bool, condition.ProcessCondition::wait_until(mutex, until, predicate));
+  RETURNS_EC(bool, condition.ProcessCondition::wait_until(mutex, until, predicate, ec));
+  RETURNS_NOEXCEPT(void, condition.ProcessCondition::notify_one());
+  RETURNS_NOEXCEPT(void, condition.ProcessCondition::notify_all());
+}
+
+void offset_ptr(shmkit::OffsetPtr<int>& p, int& object) {
+  using shmkit::OffsetPtr;
+  const void* base = &object;
+  const std::size_t size = sizeof object;
+  const std::size_t count = 1;
+  RETURNS_NOEXCEPT(int*, p.OffsetPtr<int>::get());
+  RETURNS_NOEXCEPT(bool, p.OffsetPtr<int>::within(base, size, count));
+  RETURNS_NOEXCEPT(OffsetPtr<int>, OffsetPtr<int>::pointer_to(object));
+}
+
 }  // namespace api
 
 // Compiling is the test; running it (as ctest does) only proves it links.
