@@ -7,6 +7,7 @@
 #include "lifecycle/object_listing.hpp"
 #include "lifecycle/staleness.hpp"
 #include "messaging/ring_segment.hpp"
+#include "messaging/topic_segment.hpp"
 #include "segment/segment_backend.hpp"
 #include "sync/sync_impl.hpp"
 #include "sync/sync_segment.hpp"
@@ -42,6 +43,9 @@ bool remove_by_kind(const std::string& name, ObjectKind kind, const SegmentOptio
         if (server) failure = server;
         return removed;
       }
+      case ObjectKind::topic:
+        // The control segment, its wake-ups and its pool "<name>.p".
+        return remove_topic_segments(name, options, failure);
       default:
         break;
     }

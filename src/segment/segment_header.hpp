@@ -41,16 +41,18 @@ enum class SegmentState : std::uint32_t {
   removing = 0x524d4556,
 };
 
-// A header's `kind` field holds ObjectKind::segment ... ObjectKind::server as
-// numbers (segment_info.hpp fixes them).
+// A header's `kind` field holds ObjectKind::segment ... ObjectKind::server,
+// ObjectKind::topic or ObjectKind::topic_pool as numbers (segment_info.hpp
+// fixes them).
 
 // The kind a header's `kind` field names, or ObjectKind::unknown for any value
 // no shmkit object is created with (the field is untrusted, like all others).
 constexpr ObjectKind stored_kind(std::uint32_t kind) noexcept {
-  return kind >= static_cast<std::uint32_t>(ObjectKind::segment) &&
-                 kind <= static_cast<std::uint32_t>(ObjectKind::server)
-             ? static_cast<ObjectKind>(kind)
-             : ObjectKind::unknown;
+  const bool classic = kind >= static_cast<std::uint32_t>(ObjectKind::segment) &&
+                       kind <= static_cast<std::uint32_t>(ObjectKind::server);
+  const bool topic = kind == static_cast<std::uint32_t>(ObjectKind::topic) ||
+                     kind == static_cast<std::uint32_t>(ObjectKind::topic_pool);
+  return classic || topic ? static_cast<ObjectKind>(kind) : ObjectKind::unknown;
 }
 
 struct SegmentHeader {

@@ -366,6 +366,8 @@ const char* kind_name(ObjectKind kind) noexcept {
     case ObjectKind::queue:
     case ObjectKind::channel:
     case ObjectKind::server:
+    case ObjectKind::topic:
+    case ObjectKind::topic_pool:
       return to_string(kind);
     default:
       return "unknown object";

@@ -1,0 +1,281 @@
+#include <shmkit/subscriber.hpp>
+
+#include "core/error_wrappers.hpp"
+#include "core/process_identity.hpp"
+#include "messaging/ring_endpoint.hpp"
+#include "messaging/subscriber_access.hpp"
+#include "messaging/topic_endpoint.hpp"
+#include "segment/segment_header.hpp"
+
+#include <cstring>
+#include <memory>
+#include <utility>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+SubscriberImpl::~SubscriberImpl() {
+  if (!attached || !in_owner_process()) return;
+  TopicSegment& t = *topic;
+  TopicLockGuard guard(lock, deadline_after(k_topic_lock_grace));
+  if (guard.owner_died) reclaim_locked(t);
+  release_subscriber_slot_locked(t, slot, self);
+}
+
+struct SampleAccess {
+  static Sample make(SubscriberImpl* impl, std::uint32_t index, const TopicSampleHeader& header) {
+    Sample sample;
+    retain(impl);
+    sample.owner_ = impl;
+    sample.index_ = index;
+    sample.data_ = impl->topic->sample_header(index) + k_topic_sample_header_size;
+    sample.size_ = static_cast<std::size_t>(header.size);
+    sample.sequence_ = header.sequence;
+    sample.generation_ = header.publisher_generation;
+    return sample;
+  }
+};
+
+namespace {
+
+// The next queued sample, or an empty one when the queue is empty.
+Sample pop(SubscriberImpl& impl, Failure& f) {
+  TopicSegment& t = *impl.topic;
+  TopicSubscriberSlot& s = t.control->subscribers[impl.slot];
+  std::atomic<std::uint32_t>* queue = t.queue_of(impl.slot);
+  const std::uint64_t bit = subscriber_bit(impl.slot);
+  for (;;) {
+    std::uint64_t tail = s.tail.load(std::memory_order_acquire);
+    const std::uint64_t head = s.head.load(std::memory_order_acquire);
+    if (head < tail || head - tail > impl.depth) {
+      t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) +
+                         ") has head " + std::to_string(head) + " and tail " +
+                         std::to_string(tail));
+      return {};
+    }
+    if (head == tail) return {};
+    const std::uint32_t index = queue[tail % impl.depth].load(std::memory_order_relaxed);
+    // A publisher dropping the oldest for us may take it first: look again.
+    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel)) continue;
+    if (index >= t.config.sample_count ||
+        (t.holders[index].load(std::memory_order_acquire) & bit) == 0) {
+      t.corrupted(f, "this subscriber's queue names sample " + std::to_string(index) +
+                         ", which it does not hold (the pool has " +
+                         std::to_string(t.config.sample_count) + ")");
+      return {};
+    }
+    if (impl.block) wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+    TopicSampleHeader header;  // one copy: judged, then used
+    std::memcpy(&header, t.sample_header(index), sizeof header);
+    if (header.size > t.config.sample_size) {
+      drop_reference(t, index, bit);
+      t.corrupted(f, "sample " + std::to_string(index) + " claims " + std::to_string(header.size) +
+                         " bytes, more than its " + std::to_string(t.config.sample_size));
+      return {};
+    }
+    return SampleAccess::make(&impl, index, header);
+  }
+}
+
+bool queue_ready(const TopicSegment& t, std::size_t slot) noexcept {
+  const TopicSubscriberSlot& s = t.control->subscribers[slot];
+  return s.head.load(std::memory_order_acquire) != s.tail.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
+WaitHook wait_hook(const Subscriber& subscriber) {
+  WaitHook hook;
+  SubscriberImpl* impl = SubscriberAccess::impl(subscriber);
+  if (impl == nullptr) {
+    hook.ready = [] { return true; };
+    return hook;
+  }
+  std::shared_ptr<TopicSegment> topic = impl->topic;
+  const std::size_t slot = impl->slot;
+  // A presence of its own (the watcher thread may call ready() while the
+  // subscriber's thread receives), starting from what the subscriber knows.
+  auto presence = std::make_shared<PublishersPresence>(impl->publishers);
+  hook.ready = [topic, slot, presence] { return queue_ready(*topic, slot) || presence->gone(); };
+  TopicSubscriberSlot& s = topic->control->subscribers[slot];
+  hook.sleepers = &s.sleepers;
+  hook.signal = &s.signal;
+  hook.waiter = topic->waiters[k_topic_first_data_waiter + slot].get();
+  return hook;
+}
+
+}  // namespace detail
+
+using detail::Failure;
+using detail::SubscriberImpl;
+
+// ---- Sample -----------------------------------------------------------------
+
+Sample::Sample(Sample&& other) noexcept
+    : owner_(std::exchange(other.owner_, nullptr)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      sequence_(std::exchange(other.sequence_, 0)),
+      index_(std::exchange(other.index_, 0)),
+      generation_(std::exchange(other.generation_, 0)) {}
+
+Sample& Sample::operator=(Sample&& other) noexcept {
+  if (this != &other) {
+    reset();
+    owner_ = std::exchange(other.owner_, nullptr);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    sequence_ = std::exchange(other.sequence_, 0);
+    index_ = std::exchange(other.index_, 0);
+    generation_ = std::exchange(other.generation_, 0);
+  }
+  return *this;
+}
+
+Sample::~Sample() {
+  reset();
+}
+
+void Sample::reset() noexcept {
+  SubscriberImpl* owner = std::exchange(owner_, nullptr);
+  data_ = nullptr;
+  size_ = 0;
+  sequence_ = 0;
+  generation_ = 0;
+  if (owner == nullptr) return;
+  if (owner->in_owner_process()) {
+    detail::drop_reference(*owner->topic, index_, detail::subscriber_bit(owner->slot));
+  }
+  detail::release(owner);
+}
+
+// ---- Subscriber ---------------------------------------------------------------
+
+Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOptions& options,
+                               const detail::TopicType* type, std::error_code* ec) {
+  return Subscriber(detail::run_reporting(ec, [&](Failure& f) -> SubscriberImpl* {
+    auto topic =
+        detail::open_topic_segment(topic_name, nullptr, detail::OpenMode::open, options, false, f);
+    if (f) return nullptr;
+    const TopicConfig& config = topic->config;
+    if (type != nullptr && (config.type_id != type->type_id || config.sample_size < type->size)) {
+      f.set(errc::type_mismatch,
+            topic->what + " holds another type (type_id " + std::to_string(config.type_id) +
+                ", samples of " + std::to_string(config.sample_size) +
+                " bytes) than this handle's; open it with the type (and schema_id) it was "
+                "created with");
+      return nullptr;
+    }
+    const std::size_t depth =
+        options.queue_depth == 0 ? config.max_queue_depth : options.queue_depth;
+    if (depth > config.max_queue_depth) {
+      f.set(errc::invalid_size, topic->what + ": a queue_depth of " + std::to_string(depth) +
+                                    " is more than its max_queue_depth of " +
+                                    std::to_string(config.max_queue_depth));
+      return nullptr;
+    }
+    if (options.history > depth) {
+      f.set(errc::invalid_size, topic->what + ": a history of " + std::to_string(options.history) +
+                                    " samples does not fit a queue of " + std::to_string(depth));
+      return nullptr;
+    }
+    if (options.overflow != OverflowPolicy::drop_oldest &&
+        options.overflow != OverflowPolicy::block_publisher) {
+      f.set(errc::invalid_argument, topic->what + ": unknown OverflowPolicy");
+      return nullptr;
+    }
+    auto impl = std::unique_ptr<SubscriberImpl>(new SubscriberImpl);
+    impl->topic = topic;
+    impl->wait = options.wait;
+    impl->depth = depth;
+    impl->block = options.overflow == OverflowPolicy::block_publisher;
+    impl->self = detail::pack_slot(detail::current_process());
+    impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
+                                   impl->self);
+    {
+      detail::TopicLockGuard guard(
+          impl->lock, detail::topic_lock_deadline(deadline_after(options.open_timeout)));
+      if (!guard.locked) {
+        f.set(errc::not_ready, topic->what +
+                                   ": its lock stayed held by a live process; try again, or "
+                                   "find the process that holds it");
+        return nullptr;
+      }
+      detail::reclaim_locked(*topic);
+      const int slot = detail::claim_subscriber_slot_locked(
+          *topic, impl->self, depth, options.overflow, options.history, impl->generation, f);
+      if (slot < 0) return nullptr;
+      impl->slot = static_cast<std::size_t>(slot);
+      impl->attached = true;
+    }
+    impl->publishers = detail::PublishersPresence(*topic);
+    return impl.release();
+  }));
+}
+
+Subscriber Subscriber::open(std::string_view topic_name, const SubscriberOptions& options) {
+  return open_at(topic_name, options, nullptr, nullptr);
+}
+Subscriber Subscriber::open(std::string_view topic_name, const SubscriberOptions& options,
+                            std::error_code& ec) noexcept {
+  return open_at(topic_name, options, nullptr, &ec);
+}
+
+Subscriber::Subscriber(Subscriber&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+Subscriber& Subscriber::operator=(Subscriber&& other) noexcept {
+  if (this != &other) {
+    close();
+    impl_ = std::exchange(other.impl_, nullptr);
+  }
+  return *this;
+}
+Subscriber::~Subscriber() {
+  close();
+}
+void Subscriber::close() noexcept {
+  detail::release(std::exchange(impl_, nullptr));
+}
+
+Sample Subscriber::receive_at(Deadline deadline, std::error_code* ec) {
+  return detail::run_reporting(ec, [&](Failure& f) -> Sample {
+    SubscriberImpl* impl = detail::checked_impl(impl_, "Subscriber", f);
+    if (impl == nullptr) return Sample();
+    detail::TopicSegment& t = *impl->topic;
+    for (;;) {
+      Sample sample = detail::pop(*impl, f);
+      if (sample || f) return sample;
+      const detail::WaitResult waited = detail::wait_for_peer(
+          impl->wait, deadline, t.data_words(impl->slot),
+          [&] { return detail::queue_ready(t, impl->slot); },
+          [&] { return impl->publishers.gone(); });
+      if (waited == detail::WaitResult::timed_out) return Sample();
+      if (waited == detail::WaitResult::peer_gone) {
+        f.set(errc::peer_gone, t.what +
+                                   ": every publisher has exited or closed and everything "
+                                   "published was received; wait for a new publisher");
+        return Sample();
+      }
+    }
+  });
+}
+
+std::uint64_t Subscriber::dropped() const noexcept {
+  return impl_ != nullptr ? impl_->topic->control->subscribers[impl_->slot].dropped.load(
+                                std::memory_order_relaxed)
+                          : 0;
+}
+std::size_t Subscriber::queue_depth() const noexcept {
+  return impl_ != nullptr ? impl_->depth : 0;
+}
+const std::string& Subscriber::name() const noexcept {
+  static const std::string empty;
+  return impl_ != nullptr ? impl_->topic->name : empty;
+}
+std::size_t Subscriber::slot() const noexcept {
+  return impl_ != nullptr ? impl_->slot : 0;
+}
+std::size_t Subscriber::max_sample_size() const noexcept {
+  return impl_ != nullptr ? impl_->topic->config.sample_size : 0;
+}
+
+SHMKIT_END_NAMESPACE

@@ -1,0 +1,307 @@
+#include "messaging/topic_core.hpp"
+
+#include "core/process_identity.hpp"
+#include "segment/segment_header.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+void wake_space(TopicSegment& t) noexcept {
+  // Every waiting publisher re-checks: one free sample may be all they need,
+  // and whoever does not get it sleeps again.
+  wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+}
+
+bool frees(std::uint64_t before, std::uint64_t cleared) noexcept {
+  return before != 0 && (before & ~cleared) == 0;
+}
+
+}  // namespace
+
+bool slot_alive(std::uint64_t word) noexcept {
+  return slot_occupied(word) && is_alive(word >> 32, word, k_slot_start_time_mask);
+}
+
+bool read_queue(const TopicSegment& t, std::size_t slot, QueueView& view, Failure& failure) {
+  const TopicSubscriberSlot& s = t.control->subscribers[slot];
+  const std::uint32_t depth = s.queue_depth.load(std::memory_order_relaxed);
+  const std::uint32_t policy = s.policy.load(std::memory_order_relaxed);
+  const std::uint64_t tail = s.tail.load(std::memory_order_acquire);
+  const std::uint64_t head = s.head.load(std::memory_order_acquire);
+  if (depth < 1 || depth > t.config.max_queue_depth || policy > 1 || head < tail ||
+      head - tail > depth) {
+    t.corrupted(failure, "subscriber slot " + std::to_string(slot) + " has a queue of depth " +
+                             std::to_string(depth) + " with head " + std::to_string(head) +
+                             " and tail " + std::to_string(tail));
+    return false;
+  }
+  view.head = head;
+  view.tail = tail;
+  view.depth = depth;
+  view.block = policy == static_cast<std::uint32_t>(OverflowPolicy::block_publisher);
+  return true;
+}
+
+std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept {
+  std::size_t freed = 0;
+  for (std::size_t k = 0; k < t.config.sample_count; ++k) {
+    if ((t.holders[k].load(std::memory_order_relaxed) & bits) == 0) continue;
+    const std::uint64_t before = t.holders[k].fetch_and(~bits, std::memory_order_acq_rel);
+    if (frees(before, bits)) ++freed;
+  }
+  if (freed != 0) wake_space(t);
+  return freed;
+}
+
+void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noexcept {
+  if (index >= t.config.sample_count) return;
+  const std::uint64_t before = t.holders[index].fetch_and(~bit, std::memory_order_acq_rel);
+  if (frees(before, bit)) wake_space(t);
+}
+
+void wake_all_subscribers(TopicSegment& t) noexcept {
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    TopicSubscriberSlot& s = t.control->subscribers[i];
+    s.signal.fetch_add(1, std::memory_order_release);
+    t.waiters[k_topic_first_data_waiter + i]->wake(s.signal, ~std::uint32_t{0} >> 1);
+  }
+}
+
+void reclaim_locked(TopicSegment& t) noexcept {
+  std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
+  std::uint64_t drop = 0;
+  bool publisher_left = false;
+  for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
+    TopicPublisherSlot& p = t.control->publishers[j];
+    const std::uint64_t word = p.identity.load(std::memory_order_acquire);
+    if (!slot_occupied(word)) continue;
+    if (slot_alive(word)) {
+      keep |= publisher_bit(j);
+    } else {
+      drop |= publisher_bit(j);
+      p.identity.store(k_topic_slot_closed, std::memory_order_release);
+      publisher_left = true;
+    }
+  }
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    TopicSubscriberSlot& s = t.control->subscribers[i];
+    const std::uint64_t word = s.identity.load(std::memory_order_acquire);
+    if (!slot_occupied(word)) continue;
+    if (slot_alive(word)) {
+      keep |= subscriber_bit(i);
+    } else {
+      // Nobody pops this queue any more: empty it, then free the slot.
+      s.identity.store(0, std::memory_order_release);
+      s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
+      drop |= subscriber_bit(i);
+    }
+  }
+  // Every bit no occupied slot owns goes: the dead ones' and any garbage.
+  (void)drop;
+  clear_holder_bits(t, ~keep);
+  if (publisher_left) wake_all_subscribers(t);
+}
+
+int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32_t& generation,
+                                Failure& failure) {
+  for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
+    TopicPublisherSlot& p = t.control->publishers[j];
+    if (slot_occupied(p.identity.load(std::memory_order_acquire))) continue;
+    // A closed publisher left no loans (it cleared them), and a dead one's
+    // were cleared by the reclamation pass before this.
+    clear_holder_bits(t, publisher_bit(j));
+    generation = next_generation(t.control->publisher_attaches);
+    p.generation.store(generation, std::memory_order_relaxed);
+    p.identity.store(self, std::memory_order_release);
+    return static_cast<int>(j);
+  }
+  failure.set(errc::role_taken,
+              t.what + " already has " + std::to_string(t.config.max_publishers) +
+                  " live publishers (its max_publishers); close one, or create the topic with "
+                  "more");
+  return -1;
+}
+
+int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_t depth,
+                                 OverflowPolicy policy, std::size_t history,
+                                 std::uint32_t& generation, Failure& failure) {
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    TopicSubscriberSlot& s = t.control->subscribers[i];
+    if (slot_occupied(s.identity.load(std::memory_order_acquire))) continue;
+    clear_holder_bits(t, subscriber_bit(i));
+    s.queue_depth.store(static_cast<std::uint32_t>(depth), std::memory_order_relaxed);
+    s.policy.store(static_cast<std::uint32_t>(policy), std::memory_order_relaxed);
+    s.dropped.store(0, std::memory_order_relaxed);
+    s.head.store(0, std::memory_order_relaxed);
+    s.tail.store(0, std::memory_order_relaxed);
+    // Late joiner: the last samples of the history ring, oldest first.
+    const std::uint64_t kept = t.control->history_count.load(std::memory_order_relaxed);
+    const std::size_t ring = t.config.history;
+    std::uint64_t wanted = std::min<std::uint64_t>({history, ring, kept});
+    std::atomic<std::uint32_t>* queue = t.queue_of(i);
+    std::uint64_t head = 0;
+    for (std::uint64_t n = kept - wanted; n < kept; ++n) {
+      const std::uint32_t index = t.history[n % ring].load(std::memory_order_relaxed);
+      if (index >= t.config.sample_count) continue;  // garbage: not delivered
+      if ((t.holders[index].load(std::memory_order_acquire) & k_history_bit) == 0) continue;
+      t.holders[index].fetch_or(subscriber_bit(i), std::memory_order_acq_rel);
+      queue[head % depth].store(index, std::memory_order_relaxed);
+      ++head;
+    }
+    s.head.store(head, std::memory_order_release);
+    generation = next_generation(t.control->subscriber_attaches);
+    s.generation.store(generation, std::memory_order_relaxed);
+    s.identity.store(self, std::memory_order_release);
+    return static_cast<int>(i);
+  }
+  failure.set(errc::role_taken,
+              t.what + " already has " + std::to_string(t.config.max_subscribers) +
+                  " live subscribers (its max_subscribers); close one, or create the topic with "
+                  "more");
+  return -1;
+}
+
+void release_publisher_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept {
+  TopicPublisherSlot& p = t.control->publishers[slot];
+  // Only if it is still ours: a slot taken over (we were judged dead) is not.
+  if (p.identity.load(std::memory_order_acquire) != self) return;
+  p.identity.store(k_topic_slot_closed, std::memory_order_release);
+  clear_holder_bits(t, publisher_bit(slot));
+}
+
+void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot,
+                                    std::uint64_t self) noexcept {
+  TopicSubscriberSlot& s = t.control->subscribers[slot];
+  if (s.identity.load(std::memory_order_acquire) != self) return;
+  s.identity.store(0, std::memory_order_release);
+  s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
+  clear_holder_bits(t, subscriber_bit(slot));
+}
+
+DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
+                             std::uint32_t index, std::size_t size, std::size_t& blocked_slot,
+                             Failure& failure) {
+  TopicControl& c = *t.control;
+  std::uint64_t receivers = 0;
+  // Room for every block_publisher subscriber first: a publish either
+  // reaches everyone or no one.
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    if (!slot_occupied(c.subscribers[i].identity.load(std::memory_order_acquire))) continue;
+    QueueView view;
+    Failure bad;
+    if (!read_queue(t, i, view, bad)) {
+      if (!failure) failure = bad;
+      continue;  // garbage: this one gets nothing, the others go on
+    }
+    if (view.block && view.size() >= view.depth) {
+      blocked_slot = i;
+      failure.clear();
+      return DeliverResult::blocked;
+    }
+    receivers |= subscriber_bit(i);
+  }
+  const std::uint64_t sequence = c.sequence.load(std::memory_order_relaxed) + 1;
+  c.sequence.store(sequence, std::memory_order_relaxed);
+  TopicSampleHeader header{};
+  header.sequence = sequence;
+  header.size = size;
+  header.publisher_generation = generation;
+  header.publisher_slot = static_cast<std::uint32_t>(slot);
+  std::memcpy(t.sample_header(index), &header, sizeof header);
+  if (receivers != 0) t.holders[index].fetch_or(receivers, std::memory_order_acq_rel);
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    if ((receivers & subscriber_bit(i)) == 0) continue;
+    TopicSubscriberSlot& s = c.subscribers[i];
+    std::atomic<std::uint32_t>* queue = t.queue_of(i);
+    bool pushed = false;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      QueueView view;
+      if (!read_queue(t, i, view, failure)) break;
+      if (view.size() < view.depth) {
+        queue[view.head % view.depth].store(index, std::memory_order_relaxed);
+        s.head.store(view.head + 1, std::memory_order_release);
+        pushed = true;
+        break;
+      }
+      // Full (drop_oldest; a block subscriber had room above and can only
+      // have made more): drop the oldest, unless the subscriber pops it first.
+      const std::uint32_t oldest = queue[view.tail % view.depth].load(std::memory_order_relaxed);
+      std::uint64_t expected = view.tail;
+      if (s.tail.compare_exchange_strong(expected, view.tail + 1, std::memory_order_acq_rel)) {
+        drop_reference(t, oldest, subscriber_bit(i));
+        s.dropped.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    if (!pushed) {
+      // Garbage in its words (or a tail that kept moving, which only a
+      // writer of garbage makes): it does not get this sample.
+      drop_reference(t, index, subscriber_bit(i));
+      if (!failure) t.corrupted(failure, "subscriber slot " + std::to_string(i) + "'s queue");
+      continue;
+    }
+    wake_sleepers(t.data_words(i), 1);
+  }
+  if (t.config.history > 0) {
+    const std::size_t ring = t.config.history;
+    const std::uint64_t count = c.history_count.load(std::memory_order_relaxed);
+    if (count >= ring) {
+      const std::uint32_t evicted = t.history[count % ring].load(std::memory_order_relaxed);
+      drop_reference(t, evicted, k_history_bit);
+    }
+    t.holders[index].fetch_or(k_history_bit, std::memory_order_acq_rel);
+    t.history[count % ring].store(index, std::memory_order_relaxed);
+    c.history_count.store(count + 1, std::memory_order_relaxed);
+  }
+  drop_reference(t, index, publisher_bit(slot));
+  return DeliverResult::delivered;
+}
+
+std::size_t live_publishers(const TopicSegment& t) noexcept {
+  std::size_t n = 0;
+  for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
+    n += slot_alive(t.control->publishers[j].identity.load(std::memory_order_acquire)) ? 1 : 0;
+  }
+  return n;
+}
+
+std::size_t live_subscribers(const TopicSegment& t) noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    n += slot_alive(t.control->subscribers[i].identity.load(std::memory_order_acquire)) ? 1 : 0;
+  }
+  return n;
+}
+
+std::size_t free_sample_count(const TopicSegment& t) noexcept {
+  std::size_t n = 0;
+  for (std::size_t k = 0; k < t.config.sample_count; ++k) {
+    n += t.holders[k].load(std::memory_order_acquire) == 0 ? 1 : 0;
+  }
+  return n;
+}
+
+PublishersPresence::PublishersPresence(const TopicSegment& t) : t_(&t) {
+  known_attaches_ = t.control->publisher_attaches.load(std::memory_order_acquire);
+  was_here_ = present();
+}
+
+bool PublishersPresence::present() {
+  const std::uint32_t attaches = t_->control->publisher_attaches.load(std::memory_order_acquire);
+  bool any = false;
+  for (std::size_t j = 0; j < t_->config.max_publishers; ++j) {
+    const std::uint64_t word = t_->control->publishers[j].identity.load(std::memory_order_acquire);
+    if (slot_occupied(word) && !watches_[j].gone(word)) any = true;
+  }
+  if (any || attaches != known_attaches_) {
+    known_attaches_ = attaches;
+    was_here_ = true;
+  }
+  return any;
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE

@@ -1,0 +1,110 @@
+// What publishers, subscribers and Topic handles do to a topic's shared
+// state: attach and detach slots, reclaim what dead processes held, deliver a
+// published sample, pop a queued one. Every function named *_locked runs
+// under the topic lock (topic_lock.hpp); the others need no lock.
+//
+// Reference counting (topic_layout.hpp): a sample is free iff its holders
+// word is 0. A loan sets the publisher's bit (CAS from 0); publish sets one
+// bit per receiving subscriber and the history bit, then clears the
+// publisher's; a subscriber's drop clears its bit. Whoever turns the word to
+// 0 wakes the publishers waiting for space.
+#pragma once
+
+#include <shmkit/config.hpp>
+
+#include "core/failure.hpp"
+#include "messaging/ring_core.hpp"
+#include "messaging/topic_segment.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+
+// A slot word held by a process (alive or not): neither free nor closed.
+constexpr bool slot_occupied(std::uint64_t word) noexcept {
+  return word != 0 && word != k_topic_slot_closed;
+}
+
+// The queue of subscriber `slot` as read now, validated.
+struct QueueView {
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  std::size_t depth = 0;
+  bool block = false;
+  std::size_t size() const noexcept { return static_cast<std::size_t>(head - tail); }
+};
+
+// False (with errc::corrupted in `failure`) when the slot's words do not
+// describe a queue of this topic.
+bool read_queue(const TopicSegment& t, std::size_t slot, QueueView& view, Failure& failure);
+
+// Clears `bits` in every sample's holders word; wakes space sleepers when a
+// sample became free. Returns how many did.
+std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept;
+
+// Drops one reference: clears `bit` on sample `index`, waking space sleepers
+// when the sample became free.
+void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noexcept;
+
+// The full reclamation pass: every slot whose process is dead is released
+// (its bits cleared in every sample, its queue reset, the slot freed), and
+// bits that no occupied slot can own are cleared.
+void reclaim_locked(TopicSegment& t) noexcept;
+
+// Liveness of the process in a slot word (false for free, closed, garbage).
+bool slot_alive(std::uint64_t word) noexcept;
+
+// Claims a free publisher slot for `self`; -1 with errc::role_taken when
+// every slot is held by a live process.
+int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32_t& generation,
+                                Failure& failure);
+// Claims a free subscriber slot, sets up its queue and pushes up to
+// `history` of the last samples into it.
+int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_t depth,
+                                 OverflowPolicy policy, std::size_t history,
+                                 std::uint32_t& generation, Failure& failure);
+
+void release_publisher_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
+void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
+
+// Wakes every subscriber's data sleepers (a publisher came or went).
+void wake_all_subscribers(TopicSegment& t) noexcept;
+
+enum class DeliverResult { delivered, blocked };
+
+// Publishes sample `index` (on loan to publisher `slot`) of `size` bytes:
+// blocked (nothing done, `blocked_slot` set) when a block_publisher
+// subscriber's queue is full, else delivered to every attached subscriber,
+// the history updated and the publisher's bit cleared. A subscriber whose
+// queue words are garbage is reported as errc::corrupted after everyone
+// else got the sample.
+DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
+                             std::uint32_t index, std::size_t size, std::size_t& blocked_slot,
+                             Failure& failure);
+
+// Publishers attached now that are alive / subscribers likewise.
+std::size_t live_publishers(const TopicSegment& t) noexcept;
+std::size_t live_subscribers(const TopicSegment& t) noexcept;
+std::size_t free_sample_count(const TopicSegment& t) noexcept;
+
+// Whether the publishers a subscriber has seen have all gone: "gone" only
+// for publishers that were attached while the subscriber was (or that
+// attached after it), never before one came. Sticky until one attaches.
+class PublishersPresence {
+ public:
+  PublishersPresence() = default;
+  explicit PublishersPresence(const TopicSegment& t);
+  bool present();
+  bool gone() { return !present() && was_here_; }
+
+ private:
+  const TopicSegment* t_ = nullptr;
+  std::uint32_t known_attaches_ = 0;
+  bool was_here_ = false;
+  PeerWatch watches_[k_max_topic_publishers];
+};
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE
