@@ -10,6 +10,7 @@
 #include "core/name_check.hpp"
 #include "core/process_identity.hpp"
 #include "messaging/topic_layout.hpp"
+#include "messaging/topic_segment.hpp"
 #include "segment/segment_access.hpp"
 #include "segment/segment_header.hpp"
 #include "segment/segment_options.hpp"
@@ -82,7 +83,7 @@ class TopicReader {
 
   TopicStatus run(Failure& failure) {
     TopicStatus status;
-    if (!check_name(name_, failure)) return status;
+    if (!check_topic_name(name_, failure)) return status;
     const SegmentRequest control_request{ObjectKind::topic, nullptr, nullptr};
     control_ = SegmentAccess::open(name_, 0, options_, OpenMode::open, control_request, failure);
     if (failure) return status;
