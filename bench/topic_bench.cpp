@@ -6,8 +6,9 @@
 //   64 B, 4 KiB, 64 KiB, 1 MiB and 16 MiB, against Ring, busy, copying the
 //   whole message both ways (send + receive into a buffer) at the same sizes;
 //   also touching the first cache line only, which prices the mechanism alone;
-// - fan-out: one publisher, N = 1, 2, 4, 8 forked subscribers, the time from
-//   publish until all N have received the 64-byte sample;
+// - fan-out: one publisher, N = 1, 2, 4, 8 forked subscribers (sleeping while
+//   they wait), the time from publish until all N have received the 64-byte
+//   sample;
 // - one-way throughput in samples/s: Topic zero-copy against Ring copy
 //   (busy) at the same sizes.
 //
@@ -429,15 +430,17 @@ void round_trip_bench(benchmark::State& state, std::size_t size) {
 }
 
 // ---- fan-out ------------------------------------------------------------------
-// One publisher, N subscriber processes (adaptive waits: there are more of
-// them than CPUs). Each receives the 64-byte sample, reads it and counts it
-// in control.acks; the publisher waits until all N have.
+// One publisher, N subscriber processes sleeping in the kernel while they
+// wait (WaitStrategy::blocking: there are more of them than CPUs, and
+// spinning subscribers sharing a CPU would take it from each other). Each
+// receives the 64-byte sample, reads it and counts it in control.acks; the
+// publisher spins until all N have.
 
 void fan_out_bench(benchmark::State& state, std::size_t subscribers) {
   const Pinning pinning;
   Shared<Control> control;
   const std::string name = bench_name("fo");
-  const auto wait = shmkit::WaitStrategy::adaptive;
+  const auto wait = shmkit::WaitStrategy::blocking;
   shmkit::Topic topic;
   shmkit::Publisher publisher;
   try {
