@@ -44,15 +44,18 @@ struct Identity {
   bool alive = false;
 };
 
-// A slot or lock word: 0 free, k_topic_slot_closed closed, else pack_slot().
-bool read_identity(std::uint64_t word, Identity& out) {
-  out = Identity{};
-  if (word == 0 || word == k_topic_slot_closed) return true;
+// A slot or lock word: 0 free, k_topic_slot_closed closed, else pack_slot()
+// of its holder. Any other value (garbage, pid 0) names no running process:
+// publishers and subscribers treat it as a dead holder and reclaim it, and
+// so it is shown.
+Identity read_identity(std::uint64_t word) {
+  Identity out;
+  if (word == 0 || word == k_topic_slot_closed) return out;
   out.held = true;
   out.pid = word >> 32;
-  if (out.pid == 0) return false;  // pack_slot() never gives pid 0
-  out.alive = is_alive(out.pid, word & k_slot_start_time_mask, k_slot_start_time_mask);
-  return true;
+  out.alive =
+      out.pid != 0 && is_alive(out.pid, word & k_slot_start_time_mask, k_slot_start_time_mask);
+  return out;
 }
 
 // The config words, each within the limits of topic_options.hpp, and the
@@ -184,10 +187,7 @@ class TopicReader {
   bool read_state(TopicStatus& status, Failure& failure) {
     const TopicControl& c = control_state();
     status.published = load(c.sequence);
-    Identity lock;
-    if (!read_identity(load(c.lock_owner), lock)) {
-      return corrupt(failure, "its lock word names no process");
-    }
+    const Identity lock = read_identity(load(c.lock_owner));
     status.lock_held = lock.held;
     status.lock_pid = lock.pid;
     status.lock_holder_alive = lock.alive;
@@ -200,10 +200,7 @@ class TopicReader {
     status.publishers.clear();
     for (std::size_t i = 0; i < publishers; ++i) {
       const TopicPublisherSlot& slot = c.publishers[i];
-      Identity who;
-      if (!read_identity(load(slot.identity), who)) {
-        return corrupt(failure, "publisher slot " + std::to_string(i) + " names no process");
-      }
+      const Identity who = read_identity(load(slot.identity));
       if (!who.held) continue;
       TopicPublisherStatus p;
       p.slot = i;
@@ -218,10 +215,8 @@ class TopicReader {
     status.subscribers.clear();
     for (std::size_t i = 0; i < subscribers; ++i) {
       const TopicSubscriberSlot& slot = c.subscribers[i];
-      Identity who;
       const std::string which = "subscriber slot " + std::to_string(i);
-      if (!read_identity(load(slot.identity), who))
-        return corrupt(failure, which + " names no process");
+      const Identity who = read_identity(load(slot.identity));
       if (!who.held) continue;
       TopicSubscriberStatus s;
       s.slot = i;
