@@ -27,9 +27,9 @@ struct LoanAccess;
 // when the last of them goes).
 //
 // Threads: as its Publisher (one thread at a time, that handle's thread or
-// one it hands the loan to). Fork: a forked child must not use or publish an
-// inherited loan; it may destroy it (which gives nothing back: the parent
-// still holds it).
+// one it hands the loan to). Fork: a forked child must not use, publish or
+// destroy an inherited loan (destroying it would give the parent's sample
+// back): exec or _exit in the child.
 class SHMKIT_EXPORT Loan {
  public:
   Loan() noexcept = default;  // empty: data() is null, size() 0

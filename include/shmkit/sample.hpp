@@ -30,7 +30,8 @@ struct SampleAccess;
 // subscribers see.
 //
 // Threads: as its Subscriber. Fork: a forked child may read an inherited
-// sample and destroy it (which gives nothing back: the parent still holds it).
+// sample but must not destroy it (that would give back the parent's
+// reference): exec or _exit in the child, as with any inherited handle.
 class SHMKIT_EXPORT Sample {
  public:
   Sample() noexcept = default;  // empty: data() is null, size() and sequence() 0

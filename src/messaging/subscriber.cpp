@@ -17,7 +17,7 @@ namespace detail {
 SubscriberImpl::~SubscriberImpl() {
   if (!attached || !in_owner_process()) return;
   TopicSegment& t = *topic;
-  TopicLockGuard guard(lock, deadline_after(k_topic_lock_grace));
+  TopicLockGuard guard(lock, Deadline());
   if (guard.owner_died) reclaim_locked(t);
   release_subscriber_slot_locked(t, slot, self);
 }
@@ -64,7 +64,7 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
                          std::to_string(t.config.sample_count) + ")");
       return {};
     }
-    if (impl.block) wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+    if (impl.block) wake_space_sleepers(t);
     TopicSampleHeader header;  // one copy: judged, then used
     std::memcpy(&header, t.sample_header(index), sizeof header);
     if (header.size > t.config.sample_size) {
@@ -143,9 +143,9 @@ void Sample::reset() noexcept {
   sequence_ = 0;
   generation_ = 0;
   if (owner == nullptr) return;
-  if (owner->in_owner_process()) {
-    detail::drop_reference(*owner->topic, index_, detail::subscriber_bit(owner->slot));
-  }
+  // No fork check here (it would cost a system call per sample): a forked
+  // child must not destroy what it inherited (sample.hpp, loan.hpp).
+  detail::drop_reference(*owner->topic, index_, detail::subscriber_bit(owner->slot));
   detail::release(owner);
 }
 
@@ -193,8 +193,7 @@ Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOpti
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
                                    impl->self);
     {
-      detail::TopicLockGuard guard(
-          impl->lock, detail::topic_lock_deadline(deadline_after(options.open_timeout)));
+      detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {
         f.set(errc::not_ready, topic->what +
                                    ": its lock stayed held by a live process; try again, or "

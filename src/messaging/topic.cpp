@@ -6,7 +6,9 @@
 #include "messaging/topic_segment.hpp"
 #include "segment/segment_options.hpp"
 
+#include <shmkit/lifecycle.hpp>
 #include <shmkit/named_shared_memory.hpp>
+#include <shmkit/segment_info.hpp>
 
 #include <memory>
 #include <utility>
@@ -27,14 +29,29 @@ TopicImpl* open_topic(std::string_view name, const TopicConfig* config, OpenMode
   return new TopicImpl{std::move(topic)};
 }
 
+// errc::wrong_kind when the name holds a finished object of another kind
+// (so that Topic::remove never removes someone's ring or segment).
+bool another_kind(std::string_view name, const SegmentOptions& options, Failure& f) {
+  std::error_code ec;
+  const SegmentInfo info = inspect_segment(name, options, ec);
+  if (ec || info.state != HeaderState::ready || info.kind == ObjectKind::topic) return false;
+  f.set(errc::wrong_kind, quoted(std::string(name)) + " is a " + to_string(info.kind) +
+                              ", not a topic: every shmkit object needs a name of its own");
+  return true;
+}
+
 bool remove_topic(std::string_view name, const ObjectOptions& options, Failure& f) {
   if (!check_topic_name(name, f)) return false;
-  return remove_topic_segments(std::string(name), segment_options_for(options), f);
+  const SegmentOptions segment = segment_options_for(options);
+  if (another_kind(name, segment, f)) return false;
+  return remove_topic_segments(std::string(name), segment, f);
 }
 
 bool topic_exists(std::string_view name, const ObjectOptions& options, Failure& f) {
   if (!check_topic_name(name, f)) return false;
-  return NamedSharedMemory::exists(name, segment_options_for(options), f.code);
+  const SegmentOptions segment = segment_options_for(options);
+  if (another_kind(name, segment, f)) return false;
+  return NamedSharedMemory::exists(name, segment, f.code);
 }
 
 }  // namespace

@@ -10,10 +10,23 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
+// The most sleepers one wake-up wakes: on the portable path each is a
+// semaphore post, and a garbage sleepers count must not mean thousands.
+constexpr std::uint32_t k_max_woken = 64;
+
+// Wakes everyone sleeping on `words` (as many as announced themselves).
+void wake_everyone(const SleepWords& words) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const std::uint32_t sleepers = words.sleepers.load(std::memory_order_relaxed);
+  if (sleepers == 0) return;
+  words.signal.fetch_add(1, std::memory_order_release);
+  words.waiter.wake(words.signal, std::min(sleepers, k_max_woken));
+}
+
 void wake_space(TopicSegment& t) noexcept {
   // Every waiting publisher re-checks: one free sample may be all they need,
   // and whoever does not get it sleeps again.
-  wake_sleepers(t.space_words(), ~std::uint32_t{0} >> 1);
+  wake_everyone(t.space_words());
 }
 
 bool frees(std::uint64_t before, std::uint64_t cleared) noexcept {
@@ -46,6 +59,10 @@ bool read_queue(const TopicSegment& t, std::size_t slot, QueueView& view, Failur
   return true;
 }
 
+void wake_space_sleepers(TopicSegment& t) noexcept {
+  wake_space(t);
+}
+
 std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept {
   std::size_t freed = 0;
   for (std::size_t k = 0; k < t.config.sample_count; ++k) {
@@ -64,17 +81,13 @@ void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noe
 }
 
 void wake_all_subscribers(TopicSegment& t) noexcept {
-  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
-    TopicSubscriberSlot& s = t.control->subscribers[i];
-    s.signal.fetch_add(1, std::memory_order_release);
-    t.waiters[k_topic_first_data_waiter + i]->wake(s.signal, ~std::uint32_t{0} >> 1);
-  }
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) wake_everyone(t.data_words(i));
 }
 
 void reclaim_locked(TopicSegment& t) noexcept {
   std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
-  std::uint64_t drop = 0;
   bool publisher_left = false;
+  bool subscriber_left = false;
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
     TopicPublisherSlot& p = t.control->publishers[j];
     const std::uint64_t word = p.identity.load(std::memory_order_acquire);
@@ -82,7 +95,6 @@ void reclaim_locked(TopicSegment& t) noexcept {
     if (slot_alive(word)) {
       keep |= publisher_bit(j);
     } else {
-      drop |= publisher_bit(j);
       p.identity.store(k_topic_slot_closed, std::memory_order_release);
       publisher_left = true;
     }
@@ -97,13 +109,14 @@ void reclaim_locked(TopicSegment& t) noexcept {
       // Nobody pops this queue any more: empty it, then free the slot.
       s.identity.store(0, std::memory_order_release);
       s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
-      drop |= subscriber_bit(i);
+      subscriber_left = true;
     }
   }
   // Every bit no occupied slot owns goes: the dead ones' and any garbage.
-  (void)drop;
   clear_holder_bits(t, ~keep);
   if (publisher_left) wake_all_subscribers(t);
+  // A publisher may wait for room in a dead subscriber's queue.
+  if (subscriber_left) wake_space(t);
 }
 
 int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32_t& generation,
@@ -180,6 +193,8 @@ void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot,
   s.identity.store(0, std::memory_order_release);
   s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
   clear_holder_bits(t, subscriber_bit(slot));
+  // A publisher may be waiting for room in this queue.
+  wake_space(t);
 }
 
 DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
@@ -243,7 +258,7 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
       if (!failure) t.corrupted(failure, "subscriber slot " + std::to_string(i) + "'s queue");
       continue;
     }
-    wake_sleepers(t.data_words(i), 1);
+    wake_everyone(t.data_words(i));
   }
   if (t.config.history > 0) {
     const std::size_t ring = t.config.history;

@@ -69,6 +69,9 @@ int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_
 void release_publisher_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
 void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
 
+// Wakes the publishers waiting for a free sample or for room.
+void wake_space_sleepers(TopicSegment& t) noexcept;
+
 // Wakes every subscriber's data sleepers (a publisher came or went).
 void wake_all_subscribers(TopicSegment& t) noexcept;
 

@@ -24,17 +24,6 @@ namespace detail {
 
 using TopicClock = std::chrono::steady_clock;
 
-// How long a call that must not wait (a destructor, a try_ form) still
-// waits for the topic lock: its holders keep it for microseconds, so only a
-// stuck or preempted holder makes this matter.
-inline constexpr auto k_topic_lock_grace = std::chrono::seconds(1);
-
-// The lock deadline for an operation whose own deadline is `deadline`.
-inline Deadline topic_lock_deadline(Deadline deadline) {
-  const Deadline grace = deadline_after(k_topic_lock_grace);
-  return deadline > grace ? deadline : grace;
-}
-
 struct TopicEndpoint {
   std::atomic<int> refs{1};
   std::shared_ptr<TopicSegment> topic;
@@ -51,6 +40,7 @@ struct TopicEndpoint {
 
 struct PublisherImpl : TopicEndpoint {
   TopicClock::time_point last_reclaim{};
+  std::uint32_t publishes = 0;
   ~PublisherImpl();
 };
 

@@ -38,7 +38,10 @@ TopicLockResult TopicLock::lock(Deadline deadline) noexcept {
     cpu_relax();
     seen = owner.load(std::memory_order_relaxed);
   }
-  auto next_check = Clock::now() + k_lock_liveness_slice;
+  const auto started = Clock::now();
+  deadline =
+      std::max(deadline, started + std::chrono::duration_cast<Clock::duration>(k_topic_lock_grace));
+  auto next_check = started + k_lock_liveness_slice;
   for (;;) {
     if (seen == 0) {
       if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,

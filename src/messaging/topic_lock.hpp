@@ -18,12 +18,20 @@
 
 #include <shmkit/deadline.hpp>
 
+#include <chrono>
 #include <cstdint>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 enum class TopicLockResult { acquired, acquired_owner_died, timed_out };
+
+// A lock waits at least this long, whatever the caller's deadline (a
+// try_ form, a destructor): its holders keep it for microseconds, so only a
+// stuck or preempted holder, or garbage naming a live process, makes this
+// matter. Measured from the first contended look, so the uncontended path
+// never reads the clock.
+inline constexpr auto k_topic_lock_grace = std::chrono::seconds(1);
 
 class TopicLock {
  public:
@@ -32,6 +40,7 @@ class TopicLock {
   TopicLock(TopicControl& control, WordWaiter& waiter, std::uint64_t self) noexcept
       : control_(&control), waiter_(&waiter), self_(self) {}
 
+  // Waits until `deadline`, or k_topic_lock_grace if that is later.
   TopicLockResult lock(Deadline deadline) noexcept;
   void unlock() noexcept;
 

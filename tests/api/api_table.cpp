@@ -436,6 +436,183 @@ void queue(shmkit::Queue<Item>& queue, std::error_code& ec) {
   RETURNS_NOEXCEPT(std::size_t, queue.Queue<Item>::capacity());
 }
 
+void topic(shmkit::Topic& topic, std::error_code& ec) {
+  using shmkit::Topic;
+  const shmkit::TopicOptions options;
+  const shmkit::ObjectOptions object_options;
+  const shmkit::TopicConfig config{64, 4};
+  RETURNS(Topic, Topic::create(name, config, options));
+  RETURNS_EC(Topic, Topic::create(name, config, options, ec));
+  RETURNS(Topic, Topic::open(name, options));
+  RETURNS_EC(Topic, Topic::open(name, options, ec));
+  RETURNS(Topic, Topic::open_or_create(name, config, options));
+  RETURNS_EC(Topic, Topic::open_or_create(name, config, options, ec));
+  RETURNS(bool, Topic::remove(name, object_options));
+  RETURNS_EC(bool, Topic::remove(name, object_options, ec));
+  RETURNS(bool, Topic::exists(name, object_options));
+  RETURNS_EC(bool, Topic::exists(name, object_options, ec));
+  RETURNS(Topic, Topic::open(name, {}, ec));  // one {} at most
+
+  RETURNS_NOEXCEPT(void, topic.Topic::close());
+  RETURNS_NOEXCEPT(bool, topic.Topic::is_open());
+  RETURNS_NOEXCEPT(const std::string&, topic.Topic::name());
+  RETURNS_NOEXCEPT(shmkit::TopicConfig, topic.Topic::config());
+  RETURNS_NOEXCEPT(std::size_t, topic.Topic::free_samples());
+  RETURNS_NOEXCEPT(std::size_t, topic.Topic::publisher_count());
+  RETURNS_NOEXCEPT(std::size_t, topic.Topic::subscriber_count());
+}
+
+void publisher(shmkit::Publisher& publisher, shmkit::Loan& loan, std::error_code& ec) {
+  using shmkit::Loan;
+  using shmkit::Publisher;
+  const shmkit::PublisherOptions options;
+  const shmkit::TopicConfig config{64, 4};
+  RETURNS(Publisher, Publisher::open(name, options));
+  RETURNS_EC(Publisher, Publisher::open(name, options, ec));
+  RETURNS(Publisher, Publisher::open_or_create(name, config, options));
+  RETURNS_EC(Publisher, Publisher::open_or_create(name, config, options, ec));
+  RETURNS(Publisher, Publisher::open(name, {}, ec));  // one {} at most
+  RETURNS_NOEXCEPT(void, publisher.Publisher::close());
+
+  const std::size_t size = 16;
+  RETURNS(Loan, publisher.Publisher::loan(size));
+  RETURNS_EC(Loan, publisher.Publisher::loan(size, ec));
+  RETURNS(Loan, publisher.Publisher::try_loan(size));
+  RETURNS_EC(Loan, publisher.Publisher::try_loan(size, ec));
+  RETURNS(Loan, publisher.Publisher::loan_for(size, d));
+  RETURNS_EC(Loan, publisher.Publisher::loan_for(size, d, ec));
+  RETURNS(Loan, publisher.Publisher::loan_until(size, until));
+  RETURNS_EC(Loan, publisher.Publisher::loan_until(size, until, ec));
+
+  RETURNS(void, publisher.Publisher::publish(std::move(loan)));
+  RETURNS_EC(void, publisher.Publisher::publish(std::move(loan), ec));
+  RETURNS(bool, publisher.Publisher::try_publish(loan));
+  RETURNS_EC(bool, publisher.Publisher::try_publish(loan, ec));
+  RETURNS(bool, publisher.Publisher::publish_for(loan, d));
+  RETURNS_EC(bool, publisher.Publisher::publish_for(loan, d, ec));
+  RETURNS(bool, publisher.Publisher::publish_until(loan, until));
+  RETURNS_EC(bool, publisher.Publisher::publish_until(loan, until, ec));
+  const char data[4] = "abc";
+  RETURNS(void, publisher.Publisher::publish_copy(data, size));
+  RETURNS_EC(void, publisher.Publisher::publish_copy(data, size, ec));
+
+  RETURNS_NOEXCEPT(bool, publisher.Publisher::is_open());
+  RETURNS_NOEXCEPT(const std::string&, publisher.Publisher::name());
+  RETURNS_NOEXCEPT(std::size_t, publisher.Publisher::max_sample_size());
+  RETURNS_NOEXCEPT(std::uint32_t, publisher.Publisher::generation());
+  RETURNS_NOEXCEPT(std::size_t, publisher.Publisher::subscriber_count());
+
+  RETURNS(void, loan.Loan::resize(size));
+  RETURNS_EC(void, loan.Loan::resize(size, ec));
+  RETURNS_NOEXCEPT(std::byte*, loan.Loan::data());
+  RETURNS_NOEXCEPT(std::size_t, loan.Loan::size());
+  RETURNS_NOEXCEPT(ByteSpan, loan.Loan::bytes());
+  RETURNS_NOEXCEPT(std::size_t, loan.Loan::capacity());
+}
+
+void subscriber(shmkit::Subscriber& subscriber, const shmkit::Sample& sample, std::error_code& ec) {
+  using shmkit::Sample;
+  using shmkit::Subscriber;
+  const shmkit::SubscriberOptions options;
+  RETURNS(Subscriber, Subscriber::open(name, options));
+  RETURNS_EC(Subscriber, Subscriber::open(name, options, ec));
+  RETURNS(Subscriber, Subscriber::open(name, {}, ec));  // one {} at most
+  RETURNS_NOEXCEPT(void, subscriber.Subscriber::close());
+
+  RETURNS(Sample, subscriber.Subscriber::receive());
+  RETURNS_EC(Sample, subscriber.Subscriber::receive(ec));
+  RETURNS(Sample, subscriber.Subscriber::try_receive());
+  RETURNS_EC(Sample, subscriber.Subscriber::try_receive(ec));
+  RETURNS(Sample, subscriber.Subscriber::receive_for(d));
+  RETURNS_EC(Sample, subscriber.Subscriber::receive_for(d, ec));
+  RETURNS(Sample, subscriber.Subscriber::receive_until(until));
+  RETURNS_EC(Sample, subscriber.Subscriber::receive_until(until, ec));
+
+  RETURNS_NOEXCEPT(bool, subscriber.Subscriber::is_open());
+  RETURNS_NOEXCEPT(const std::string&, subscriber.Subscriber::name());
+  RETURNS_NOEXCEPT(std::uint64_t, subscriber.Subscriber::dropped());
+  RETURNS_NOEXCEPT(std::size_t, subscriber.Subscriber::queue_depth());
+  RETURNS_NOEXCEPT(std::size_t, subscriber.Subscriber::slot());
+  RETURNS_NOEXCEPT(std::size_t, subscriber.Subscriber::max_sample_size());
+
+  RETURNS_NOEXCEPT(const std::byte*, sample.Sample::data());
+  RETURNS_NOEXCEPT(std::size_t, sample.Sample::size());
+  RETURNS_NOEXCEPT(ConstByteSpan, sample.Sample::bytes());
+  RETURNS_NOEXCEPT(std::uint64_t, sample.Sample::sequence());
+  RETURNS_NOEXCEPT(std::uint32_t, sample.Sample::publisher_generation());
+}
+
+void typed_topic(shmkit::TypedPublisher<Item>& publisher, shmkit::TypedLoan<Item>& loan,
+                 shmkit::TypedSubscriber<Item>& subscriber, const shmkit::TypedSample<Item>& sample,
+                 std::error_code& ec) {
+  using ItemPublisher = shmkit::TypedPublisher<Item>;
+  using ItemSubscriber = shmkit::TypedSubscriber<Item>;
+  using ItemLoan = shmkit::TypedLoan<Item>;
+  using ItemSample = shmkit::TypedSample<Item>;
+  const shmkit::PublisherOptions publisher_options;
+  const shmkit::SubscriberOptions subscriber_options;
+  const shmkit::TopicConfig config{0, 4};
+  RETURNS(ItemPublisher, shmkit::TypedPublisher<Item>::open(name, publisher_options));
+  RETURNS_EC(ItemPublisher, shmkit::TypedPublisher<Item>::open(name, publisher_options, ec));
+  RETURNS(ItemPublisher,
+          shmkit::TypedPublisher<Item>::open_or_create(name, config, publisher_options));
+  RETURNS_EC(ItemPublisher,
+             shmkit::TypedPublisher<Item>::open_or_create(name, config, publisher_options, ec));
+  RETURNS(ItemPublisher, shmkit::TypedPublisher<Item>::open(name, {}, ec));  // one {} at most
+  RETURNS_NOEXCEPT(void, publisher.TypedPublisher<Item>::close());
+
+  RETURNS(ItemLoan, publisher.TypedPublisher<Item>::loan());
+  RETURNS_EC(ItemLoan, publisher.TypedPublisher<Item>::loan(ec));
+  RETURNS(ItemLoan, publisher.TypedPublisher<Item>::try_loan());
+  RETURNS_EC(ItemLoan, publisher.TypedPublisher<Item>::try_loan(ec));
+  RETURNS(ItemLoan, publisher.TypedPublisher<Item>::loan_for(d));
+  RETURNS_EC(ItemLoan, publisher.TypedPublisher<Item>::loan_for(d, ec));
+  RETURNS(ItemLoan, publisher.TypedPublisher<Item>::loan_until(until));
+  RETURNS_EC(ItemLoan, publisher.TypedPublisher<Item>::loan_until(until, ec));
+
+  RETURNS(void, publisher.TypedPublisher<Item>::publish(std::move(loan)));
+  RETURNS_EC(void, publisher.TypedPublisher<Item>::publish(std::move(loan), ec));
+  RETURNS(bool, publisher.TypedPublisher<Item>::try_publish(loan));
+  RETURNS_EC(bool, publisher.TypedPublisher<Item>::try_publish(loan, ec));
+  RETURNS(bool, publisher.TypedPublisher<Item>::publish_for(loan, d));
+  RETURNS_EC(bool, publisher.TypedPublisher<Item>::publish_for(loan, d, ec));
+  RETURNS(bool, publisher.TypedPublisher<Item>::publish_until(loan, until));
+  RETURNS_EC(bool, publisher.TypedPublisher<Item>::publish_until(loan, until, ec));
+  const Item item{1, 2.0};
+  RETURNS(void, publisher.TypedPublisher<Item>::publish_copy(item));
+  RETURNS_EC(void, publisher.TypedPublisher<Item>::publish_copy(item, ec));
+
+  RETURNS_NOEXCEPT(bool, publisher.TypedPublisher<Item>::is_open());
+  RETURNS_NOEXCEPT(const std::string&, publisher.TypedPublisher<Item>::name());
+  RETURNS_NOEXCEPT(std::uint32_t, publisher.TypedPublisher<Item>::generation());
+  RETURNS_NOEXCEPT(std::size_t, publisher.TypedPublisher<Item>::subscriber_count());
+  RETURNS_NOEXCEPT(shmkit::Publisher&, publisher.TypedPublisher<Item>::untyped());
+  RETURNS_NOEXCEPT(Item&, loan.TypedLoan<Item>::value());
+  RETURNS_NOEXCEPT(shmkit::Loan&, loan.TypedLoan<Item>::untyped());
+
+  RETURNS(ItemSubscriber, shmkit::TypedSubscriber<Item>::open(name, subscriber_options));
+  RETURNS_EC(ItemSubscriber, shmkit::TypedSubscriber<Item>::open(name, subscriber_options, ec));
+  RETURNS(ItemSubscriber, shmkit::TypedSubscriber<Item>::open(name, {}, ec));  // one {} at most
+  RETURNS_NOEXCEPT(void, subscriber.TypedSubscriber<Item>::close());
+  RETURNS(ItemSample, subscriber.TypedSubscriber<Item>::receive());
+  RETURNS_EC(ItemSample, subscriber.TypedSubscriber<Item>::receive(ec));
+  RETURNS(ItemSample, subscriber.TypedSubscriber<Item>::try_receive());
+  RETURNS_EC(ItemSample, subscriber.TypedSubscriber<Item>::try_receive(ec));
+  RETURNS(ItemSample, subscriber.TypedSubscriber<Item>::receive_for(d));
+  RETURNS_EC(ItemSample, subscriber.TypedSubscriber<Item>::receive_for(d, ec));
+  RETURNS(ItemSample, subscriber.TypedSubscriber<Item>::receive_until(until));
+  RETURNS_EC(ItemSample, subscriber.TypedSubscriber<Item>::receive_until(until, ec));
+  RETURNS_NOEXCEPT(bool, subscriber.TypedSubscriber<Item>::is_open());
+  RETURNS_NOEXCEPT(const std::string&, subscriber.TypedSubscriber<Item>::name());
+  RETURNS_NOEXCEPT(std::uint64_t, subscriber.TypedSubscriber<Item>::dropped());
+  RETURNS_NOEXCEPT(std::size_t, subscriber.TypedSubscriber<Item>::queue_depth());
+  RETURNS_NOEXCEPT(std::size_t, subscriber.TypedSubscriber<Item>::slot());
+  RETURNS_NOEXCEPT(shmkit::Subscriber&, subscriber.TypedSubscriber<Item>::untyped());
+  RETURNS_NOEXCEPT(const Item&, sample.TypedSample<Item>::value());
+  RETURNS_NOEXCEPT(std::uint64_t, sample.TypedSample<Item>::sequence());
+  RETURNS_NOEXCEPT(const shmkit::Sample&, sample.TypedSample<Item>::untyped());
+}
+
 // What every class shares: move-only, noexcept destructor and moves.
 template <typename T>
 constexpr bool is_handle =
@@ -452,6 +629,15 @@ static_assert(is_handle<shmkit::Channel>);
 static_assert(is_handle<shmkit::Server>);
 static_assert(is_handle<shmkit::Client>);
 static_assert(is_handle<shmkit::Queue<Item>>);
+static_assert(is_handle<shmkit::Topic>);
+static_assert(is_handle<shmkit::Publisher>);
+static_assert(is_handle<shmkit::Subscriber>);
+static_assert(is_handle<shmkit::Loan>);
+static_assert(is_handle<shmkit::Sample>);
+static_assert(is_handle<shmkit::TypedPublisher<Item>>);
+static_assert(is_handle<shmkit::TypedSubscriber<Item>>);
+static_assert(is_handle<shmkit::TypedLoan<Item>>);
+static_assert(is_handle<shmkit::TypedSample<Item>>);
 
 }  // namespace api
 
