@@ -120,7 +120,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto publisher_options = topic_options<PublisherOptions>(quick_options(), wait);
   auto subscriber_options = topic_options<SubscriberOptions>(quick_options(), wait);
   subscriber_options.queue_depth = 3;
-  subscriber_options.overflow = block ? OverflowPolicy::block_publisher : OverflowPolicy::drop_oldest;
+  subscriber_options.overflow =
+      block ? OverflowPolicy::block_publisher : OverflowPolicy::drop_oldest;
   TopicConfig config;
   config.sample_size = 64 + input.mode() % 61;
   config.sample_count = 6;
