@@ -291,7 +291,10 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
       return false;
     }
     const std::uint32_t index = LoanAccess::index(loan);
-    for (;;) {
+    for (int round = 0;; ++round) {
+      // Room seen, then gone again (or words that keep lying): after the
+      // retry the wait promised, the deadline holds.
+      if (round >= 2 && detail::TopicClock::now() >= deadline) return false;
       std::size_t blocked = 0;
       std::uint64_t blocked_word = 0;
       {

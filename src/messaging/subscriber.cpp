@@ -44,7 +44,10 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
   TopicSubscriberSlot& s = t.control->subscribers[impl.slot];
   std::atomic<std::uint32_t>* queue = t.queue_of(impl.slot);
   const std::uint64_t bit = subscriber_bit(impl.slot);
-  for (;;) {
+  // A lost race for the tail (a publisher dropping the oldest) is retried;
+  // a tail that never stops moving (only a writer of garbage does that) ends
+  // as "nothing now", so that the caller's deadline still holds.
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     std::uint64_t tail = s.tail.load(std::memory_order_acquire);
     const std::uint64_t head = s.head.load(std::memory_order_acquire);
     if (head < tail || head - tail > impl.depth) {
@@ -75,6 +78,7 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
     }
     return SampleAccess::make(&impl, index, header);
   }
+  return {};
 }
 
 bool queue_ready(const TopicSegment& t, std::size_t slot) noexcept {
@@ -240,9 +244,12 @@ Sample Subscriber::receive_at(Deadline deadline, std::error_code* ec) {
     SubscriberImpl* impl = detail::checked_impl(impl_, "Subscriber", f);
     if (impl == nullptr) return Sample();
     detail::TopicSegment& t = *impl->topic;
-    for (;;) {
+    for (bool again = false;; again = true) {
       Sample sample = detail::pop(*impl, f);
       if (sample || f) return sample;
+      // Ready but taken (a publisher dropped it first): look at the deadline
+      // before waiting again.
+      if (again && detail::TopicClock::now() >= deadline) return Sample();
       const detail::WaitResult waited = detail::wait_for_peer(
           impl->wait, deadline, t.data_words(impl->slot),
           [&] { return detail::queue_ready(t, impl->slot); },

@@ -10,6 +10,7 @@
 #include "../support/test_names.hpp"
 #include "messaging/subscriber_access.hpp"
 #include "messaging/topic_layout.hpp"
+#include "messaging/topic_snapshot.hpp"
 #include "segment/segment_header.hpp"
 
 #include <atomic>
@@ -67,6 +68,10 @@ detail::TopicControl& control_of(NamedSharedMemory& raw) {
   return *reinterpret_cast<detail::TopicControl*>(static_cast<std::byte*>(raw.data()) +
                                                   detail::k_header_size + 8 +
                                                   detail::k_topic_state_offset);
+}
+
+TopicConfig publisher_config_of(const std::string& name) {
+  return Topic::open(name).config();
 }
 
 SegmentOptions raw_options() {
@@ -694,6 +699,41 @@ TEST_SUITE("topic") {
     CHECK(ec == errc::peer_gone);
     const detail::WaitHook empty = detail::wait_hook(Subscriber());
     CHECK(empty.ready());  // receive would fail at once (invalid_state)
+  }
+
+  TEST_CASE("a snapshot of the control segment: slots, queues and the pool, from the outside") {
+    TopicGuard guard("ts");
+    auto publisher = Publisher::open_or_create(guard.name(), {64, 6, 2, 3, 4, 1, 0});
+    SubscriberOptions options;
+    options.overflow = OverflowPolicy::block_publisher;
+    auto subscriber = Subscriber::open(guard.name(), options);
+    publisher.publish_copy("a", 1);
+    publisher.publish_copy("b", 1);
+    Loan loan = publisher.loan(1);
+    // As a tool sees it: a raw read-only mapping, the header's data size.
+    SegmentOptions read_only = raw_options();
+    read_only.access = Access::read_only;
+    auto mapping = NamedSharedMemory::open(guard.name(), read_only);
+    const auto* data = static_cast<const std::byte*>(mapping.data()) + detail::k_header_size;
+    const auto data_size = static_cast<std::size_t>(
+        static_cast<const detail::SegmentHeader*>(mapping.data())->data_size);
+    detail::TopicSnapshot snapshot;
+    std::string problem;
+    REQUIRE(detail::snapshot_topic(data + 8, data_size - 8, snapshot, problem));
+    CHECK(snapshot.config == publisher_config_of(guard.name()));
+    CHECK(snapshot.sequence == 2);
+    CHECK(snapshot.free_samples == 3);  // two queued (one also in history), one on loan
+    CHECK(snapshot.samples_on_loan == 1);
+    CHECK(snapshot.samples_in_use == 3);
+    REQUIRE(snapshot.publishers.size() == 1);
+    CHECK(snapshot.publishers[0].alive);
+    CHECK(snapshot.publishers[0].generation == 1);
+    REQUIRE(snapshot.subscribers.size() == 1);
+    CHECK(snapshot.subscribers[0].queued == 2);
+    CHECK(snapshot.subscribers[0].queue_depth == 4);
+    CHECK(snapshot.subscribers[0].overflow == OverflowPolicy::block_publisher);
+    CHECK_FALSE(detail::snapshot_topic(data + 8, 100, snapshot, problem));
+    CHECK_FALSE(problem.empty());
   }
 
   TEST_CASE("topics are listed with their two kinds") {
