@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The README's demo: processes sharing a segment, a mutex whose owner dies,
-# and the spooler (a server printing what its clients send) seen by `shmkit list`.
+# the spooler (a server printing what its clients send) seen by `shmkit list`,
+# and a topic fanning 1 MiB frames out to three subscribers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake ninja-build g++
 cmake --preset demo >/dev/null
 cmake --build --preset demo --target quickstart owner_death spooler_server spooler_client \
-  producer_consumer shmkit_cli >/dev/null
+  producer_consumer frames shmkit_cli >/dev/null
 examples=build/demo/examples
 
 quickstart=build/demo/examples/quickstart
@@ -45,3 +46,6 @@ echo "== shmkit list, while the spooler serves a client =="
 "$examples/spooler_client" "$spool" "hello from a second client"
 wait "$slow"
 wait "$server"
+echo
+echo "== a topic: 1 MiB frames at 100 Hz to three subscribers, one of them slow =="
+examples/frames/run_demo.sh "$examples" "frames-$$" "$shmkit"

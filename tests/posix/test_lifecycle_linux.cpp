@@ -5,13 +5,16 @@
 
 #include <shmkit/lifecycle.hpp>
 #include <shmkit/shmkit.hpp>
+#include <shmkit/topic_status.hpp>
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
 #include "core/process_identity.hpp"
+#include "messaging/topic_layout.hpp"
 #include "segment/segment_backend.hpp"
 #include "segment/segment_header.hpp"
+#include "sync/sync_segment.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -1150,5 +1153,94 @@ TEST_SUITE("cli") {
           "writing its header, or another program's empty object; removing it as raw\n");
     CHECK(normalise(rm.out, words) == "removed <NAME> (posix, raw)\n");
     CHECK_FALSE(NamedSharedMemory::exists(name, raw));
+  }
+
+  TEST_CASE("a topic: list shows both segments, info its slots and pool, a dead subscriber") {
+    if (!cli_built()) return;
+    const std::string name = test::unique_name("ct");
+    test::NameGuard guard(name);
+    guard.add(name + ".p");
+    TopicConfig config;
+    config.sample_size = 1000;
+    config.sample_count = 6;
+    config.max_publishers = 2;
+    config.max_subscribers = 3;
+    config.max_queue_depth = 4;
+    config.history = 1;
+    auto topic = Topic::create(name, config);
+    auto publisher = Publisher::open(name);
+    SubscriberOptions options;
+    options.queue_depth = 2;
+    auto subscriber = Subscriber::open(name, options);
+    auto child = test::Child::spawn("topic_status_holder", {name});
+    REQUIRE(test::eventually([&] { return publisher.subscriber_count() == 2; }));
+    const char text[] = "frame";
+    for (int i = 0; i < 3; ++i) publisher.publish_copy(text, sizeof text);
+    REQUIRE(test::eventually([&] {
+      for (const auto& s : inspect_topic(name).subscribers) {
+        if (s.pid == child.pid()) return s.held == 1 && s.queued == 0;
+      }
+      return false;
+    }));
+    child.kill();
+    child.wait();
+    const auto self = std::to_string(detail::current_process().pid);
+    const std::vector<std::pair<std::string, std::string>> words = {
+        {name, "<T>"}, {self, "<SELF>"}, {std::to_string(child.pid()), "<CHILD>"}};
+
+    const CliResult list = run_cli({"list", "--prefix", name});
+    CHECK(list.code == 0);
+    const std::string listed = normalise(list.out, words);
+    CHECK(listed.find("<T> posix topic ready") != std::string::npos);
+    CHECK(listed.find("<T>.p posix topic_pool ready") != std::string::npos);
+
+    const CliResult info = run_cli({"info", name});
+    CHECK(info.code == 0);
+    CHECK(info.err.empty());
+    const std::string shown = normalise(info.out, words);
+    const auto at = shown.find("config:");
+    REQUIRE(at != std::string::npos);
+    CHECK(shown.substr(at) ==
+          "config: samples of up to 1000 bytes, 2 publishers, 3 subscribers, queue depth 4, "
+          "history 1\n"
+          "pool: 6 samples of 1088 bytes (6592 bytes in '<T>.p')\n"
+          "samples: 3 in use (0 on loan, 1 kept for history), 3 free\n"
+          "published: 3\n"
+          "publishers: 1\n"
+          " SLOT PID STATE GENERATION LOANS\n"
+          " 0 <SELF> running 1 0\n"
+          "subscribers: 2\n"
+          " SLOT PID STATE GENERATION QUEUED DEPTH POLICY DROPPED HELD\n"
+          " 0 <SELF> running 1 2 2 drop_oldest 1 2\n"
+          " 1 <CHILD> dead 2 0 4 drop_oldest 0 1\n");
+
+    const CliResult pool = run_cli({"info", name + ".p"});
+    CHECK(pool.code == 0);
+    CHECK(normalise(pool.out, words).find("note: the sample pool of topic '<T>'") !=
+          std::string::npos);
+
+    const CliResult json = run_cli({"info", name, "--json"});
+    CHECK(json.code == 0);
+    const std::string doc = normalise(json.out, words);
+    CHECK(doc.find("\"topic\": {\"sample_size\": 1000, \"sample_count\": 6,") != std::string::npos);
+    CHECK(doc.find("{\"slot\": 1, \"pid\": <CHILD>, \"alive\": false, \"generation\": 2, "
+                   "\"queued\": 0, \"queue_depth\": 4, \"overflow\": \"drop_oldest\", "
+                   "\"dropped\": 0, \"held\": 1}") != std::string::npos);
+
+    // Garbage: the segment is still described, the topic's state is not.
+    {
+      SegmentOptions raw;
+      raw.raw = true;
+      auto scribble = NamedSharedMemory::open(name, raw);
+      auto* control = reinterpret_cast<detail::TopicControl*>(
+          static_cast<unsigned char*>(scribble.data()) + detail::k_header_size +
+          sizeof(detail::SyncPreamble) + detail::k_topic_state_offset);
+      control->config.max_queue_depth = 0;
+    }
+    const CliResult broken = run_cli({"info", name});
+    CHECK(broken.code == 1);
+    CHECK(broken.out.find("kind:        topic") != std::string::npos);
+    CHECK(broken.out.find("config:") == std::string::npos);
+    CHECK(broken.err.find("is corrupted") != std::string::npos);
   }
 }

@@ -83,6 +83,40 @@ def sysv(v):
     return True
 
 
+TOPIC_PUBLISHER = {"slot": is_uint, "pid": is_uint, "alive": lambda v: isinstance(v, bool),
+                   "generation": is_uint, "loans": is_uint}
+TOPIC_SUBSCRIBER = {"slot": is_uint, "pid": is_uint, "alive": lambda v: isinstance(v, bool),
+                    "generation": is_uint, "queued": is_uint, "queue_depth": is_uint,
+                    "overflow": lambda v: v in ("drop_oldest", "block_publisher"),
+                    "dropped": is_uint, "held": is_uint}
+
+
+def listed(fields, name):
+    def check(v):
+        if not isinstance(v, list):
+            return False
+        for i, item in enumerate(v):
+            exactly(item, fields, f"{name}[{i}]")
+        return True
+    return check
+
+
+TOPIC = {
+    "sample_size": is_uint, "sample_count": is_uint, "max_publishers": is_uint,
+    "max_subscribers": is_uint, "max_queue_depth": is_uint, "history": is_uint,
+    "type_id": is_uint, "stride": is_uint, "pool_bytes": is_uint, "published": is_uint,
+    "free_samples": is_uint, "samples_in_use": is_uint, "on_loan": is_uint, "in_history": is_uint,
+    "lock": nullable(lambda v: exactly(v, PROCESS, "topic.lock") or True),
+    "publishers": listed(TOPIC_PUBLISHER, "topic.publishers"),
+    "subscribers": listed(TOPIC_SUBSCRIBER, "topic.subscribers"),
+}
+
+
+def topic(v):
+    exactly(v, TOPIC, "topic")
+    return True
+
+
 SEGMENT = {
     "name": nullable(lambda v: isinstance(v, str) and v != ""),
     "name_hex": nullable(lambda v: isinstance(v, str) and re.fullmatch(r"(?:[0-9a-f]{2})+", v)),
@@ -103,6 +137,7 @@ SEGMENT = {
     "permissions": nullable(lambda v: isinstance(v, str) and re.fullmatch(r"0[0-7]{3}", v)),
     "mapped_by": nullable(lambda v: isinstance(v, list) and all(is_uint(p) for p in v)),
     "sysv": nullable(sysv),
+    "topic": nullable(topic),
 }
 
 

@@ -5,11 +5,13 @@
 
 #include <shmkit/lifecycle.hpp>
 #include <shmkit/shmkit.hpp>
+#include <shmkit/topic_status.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -113,7 +115,7 @@ int list(const Arguments& args) {
     return exit_for(ec);
   }
   if (args.json) {
-    print_json(segments, stdout);
+    print_json(segments, nullptr, stdout);
   } else {
     print_table(segments, stdout);
   }
@@ -147,19 +149,44 @@ std::vector<SegmentInfo> find(const Arguments& args, const std::string& name, in
   return found;
 }
 
+// What a topic's control segment holds (inspect_topic), or nullopt with the
+// reason on stderr and `code` set.
+std::optional<TopicStatus> read_topic(const Arguments& args, const SegmentInfo& segment,
+                                      int& code) {
+  if (segment.kind != ObjectKind::topic || segment.state != HeaderState::ready ||
+      segment.backend != native_backend()) {
+    return std::nullopt;
+  }
+  ObjectOptions options = options_for(args, segment.backend);
+  // Only reading, through read-only mappings: whoever owns it.
+  options.trusted_owners = {"*"};
+  std::error_code ec;
+  TopicStatus status = inspect_topic(segment.name, options, ec);
+  if (ec) {
+    const std::string sentence = error_message(ec);
+    complain(failure_text("cannot read topic " + quoted(segment.name), ec, sentence));
+    code = worse(code, exit_for(ec));
+    return std::nullopt;
+  }
+  return status;
+}
+
 int info(const Arguments& args) {
   int code = k_ok;
   const auto found = find(args, args.operands.front(), code);
   if (found.empty()) return code;
+  code = k_ok;
+  std::vector<std::optional<TopicStatus>> topics;
+  for (const auto& segment : found) topics.push_back(read_topic(args, segment, code));
   if (args.json) {
-    print_json(found, stdout);
+    print_json(found, &topics, stdout);
   } else {
     for (std::size_t i = 0; i < found.size(); ++i) {
       if (i != 0) std::fputs("\n", stdout);
-      print_details(found[i], stdout);
+      print_details(found[i], topics[i], stdout);
     }
   }
-  return k_ok;
+  return code;
 }
 
 // Why `rm` without --raw will not remove `s`, or "" if it will.

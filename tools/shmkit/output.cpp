@@ -253,7 +253,48 @@ std::string json_process(const AttachedProcess& p) {
   return "{\"pid\": " + number(p.pid) + ", \"alive\": " + (p.alive ? "true" : "false") + "}";
 }
 
-std::string json_segment(const SegmentInfo& s) {
+std::string json_bool(bool b) {
+  return b ? "true" : "false";
+}
+
+// The `topic` object of docs/cli.md.
+std::string json_topic(const TopicStatus& t) {
+  const TopicConfig& c = t.config;
+  std::string o =
+      "{\"sample_size\": " + number(c.sample_size) +
+      ", \"sample_count\": " + number(c.sample_count) +
+      ", \"max_publishers\": " + number(c.max_publishers) +
+      ", \"max_subscribers\": " + number(c.max_subscribers) +
+      ", \"max_queue_depth\": " + number(c.max_queue_depth) +
+      ", \"history\": " + number(c.history) + ", \"type_id\": " + number(c.type_id) +
+      ",\n        \"stride\": " + number(t.stride) + ", \"pool_bytes\": " + number(t.pool_bytes) +
+      ", \"published\": " + number(t.published) + ", \"free_samples\": " + number(t.free_samples) +
+      ", \"samples_in_use\": " + number(t.samples_in_use) + ", \"on_loan\": " + number(t.on_loan) +
+      ", \"in_history\": " + number(t.in_history) + ",\n        \"lock\": " +
+      (t.lock_held ? "{\"pid\": " + number(t.lock_pid) +
+                         ", \"alive\": " + json_bool(t.lock_holder_alive) + "}"
+                   : std::string("null"));
+  o += ",\n        \"publishers\": [";
+  for (std::size_t i = 0; i < t.publishers.size(); ++i) {
+    const TopicPublisherStatus& p = t.publishers[i];
+    o += std::string(i == 0 ? "" : ", ") + "{\"slot\": " + number(p.slot) +
+         ", \"pid\": " + number(p.pid) + ", \"alive\": " + json_bool(p.alive) +
+         ", \"generation\": " + number(p.generation) + ", \"loans\": " + number(p.loans) + "}";
+  }
+  o += "],\n        \"subscribers\": [";
+  for (std::size_t i = 0; i < t.subscribers.size(); ++i) {
+    const TopicSubscriberStatus& s = t.subscribers[i];
+    o += std::string(i == 0 ? "" : ",\n          ") + "{\"slot\": " + number(s.slot) +
+         ", \"pid\": " + number(s.pid) + ", \"alive\": " + json_bool(s.alive) +
+         ", \"generation\": " + number(s.generation) + ", \"queued\": " + number(s.queued) +
+         ", \"queue_depth\": " + number(s.queue_depth) +
+         ", \"overflow\": " + json_string(to_string(s.overflow)) +
+         ", \"dropped\": " + number(s.dropped) + ", \"held\": " + number(s.held) + "}";
+  }
+  return o + "]}";
+}
+
+std::string json_segment(const SegmentInfo& s, const std::optional<TopicStatus>& topic) {
   std::string o = "    {\n";
   auto field = [&](const char* key, const std::string& value, bool last = false) {
     o += std::string("      \"") + key + "\": " + value + (last ? "\n" : ",\n");
@@ -301,7 +342,8 @@ std::string json_segment(const SegmentInfo& s) {
            ", \"lpid\": " + number(d.last_pid) +
            ", \"dest\": " + (d.marked_for_destruction ? "true" : "false") + "}";
   }
-  field("sysv", sysv, true);
+  field("sysv", sysv);
+  field("topic", topic ? json_topic(*topic) : "null", true);
   return o + "    }";
 }
 
@@ -316,7 +358,7 @@ void Table::add(std::vector<std::string> row) {
   rows_.push_back(std::move(row));
 }
 
-void Table::print(std::FILE* out) const {
+void Table::print(std::FILE* out, const std::string& indent) const {
   std::vector<std::size_t> width(rows_.front().size(), 0);
   for (const auto& row : rows_) {
     for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) {
@@ -333,7 +375,7 @@ void Table::print(std::FILE* out) const {
       if (i + 1 < width.size()) line += "  ";
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::fprintf(out, "%s\n", line.c_str());
+    std::fprintf(out, "%s%s\n", indent.c_str(), line.c_str());
   }
 }
 
@@ -382,7 +424,64 @@ void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out) {
   table.print(out);
 }
 
-void print_details(const SegmentInfo& s, std::FILE* out) {
+namespace {
+
+std::string running(bool alive) {
+  return alive ? "running" : "dead";
+}
+
+void print_topic(const TopicStatus& t, std::FILE* out) {
+  auto line = [&](const char* key, const std::string& value) {
+    std::fprintf(out, "%-12s %s\n", key, value.c_str());
+  };
+  const TopicConfig& c = t.config;
+  line("config:", "samples of up to " + number(c.sample_size) + " bytes, " +
+                      number(c.max_publishers) + " publishers, " + number(c.max_subscribers) +
+                      " subscribers, queue depth " + number(c.max_queue_depth) + ", history " +
+                      number(c.history) +
+                      (c.type_id != 0 ? ", type id " + number(c.type_id) : std::string()));
+  line("pool:", number(c.sample_count) + " samples of " + number(t.stride) + " bytes (" +
+                    number(t.pool_bytes) + " bytes in '" + printable(t.name) + ".p')");
+  line("samples:", number(t.samples_in_use) + " in use (" + number(t.on_loan) + " on loan, " +
+                       number(t.in_history) + " kept for history), " + number(t.free_samples) +
+                       " free");
+  line("published:", number(t.published));
+  if (t.lock_held) {
+    line("lock:", "held by pid " + number(t.lock_pid) +
+                      (t.lock_holder_alive ? " (running)"
+                                           : " (dead: the next publisher or subscriber takes it "
+                                             "over)"));
+  }
+  if (t.publishers.empty()) {
+    line("publishers:", "none");
+  } else {
+    line("publishers:", number(t.publishers.size()));
+    Table table({"SLOT", "PID", "STATE", "GENERATION", "LOANS"}, {true, true, false, true, true});
+    for (const auto& p : t.publishers) {
+      table.add(
+          {number(p.slot), number(p.pid), running(p.alive), number(p.generation), number(p.loans)});
+    }
+    table.print(out, "  ");
+  }
+  if (t.subscribers.empty()) {
+    line("subscribers:", "none");
+  } else {
+    line("subscribers:", number(t.subscribers.size()));
+    Table table(
+        {"SLOT", "PID", "STATE", "GENERATION", "QUEUED", "DEPTH", "POLICY", "DROPPED", "HELD"},
+        {true, true, false, true, true, true, false, true, true});
+    for (const auto& s : t.subscribers) {
+      table.add({number(s.slot), number(s.pid), running(s.alive), number(s.generation),
+                 number(s.queued), number(s.queue_depth), to_string(s.overflow), number(s.dropped),
+                 number(s.held)});
+    }
+    table.print(out, "  ");
+  }
+}
+
+}  // namespace
+
+void print_details(const SegmentInfo& s, const std::optional<TopicStatus>& topic, std::FILE* out) {
   auto line = [&](const char* key, const std::string& value) {
     std::fprintf(out, "%-12s %s\n", key, value.c_str());
   };
@@ -448,12 +547,20 @@ void print_details(const SegmentInfo& s, std::FILE* out) {
                       number(d.last_pid) + (d.marked_for_destruction ? ", dest" : ""));
   }
   if (has_header(s)) line("stale:", s.stale ? "yes (shmkit clean removes it)" : "no");
+  if (s.kind == ObjectKind::topic_pool && s.name.size() > 2) {
+    line("note:", "the sample pool of topic '" + printable(s.name.substr(0, s.name.size() - 2)) +
+                      "' (shmkit info shows the topic)");
+  }
+  if (topic) print_topic(*topic, out);
 }
 
-void print_json(const std::vector<SegmentInfo>& segments, std::FILE* out) {
+void print_json(const std::vector<SegmentInfo>& segments,
+                const std::vector<std::optional<TopicStatus>>* topics, std::FILE* out) {
   std::string text = "{\n  \"version\": 1,\n  \"segments\": [";
   for (std::size_t i = 0; i < segments.size(); ++i) {
-    text += (i == 0 ? "\n" : ",\n") + json_segment(segments[i]);
+    const bool has_topic = topics != nullptr && i < topics->size();
+    text += (i == 0 ? "\n" : ",\n") +
+            json_segment(segments[i], has_topic ? (*topics)[i] : std::optional<TopicStatus>{});
   }
   text += segments.empty() ? "]\n}\n" : "\n  ]\n}\n";
   std::fputs(text.c_str(), out);

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <shmkit/segment_info.hpp>
+#include <shmkit/topic_status.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,8 @@ class Table {
  public:
   Table(std::vector<std::string> headings, std::vector<bool> right_aligned);
   void add(std::vector<std::string> row);
-  void print(std::FILE* out) const;
+  // Each line starts with `indent`.
+  void print(std::FILE* out, const std::string& indent = {}) const;
 
  private:
   std::vector<std::vector<std::string>> rows_;
@@ -46,11 +49,15 @@ std::string display_name(const SegmentInfo& info);
 
 // The `list` table.
 void print_table(const std::vector<SegmentInfo>& segments, std::FILE* out);
-// The `info` block for one segment.
-void print_details(const SegmentInfo& info, std::FILE* out);
+// The `info` block for one segment; for a topic's control segment, what
+// inspect_topic() read (`topic`), if it could.
+void print_details(const SegmentInfo& info, const std::optional<TopicStatus>& topic,
+                   std::FILE* out);
 // {"version": 1, "segments": [...]}; a name that is not valid UTF-8 also
-// comes as `name_hex` (docs/cli.md).
-void print_json(const std::vector<SegmentInfo>& segments, std::FILE* out);
+// comes as `name_hex` (docs/cli.md). `topics`, if given, has one entry per
+// segment: the `topic` object of a topic that `info` read, else nullopt.
+void print_json(const std::vector<SegmentInfo>& segments,
+                const std::vector<std::optional<TopicStatus>>* topics, std::FILE* out);
 
 // `bytes` as hexdump -C prints them, with offsets starting at `first_offset`;
 // runs of identical lines collapse into "*".
