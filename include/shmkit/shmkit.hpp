@@ -25,6 +25,7 @@
 #include <shmkit/server.hpp>
 #include <shmkit/subscriber.hpp>
 #include <shmkit/topic.hpp>
+#include <shmkit/topic_status.hpp>
 #include <shmkit/typed_topic.hpp>
 #include <shmkit/wait_options.hpp>
 #include <shmkit/wait_set.hpp>
