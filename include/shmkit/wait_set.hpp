@@ -58,7 +58,8 @@ inline constexpr std::size_t k_max_wait_set_entries = 64;
 // receive or send reports errc::peer_gone at once), found within 100 ms.
 //
 // Cost: on Linux a wait sleeps in one futex_waitv call (kernel 5.16 or
-// later; before that it polls every millisecond) and on Windows in one
+// later; where the call is missing or refused, e.g. by a seccomp filter,
+// it polls every millisecond, from the first failure on) and on Windows in one
 // WaitForMultipleObjects call, in slices of at most 100 ms. The portable
 // POSIX path (Cygwin, macOS) has no way to sleep on several objects at once:
 // it polls readiness every 50 us, backing off to every 1 ms while nothing is
@@ -71,9 +72,10 @@ inline constexpr std::size_t k_max_wait_set_entries = 64;
 // A try_wait() (in any process) that comes in between finds the object
 // unsignaled; a blocking or timed wait is released by the give-back. So,
 // while a WaitSet sleeps on an object, prefer a short wait_for() to
-// try_wait() on it where a miss matters. A handle opened with SYNCHRONIZE
-// only (see NamedEvent::open) can neither be looked at nor give back: do not
-// add one to a WaitSet.
+// try_wait() on it where a miss matters. A manual-reset event loses nothing
+// and is never given back. add() refuses a handle without the right to look
+// (EVENT_QUERY_STATE, SEMAPHORE_QUERY_STATE; e.g. one that NamedEvent::open
+// settled for SYNCHRONIZE only under a DACL that grants no more).
 //
 // Threads: one thread at a time waits on a WaitSet, and add()/remove() must
 // not overlap a wait - except that once pollable_handle() has started the
@@ -82,7 +84,10 @@ inline constexpr std::size_t k_max_wait_set_entries = 64;
 //
 // fork(): a WaitSet inherited through fork() belongs to the parent: every
 // call on it fails with errc::invalid_state, and destroying it leaves the
-// parent's watcher thread (which does not exist in the child) alone.
+// parent's watcher thread (which does not exist in the child) alone. In the
+// child, a new WaitSet refuses the handles the child inherited (every kind:
+// their roles and slots are the parent's) with errc::invalid_state, and
+// takes those the child opens itself.
 class SHMKIT_EXPORT WaitSet {
  public:
   // The key the ec twins of add() return on failure.
@@ -102,7 +107,8 @@ class SHMKIT_EXPORT WaitSet {
   // key is reused), which the waits report while the entry is ready.
   // Errors (every add): errc::invalid_state (an empty handle, or one
   // inherited through fork()), errc::overflow (k_max_wait_set_entries
-  // entries already).
+  // entries already). The same object may be added more than once: each
+  // entry has its own key, and all of them are reported while it is ready.
 
   // Ready: the ring holds a message this consumer has not released (a
   // message peeked and not released keeps it ready: release() before
@@ -116,6 +122,9 @@ class SHMKIT_EXPORT WaitSet {
   // waiting (counting published messages; one that must wrap needs only room
   // for the padding that its try_send places first), or the consumer is gone
   // (a send to a full ring reports errc::peer_gone), or the ring is corrupt.
+  // This handle's own deferred commits (commit_deferred() not yet flush()ed)
+  // and open reservation are not counted: flush() and commit before waiting,
+  // or the entry may be ready while try_send() finds no room.
   // Also errc::message_too_large: `message_size` > max_message_size().
   std::size_t add(const RingProducer& producer, std::size_t message_size = 0);
   std::size_t add(const RingProducer& producer, std::size_t message_size,
@@ -128,9 +137,13 @@ class SHMKIT_EXPORT WaitSet {
   std::size_t add(const Server& server);
   std::size_t add(const Server& server, std::error_code& ec) noexcept;
   // Ready: the event is set (a wait would return at once).
+  // Windows: also std::errc::permission_denied (ERROR_ACCESS_DENIED), a
+  // handle without EVENT_QUERY_STATE (see above).
   std::size_t add(const NamedEvent& event);
   std::size_t add(const NamedEvent& event, std::error_code& ec) noexcept;
   // Ready: the count is above 0.
+  // Windows: also std::errc::permission_denied (ERROR_ACCESS_DENIED), a
+  // handle without SEMAPHORE_QUERY_STATE.
   std::size_t add(const NamedSemaphore& semaphore);
   std::size_t add(const NamedSemaphore& semaphore, std::error_code& ec) noexcept;
 

@@ -280,6 +280,12 @@ bool ProducerCore::await_peer(Deadline deadline) {
              [&] { return consumer_.present(); }, [] { return false; }) == WaitResult::ready;
 }
 
+// The hook sees the published head only: this handle's deferred commits
+// (commit_deferred() before flush()) and its open reservation are not
+// counted, because the hook runs on the watcher thread and must not read
+// this core's fields, which the owning thread changes without a lock. The
+// space they take is the producer's own doing; wait_set.hpp tells the user
+// to flush() before waiting.
 WaitHook ProducerCore::wait_hook(std::size_t message_size) const {
   WaitHook hook;
   RingShared* shared = shared_;

@@ -85,9 +85,11 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   const std::string& name() const noexcept { return name_; }
   std::size_t capacity() const noexcept { return capacity_; }
 
-  // Ready: a request is pending, so accept() would not wait.
+  // Ready: a request is pending, so accept() would not wait. None in a
+  // fork() child: the server (its registry claim) is the parent's.
   WaitHook wait_hook() const {
     WaitHook hook;
+    if (!opened_by_this_process(registry_.memory)) return hook;
     ServerState* state = state_;
     hook.ready = [state] { return has_request(*state); };
     hook.sleepers = &state_->accept_sleepers;

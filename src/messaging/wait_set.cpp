@@ -9,6 +9,7 @@
 #include "core/error_wrappers.hpp"
 #include "messaging/peer_wait.hpp"
 #include "messaging/subscriber_access.hpp"
+#include "messaging/topic_endpoint.hpp"
 #include "messaging/wait_hooks.hpp"
 #include "sync/ready_signal.hpp"
 #include "sync/sync_impl.hpp"
@@ -100,7 +101,7 @@ class WaitSetImpl {
     ++count_;
     if (watcher_.joinable()) {
       interrupt_.kick();  // the watcher takes the new entry in
-      (void)ready_keys();
+      (void)refresh_signal();
     }
     return key;
   }
@@ -118,7 +119,7 @@ class WaitSetImpl {
       round_ended_.wait(lock, [&] { return !in_wait_ || rounds_ != round; });
     }
     entries_[key].reset();
-    if (watcher_.joinable()) (void)ready_keys();
+    if (watcher_.joinable()) (void)refresh_signal();  // allocates nothing: never throws
   }
 
   // The keys ready now; empty at `deadline`. `watcher`: the watcher thread's
@@ -126,46 +127,51 @@ class WaitSetImpl {
   std::vector<std::size_t> wait(Deadline deadline, bool watcher) {
     const bool polls = wait_any_polls();
     Clock::duration poll = k_first_poll;
+    // Room for every entry, taken before anything is announced: collect()
+    // then allocates nothing between an announcement and its record.
     std::vector<WaitTarget> targets;
     std::vector<std::atomic<std::uint32_t>*> announced;
+    targets.reserve(k_max_wait_set_entries);
+    announced.reserve(k_max_wait_set_entries);
     for (;;) {
       targets.clear();
-      announced.clear();
       const std::uint32_t kicks = interrupt_.seen();
-      Deadline slice;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (watcher && stop_) return {};
-        std::vector<std::size_t> keys = ready_keys();
+      std::unique_lock<std::mutex> lock(mutex_);
+      // Withdraws what is announced on every way out of this round, an
+      // exception (out of memory in ready_keys()) included, and before
+      // `lock` is released: a sleeper count left raised would cost every
+      // later waker of the object a wake-up, and once unlocked, remove()
+      // may let the object (and the count's memory) go.
+      Announcements announcements(announced);
+      if (watcher && stop_) return {};
+      std::vector<std::size_t> keys = ready_keys();
+      if (!keys.empty()) return keys;
+      const auto now = Clock::now();
+      if (now >= deadline) return keys;
+      collect(polls, targets, announced);
+      if (!announced.empty()) {
+        // Pairs with the wakers' fence (peer_wait.hpp): either they see
+        // our announcement and wake us, or we see their change now.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        keys = ready_keys();
         if (!keys.empty()) return keys;
-        const auto now = Clock::now();
-        if (now >= deadline) return keys;
-        collect(polls, targets, announced);
-        if (!announced.empty()) {
-          // Pairs with the wakers' fence (peer_wait.hpp): either they see
-          // our announcement and wake us, or we see their change now.
-          std::atomic_thread_fence(std::memory_order_seq_cst);
-          keys = ready_keys();
-          if (!keys.empty()) {
-            withdraw(announced);
-            return keys;
-          }
-        }
-        slice = deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
-        if (polls) {
-          slice = std::min(slice, now + poll);
-          poll = std::min(poll * 2, k_max_poll);
-        }
-        if (watcher) in_wait_ = true;
       }
+      Deadline slice =
+          deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
+      if (polls) {
+        slice = std::min(slice, now + poll);
+        poll = std::min(poll * 2, k_max_poll);
+      }
+      if (watcher) in_wait_ = true;
+      lock.unlock();
       wait_any(targets.data(), targets.size(), watcher ? &interrupt_ : nullptr, kicks, slice);
-      withdraw(announced);
+      // Before the round ends: remove() lets the object go once it has.
+      announcements.withdraw();
       if (watcher) {
-        {
-          std::lock_guard<std::mutex> lock(mutex_);
-          in_wait_ = false;
-          ++rounds_;
-        }
+        lock.lock();
+        in_wait_ = false;
+        ++rounds_;
+        lock.unlock();
         round_ended_.notify_all();
       }
     }
@@ -175,7 +181,7 @@ class WaitSetImpl {
     std::lock_guard<std::mutex> lock(mutex_);
     if (watcher_.joinable()) return signal_.handle();
     if (!signal_.is_open() && !signal_.open(failure)) return -1;
-    (void)ready_keys();  // set at once if something is ready
+    (void)refresh_signal();  // set at once if something is ready
     try {
       watcher_ = std::thread([this] { watch(); });
     } catch (const std::system_error& e) {
@@ -191,6 +197,46 @@ class WaitSetImpl {
     WaitHook hook;
     bool removed = false;
   };
+
+  // Withdraws a round's announcements (the sleepers counts collect() raised)
+  // once: explicitly, or when it goes out of scope.
+  class Announcements {
+   public:
+    explicit Announcements(std::vector<std::atomic<std::uint32_t>*>& announced) noexcept
+        : announced_(announced) {}
+    Announcements(const Announcements&) = delete;
+    Announcements& operator=(const Announcements&) = delete;
+    ~Announcements() { withdraw(); }
+    void withdraw() noexcept {
+      for (std::atomic<std::uint32_t>* sleepers : announced_) {
+        sleepers->fetch_sub(1, std::memory_order_relaxed);
+      }
+      announced_.clear();
+    }
+
+   private:
+    std::vector<std::atomic<std::uint32_t>*>& announced_;
+  };
+
+  // Called with the lock held: whether an entry is ready; sets or clears
+  // the pollable handle, if any, to match. Allocates nothing.
+  bool refresh_signal() noexcept {
+    bool ready = false;
+    for (const auto& entry : entries_) {
+      if (entry != nullptr && !entry->removed && is_ready(entry->hook)) {
+        ready = true;
+        break;
+      }
+    }
+    if (signal_.is_open()) {
+      if (ready) {
+        signal_.set();
+      } else {
+        signal_.clear();
+      }
+    }
+    return ready;
+  }
 
   // Called with the lock held. Keeps the pollable handle in step, if any.
   std::vector<std::size_t> ready_keys() {
@@ -211,7 +257,8 @@ class WaitSetImpl {
 
   // Called with the lock held: what to sleep on, announcing this wait on
   // every word (except where wait_any() only polls, and would never take
-  // the wake-ups meant for it).
+  // the wake-ups meant for it). The vectors have room for every entry, so
+  // nothing here allocates (or throws) once a count is raised.
   void collect(bool polls, std::vector<WaitTarget>& targets,
                std::vector<std::atomic<std::uint32_t>*>& announced) {
     for (const auto& entry : entries_) {
@@ -236,34 +283,30 @@ class WaitSetImpl {
     }
   }
 
-  static void withdraw(const std::vector<std::atomic<std::uint32_t>*>& announced) noexcept {
-    for (std::atomic<std::uint32_t>* sleepers : announced) {
-      sleepers->fetch_sub(1, std::memory_order_relaxed);
-    }
-  }
-
   // The watcher thread: sleeps until an entry is ready and sets the handle;
   // then, since nothing wakes it when the object is taken, looks again after
-  // growing pauses until nothing is ready (ready_keys() clears the handle).
+  // growing pauses until nothing is ready (refresh_signal() clears the handle).
   void watch() noexcept {
     interrupt_.bind_current_thread();
     for (;;) {
+      Clock::duration pause = k_first_poll;
       try {
         (void)wait(k_forever, true);
       } catch (...) {
-        // Out of memory: look again after a pause, below.
+        // Out of memory: sleep a while, then look again.
+        const std::uint32_t kicks = interrupt_.seen();
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (stop_) return;
+        }
+        wait_any(nullptr, 0, &interrupt_, kicks, Clock::now() + k_max_watch_poll);
       }
-      Clock::duration pause = k_first_poll;
       for (;;) {
         const std::uint32_t kicks = interrupt_.seen();
         {
           std::lock_guard<std::mutex> lock(mutex_);
           if (stop_) return;
-          try {
-            if (ready_keys().empty()) break;
-          } catch (...) {
-            // Out of memory: keep the handle as it is and look again.
-          }
+          if (!refresh_signal()) break;
         }
         wait_any(nullptr, 0, &interrupt_, kicks, Clock::now() + pause);
         pause = std::min(pause * 2, k_max_watch_poll);
@@ -298,41 +341,50 @@ void report_forked(Failure& failure) {
               "one in the child");
 }
 
+// `hook` is the one wait_hook() gave for `handle`: without `ready` (and
+// without `failure` set), the handle is empty or the parent's.
 template <typename Handle>
-WaitHook make_hook(const char* kind, const Handle& handle, Failure& failure) {
-  WaitHook hook = wait_hook(handle);
-  if (!hook.ready) {
+WaitHook checked(WaitHook hook, const char* kind, const Handle& handle, Failure& failure) {
+  if (failure || hook.ready) return hook;
+  if (handle.is_open()) {
     failure.set(errc::invalid_state, std::string("WaitSet::add(): this ") + kind +
-                                         " handle is empty (or was inherited through fork()); "
-                                         "open or create it first");
+                                         " handle was inherited through fork() and belongs to "
+                                         "the parent; open the object again in the child");
+  } else {
+    failure.set(errc::invalid_state, std::string("WaitSet::add(): this ") + kind +
+                                         " handle is empty; open or create it first");
   }
-  return hook;
+  return WaitHook();
 }
 
 // One per kind of object, for WaitSet::add_hook().
 WaitHook consumer_hook(const void* object, std::size_t, Failure& failure) {
-  return make_hook("RingConsumer", *static_cast<const RingConsumer*>(object), failure);
+  const auto& consumer = *static_cast<const RingConsumer*>(object);
+  return checked(wait_hook(consumer), "RingConsumer", consumer, failure);
 }
 WaitHook channel_hook(const void* object, std::size_t, Failure& failure) {
-  return make_hook("Channel", *static_cast<const Channel*>(object), failure);
+  const auto& channel = *static_cast<const Channel*>(object);
+  return checked(wait_hook(channel), "Channel", channel, failure);
 }
 WaitHook server_hook(const void* object, std::size_t, Failure& failure) {
-  return make_hook("Server", *static_cast<const Server*>(object), failure);
+  const auto& server = *static_cast<const Server*>(object);
+  return checked(wait_hook(server), "Server", server, failure);
 }
 WaitHook event_hook(const void* object, std::size_t, Failure& failure) {
-  return make_hook("NamedEvent", *static_cast<const NamedEvent*>(object), failure);
+  const auto& event = *static_cast<const NamedEvent*>(object);
+  return checked(wait_hook(event, failure), "NamedEvent", event, failure);
 }
 WaitHook semaphore_hook(const void* object, std::size_t, Failure& failure) {
-  return make_hook("NamedSemaphore", *static_cast<const NamedSemaphore*>(object), failure);
+  const auto& semaphore = *static_cast<const NamedSemaphore*>(object);
+  return checked(wait_hook(semaphore, failure), "NamedSemaphore", semaphore, failure);
 }
 WaitHook subscriber_hook(const void* object, std::size_t, Failure& failure) {
   const auto& subscriber = *static_cast<const Subscriber*>(object);
-  if (!subscriber.is_open()) {
-    failure.set(errc::invalid_state,
-                "WaitSet::add(): this Subscriber handle is empty; open it first");
-    return WaitHook();
-  }
-  return make_hook("Subscriber", subscriber, failure);
+  // Its wait_hook() gives an empty handle a hook that is always ready.
+  const SubscriberImpl* impl = SubscriberAccess::impl(subscriber);
+  if (impl == nullptr || !impl->in_owner_process())
+    return checked(WaitHook(), "Subscriber", subscriber, failure);
+  return checked(wait_hook(subscriber), "Subscriber", subscriber, failure);
 }
 WaitHook producer_hook(const void* object, std::size_t message_size, Failure& failure) {
   const auto& producer = *static_cast<const RingProducer*>(object);
@@ -343,12 +395,7 @@ WaitHook producer_hook(const void* object, std::size_t message_size, Failure& fa
                     std::to_string(message_size) + "; wait for a size it can take");
     return WaitHook();
   }
-  WaitHook hook = wait_hook(producer, message_size);
-  if (!hook.ready) {
-    failure.set(errc::invalid_state,
-                "WaitSet::add(): this RingProducer handle is empty; open or create it first");
-  }
-  return hook;
+  return checked(wait_hook(producer, message_size), "RingProducer", producer, failure);
 }
 
 }  // namespace

@@ -70,13 +70,23 @@ struct FutexWaitv {
   std::uint32_t flags;
   std::uint32_t reserved;
 };
+// The kernel's struct __kernel_timespec: 64-bit fields on every
+// architecture, where a 32-bit build's timespec has a 32-bit tv_sec.
+struct KernelTimespec {
+  std::int64_t tv_sec;
+  std::int64_t tv_nsec;
+};
 constexpr long k_sys_futex_waitv = 449;
 constexpr std::uint32_t k_futex2_size_u32 = 0x02;  // shared: no FUTEX2_PRIVATE
 constexpr auto k_fallback_poll = std::chrono::milliseconds(1);
 
-// Set once futex_waitv turned out to be missing (ENOSYS: a kernel before
-// 5.16, or a seccomp filter that does not know it).
+// Set once futex_waitv turned out to be unusable: ENOSYS (a kernel before
+// 5.16), EPERM or ENOSYS from a seccomp filter that does not allow it,
+// EINVAL or anything else a kernel might say. Remembered for the process:
+// from then on wait_any() only sleeps briefly and its callers poll.
 std::atomic<bool> g_no_futex_waitv{false};
+// break_wait_any_for_testing(): the calls fail with EINVAL.
+std::atomic<bool> g_break_futex_waitv{false};
 
 void add(FutexWaitv* waiters, std::size_t& n, const std::atomic<std::uint32_t>& word,
          std::uint32_t expected) {
@@ -101,22 +111,28 @@ void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt*
   if (now >= deadline) return;
   if (n != 0 && !g_no_futex_waitv.load(std::memory_order_relaxed)) {
     // An absolute timeout on CLOCK_MONOTONIC, the clock of steady_clock.
-    timespec until{};
-    timespec* timeout = nullptr;
+    KernelTimespec until{};
+    KernelTimespec* timeout = nullptr;
     if (deadline != k_forever) {
-      ::clock_gettime(CLOCK_MONOTONIC, &until);
+      timespec start{};
+      ::clock_gettime(CLOCK_MONOTONIC, &start);
       const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now);
-      const long long ns = static_cast<long long>(until.tv_nsec) + left.count() % 1000000000;
-      until.tv_sec += static_cast<time_t>(left.count() / 1000000000 + ns / 1000000000);
-      until.tv_nsec = static_cast<long>(ns % 1000000000);
+      const std::int64_t ns = static_cast<std::int64_t>(start.tv_nsec) + left.count() % 1000000000;
+      until.tv_sec =
+          static_cast<std::int64_t>(start.tv_sec) + left.count() / 1000000000 + ns / 1000000000;
+      until.tv_nsec = ns % 1000000000;
       timeout = &until;
     }
-    // EAGAIN (a word changed), EINTR, ETIMEDOUT: the caller re-checks.
-    if (::syscall(k_sys_futex_waitv, waiters, static_cast<unsigned>(n), 0u, timeout,
-                  CLOCK_MONOTONIC) >= 0 ||
-        errno != ENOSYS) {
-      return;
+    const unsigned flags = g_break_futex_waitv.load(std::memory_order_relaxed) ? 1u : 0u;
+    if (::syscall(k_sys_futex_waitv, waiters, static_cast<unsigned>(n), flags, timeout,
+                  CLOCK_MONOTONIC) >= 0) {
+      return;  // a word's waiter woke us
     }
+    // EAGAIN (a word no longer held its value), EINTR, ETIMEDOUT: the
+    // caller re-checks. Anything else would come back at once on every call
+    // and turn the caller's loop into a busy one: poll instead, from now on.
+    const int error = errno;
+    if (error == EAGAIN || error == EINTR || error == ETIMEDOUT) return;
     g_no_futex_waitv.store(true, std::memory_order_relaxed);
   }
   // No futex_waitv (or nothing to wait on): a short sleep, then the caller
@@ -125,7 +141,13 @@ void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt*
 }
 
 bool wait_any_polls() noexcept {
-  return false;
+  // Without futex_waitv nothing takes the wake-ups of an announced sleeper.
+  return g_no_futex_waitv.load(std::memory_order_relaxed);
+}
+
+void break_wait_any_for_testing(bool broken) noexcept {
+  g_break_futex_waitv.store(broken, std::memory_order_relaxed);
+  if (!broken) g_no_futex_waitv.store(false, std::memory_order_relaxed);  // found out again
 }
 
 WaitInterrupt::~WaitInterrupt() = default;

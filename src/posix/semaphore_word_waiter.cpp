@@ -133,6 +133,8 @@ bool wait_any_polls() noexcept {
   return true;
 }
 
+void break_wait_any_for_testing(bool) noexcept {}  // nothing to break: it only polls
+
 WaitInterrupt::~WaitInterrupt() = default;
 
 void WaitInterrupt::bind_current_thread() noexcept {}

@@ -32,7 +32,7 @@ class SharedEvent final : public EventObject {
 
   void reset(Failure&) override { state_.signaled.store(0, std::memory_order_seq_cst); }
 
-  WaitHook wait_hook() override {
+  WaitHook wait_hook(Failure&) override {
     WaitHook hook;
     EventState* state = &state_;
     // Any value but 0 is "set": a wait would take it at once.

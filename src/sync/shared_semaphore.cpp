@@ -37,7 +37,7 @@ class SharedSemaphore final : public SemaphoreObject {
     if (sleeping != 0) segment_.waiters[0]->wake(state_.count, sleeping);
   }
 
-  WaitHook wait_hook() override {
+  WaitHook wait_hook(Failure&) override {
     WaitHook hook;
     SemaphoreState* state = &state_;
     hook.ready = [state] { return state->count.load(std::memory_order_acquire) != 0; };

@@ -37,7 +37,9 @@ class EventObject {
   virtual void reset(Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
   // Ready = signaled: a wait would return at once. Valid while this lives.
-  virtual WaitHook wait_hook() = 0;
+  // A hook without `ready`, with `failure` set, where this handle cannot be
+  // looked at without taking its signal (Win32: no EVENT_QUERY_STATE).
+  virtual WaitHook wait_hook(Failure& failure) = 0;
 };
 
 class SemaphoreObject {
@@ -46,7 +48,8 @@ class SemaphoreObject {
   virtual void post(std::uint32_t count, Failure& failure) = 0;
   virtual bool wait_until(Deadline deadline, Failure& failure) = 0;
   // Ready = count > 0: a wait would return at once. Valid while this lives.
-  virtual WaitHook wait_hook() = 0;
+  // As EventObject's (Win32: no SEMAPHORE_QUERY_STATE).
+  virtual WaitHook wait_hook(Failure& failure) = 0;
 };
 
 // The largest count a semaphore holds on every platform.

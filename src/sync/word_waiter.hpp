@@ -92,8 +92,12 @@ inline constexpr std::size_t k_max_wait_targets = 64;
 // for no reason: callers re-check. Callers announce themselves in each
 // word's sleepers count first (peer_wait.hpp), unless wait_any_polls().
 //
-// Linux: futex_waitv (kernel 5.16); without it, a sleep of at most 1 ms.
-// Win32: WaitForMultipleObjectsEx, giving back what it took. The portable
+// Linux: futex_waitv (kernel 5.16); where it fails (missing, refused by a
+// seccomp filter, any error but EAGAIN, EINTR, ETIMEDOUT), a sleep of at
+// most 1 ms, and wait_any_polls() turns true for the rest of the process.
+// Win32: WaitForMultipleObjectsEx on each distinct handle once, giving back
+// what it took; if the wait fails, a sleep until `deadline` (at most
+// 100 ms) instead of a return at once. The portable
 // path has no way to sleep on several named semaphores at once: it only
 // sleeps until `deadline` (or a kick), and callers poll with short ones.
 void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt* interrupt,
@@ -103,6 +107,12 @@ void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt*
 // callers poll instead of announcing themselves as sleepers, whose wake-ups
 // they would never consume.
 bool wait_any_polls() noexcept;
+
+// For tests: makes the platform's multi-wait fail as an unusable one would
+// (Linux: futex_waitv gets an invalid argument, EINVAL), so that the
+// fallback is taken; false undoes it and forgets the fallback. Elsewhere it
+// does nothing.
+void break_wait_any_for_testing(bool broken) noexcept;
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

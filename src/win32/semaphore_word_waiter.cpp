@@ -98,12 +98,18 @@ namespace {
 
 void CALLBACK wake_only(ULONG_PTR) {}
 
+// break_wait_any_for_testing(): every wait gets a null handle too, and fails.
+std::atomic<bool> g_break_wait{false};
+
+// The most a failed wait sleeps (WaitSet's k_peer_check_interval).
+constexpr DWORD k_max_failed_sleep_ms = 100;
+
 }  // namespace
 
 void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt* interrupt,
               std::uint32_t interrupt_seen, Deadline deadline) {
-  HANDLE handles[k_max_wait_targets];
-  const WaitTarget* owners[k_max_wait_targets];
+  HANDLE handles[k_max_wait_targets + 1];
+  const WaitTarget* owners[k_max_wait_targets + 1];
   DWORD n = 0;
   for (std::size_t i = 0; i < count && n < k_max_wait_targets; ++i) {
     const WaitTarget& target = targets[i];
@@ -114,6 +120,10 @@ void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt*
                : target.waiter != nullptr      ? static_cast<HANDLE>(target.waiter->native_handle())
                                                : nullptr;
     if (h == nullptr) continue;
+    // Each handle once: WaitForMultipleObjects fails at once on duplicates
+    // (the same object added twice, two entries sharing a waiter). The
+    // entries of one handle are of one object, with the same give-back.
+    if (std::find(handles, handles + n, h) != handles + n) continue;
     handles[n] = h;
     owners[n] = &target;
     ++n;
@@ -131,15 +141,26 @@ void wait_any(const WaitTarget* targets, std::size_t count, const WaitInterrupt*
     ::SleepEx(ms, alertable);
     return;
   }
-  const DWORD result = ::WaitForMultipleObjectsEx(n, handles, FALSE, ms, alertable);
+  DWORD waited = n;
+  if (g_break_wait.load(std::memory_order_relaxed)) handles[waited++] = nullptr;
+  const DWORD result = ::WaitForMultipleObjectsEx(waited, handles, FALSE, ms, alertable);
   if (result >= WAIT_OBJECT_0 && result < WAIT_OBJECT_0 + n) {
     const WaitTarget& target = *owners[result - WAIT_OBJECT_0];
     if (target.give_back != nullptr) target.give_back(target.native_handle);
+  } else if (result == WAIT_FAILED) {
+    // A handle the wait refuses (closed under us, or no SYNCHRONIZE right)
+    // would make it fail at once on every call: sleep out the slice
+    // instead, so that the caller polls readiness rather than spins.
+    ::SleepEx(std::min(ms, k_max_failed_sleep_ms), alertable);
   }
 }
 
 bool wait_any_polls() noexcept {
   return false;
+}
+
+void break_wait_any_for_testing(bool broken) noexcept {
+  g_break_wait.store(broken, std::memory_order_relaxed);
 }
 
 WaitInterrupt::~WaitInterrupt() {

@@ -180,11 +180,16 @@ class Win32Mutex final : public MutexObject {
 // ---- WaitSet hooks -------------------------------------------------------
 //
 // A WaitSet looks at an event or semaphore with NtQueryEvent /
-// NtQuerySemaphore, which take nothing, when the handle has the query right;
-// otherwise with a wait of 0 ms, giving back what it took. Its sleep (one
-// WaitForMultipleObjects over everything) takes the signal that wakes it,
-// and gives it back at once too (the consequence, that another waiter can
-// miss it in between, is documented in wait_set.hpp).
+// NtQuerySemaphore, which take nothing; a handle without the query right
+// (EVENT_QUERY_STATE, SEMAPHORE_QUERY_STATE) is refused by add(). Looking
+// through a wait of 0 ms instead would take the signal and have to give it
+// back, without knowing an event's kind: a SetEvent given back to a
+// manual-reset event could set it again after another process reset it, and
+// a handle opened for waiting only could not give anything back at all.
+// Its sleep (one WaitForMultipleObjects over everything) takes the signal
+// that wakes it from an auto-reset event or a semaphore, and gives it back
+// at once (the consequence, that another waiter can miss it in between, is
+// documented in wait_set.hpp); a manual-reset event loses nothing.
 
 using NtStatus = LONG;
 struct EventBasicInformation {
@@ -223,16 +228,25 @@ void give_back_semaphore(void* h) {
   ::ReleaseSemaphore(static_cast<HANDLE>(h), 1, nullptr);
 }
 
-// `query_ready(h, ready)`: false if it could not read the state.
+void refuse_unqueryable(Failure& failure, const char* kind, const std::string& name,
+                        const char* right) {
+  failure.set(win32_code(ERROR_ACCESS_DENIED),
+              std::string("WaitSet::add(): this handle of ") + kind + " " + quoted(name) +
+                  " lacks the " + right +
+                  " right, without which a WaitSet cannot look at it without taking its "
+                  "signal; have the creator's SDDL security_descriptor grant it (0x0001) to "
+                  "this user, then open the " +
+                  kind + " again");
+}
+
+// `query_ready(h, ready)`: false if it could not read the state, which
+// counts as ready (the object's own call then reports what is wrong).
 template <typename Query>
 WaitHook kernel_hook(HANDLE h, void (*give_back)(void*), Query query_ready) {
   WaitHook hook;
-  hook.ready = [h, give_back, query_ready] {
+  hook.ready = [h, query_ready] {
     bool ready = false;
-    if (query_ready(h, ready)) return ready;
-    if (::WaitForSingleObject(h, 0) != WAIT_OBJECT_0) return false;
-    if (give_back != nullptr) give_back(h);
-    return true;
+    return !query_ready(h, ready) || ready;
   };
   hook.native_handle = h;
   hook.give_back = give_back;
@@ -241,16 +255,16 @@ WaitHook kernel_hook(HANDLE h, void (*give_back)(void*), Query query_ready) {
 
 class Win32Event final : public EventObject {
  public:
-  // `reset` is what this process created it with; for an event it only
-  // opened, NtQueryEvent tells, else it is taken for auto-reset.
-  Win32Event(HANDLE h, std::string name, EventReset reset)
-      : handle_(h), name_(std::move(name)), manual_(reset == EventReset::manual_reset) {}
+  Win32Event(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
-  WaitHook wait_hook() override {
+  WaitHook wait_hook(Failure& failure) override {
     EventBasicInformation info{};
-    const bool manual = query(handle_.get(), info) ? info.type == 0 : manual_;
-    // Waiting on a manual-reset event takes nothing.
-    return kernel_hook(handle_.get(), manual ? nullptr : &give_back_event,
+    if (!query(handle_.get(), info)) {
+      refuse_unqueryable(failure, "event", name_, "EVENT_QUERY_STATE");
+      return WaitHook();
+    }
+    // Waiting on a manual-reset event takes nothing: nothing to give back.
+    return kernel_hook(handle_.get(), info.type == 0 ? nullptr : &give_back_event,
                        [](HANDLE h, bool& ready) {
                          EventBasicInformation state{};
                          if (!query(h, state)) return false;
@@ -279,14 +293,18 @@ class Win32Event final : public EventObject {
 
   Handle handle_;
   std::string name_;
-  bool manual_;
 };
 
 class Win32Semaphore final : public SemaphoreObject {
  public:
   Win32Semaphore(HANDLE h, std::string name) : handle_(h), name_(std::move(name)) {}
 
-  WaitHook wait_hook() override {
+  WaitHook wait_hook(Failure& failure) override {
+    SemaphoreBasicInformation info{};
+    if (!query(handle_.get(), info)) {
+      refuse_unqueryable(failure, "semaphore", name_, "SEMAPHORE_QUERY_STATE");
+      return WaitHook();
+    }
     return kernel_hook(handle_.get(), &give_back_semaphore, [](HANDLE h, bool& ready) {
       SemaphoreBasicInformation state{};
       if (!query(h, state)) return false;
@@ -355,9 +373,8 @@ std::unique_ptr<EventObject> open_event(const std::string& name, const SegmentOp
       },
       failure);
   if (h == nullptr) return nullptr;
-  // Only a created event's kind is known (open() passes auto_reset).
-  return std::make_unique<Win32Event>(h, name,
-                                      mode == OpenMode::create ? reset : EventReset::auto_reset);
+  // Its kind, for a WaitSet, is asked of the kernel (NtQueryEvent).
+  return std::make_unique<Win32Event>(h, name);
 }
 
 std::unique_ptr<SemaphoreObject> open_semaphore(const std::string& name,

@@ -9,6 +9,9 @@
 #include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 
+#include "sync/sync_segment.hpp"
+#include "sync/word_waiter.hpp"
+
 #if defined(_WIN32)
 #include <windows.h>
 #else
@@ -18,7 +21,6 @@
 
 #include "segment/segment_header.hpp"
 #include "sync/shared_event.hpp"
-#include "sync/sync_segment.hpp"
 #endif
 
 #include <atomic>
@@ -109,6 +111,50 @@ bool someone_waits_on(const std::string& event) {
 #endif
 }
 
+// For each kind in turn: a child makes that object ready while the set
+// sleeps, and the wait returns exactly its key.
+void check_each_kind_wakes_its_key() {
+  for (std::size_t i = 0; i < k_kinds.size(); ++i) {
+    const std::string& kind = k_kinds[i];
+    CAPTURE(kind);
+    const std::string base = test::unique_name("ws");
+    Objects objects(base);
+    CHECK(objects.set.size() == k_kinds.size());
+    CHECK(objects.set.try_wait().empty());
+
+    auto child = test::Child::spawn("wait_set_signal", {kind, base});
+    const std::vector<std::size_t> ready = objects.set.wait_for(std::chrono::seconds(60));
+    CHECK(ready == std::vector<std::size_t>{objects.keys[i]});
+
+    // Readiness took nothing: the object's own try_ call gets it.
+    char buffer[16];
+    Channel connection;  // held until the client has seen it accepted
+    if (kind == "ring") {
+      CHECK(objects.ring.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
+    } else if (kind == "channel") {
+      CHECK(objects.channel.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
+    } else if (kind == "server") {
+      connection = objects.server.try_accept();
+      CHECK(connection.is_open());
+    } else if (kind == "event") {
+      CHECK(objects.event.try_wait());
+    } else if (kind == "topic") {
+      const Sample sample = objects.subscriber.try_receive();
+      CHECK(sample.size() == 2);
+    } else {
+      CHECK(objects.semaphore.try_wait());
+    }
+    const auto status = child.wait();
+    CHECK(status.exited);
+    CHECK(status.code == 0);
+    // Taken: no longer ready (a ring, channel or subscriber whose writer
+    // has left stays ready: its receive reports peer_gone).
+    if (kind != "ring" && kind != "channel" && kind != "topic") {
+      CHECK(objects.set.try_wait().empty());
+    }
+  }
+}
+
 }  // namespace
 
 // args: kind base. Makes the object of `kind` (named as Objects names it)
@@ -148,45 +194,7 @@ SHMKIT_CHILD_ROLE(wait_set_producer_hangs) {
 
 TEST_SUITE("wait_set") {
   TEST_CASE("a child makes one of mixed objects ready: the wait returns exactly its key") {
-    for (std::size_t i = 0; i < k_kinds.size(); ++i) {
-      const std::string& kind = k_kinds[i];
-      CAPTURE(kind);
-      const std::string base = test::unique_name("ws");
-      Objects objects(base);
-      CHECK(objects.set.size() == k_kinds.size());
-      CHECK(objects.set.try_wait().empty());
-
-      auto child = test::Child::spawn("wait_set_signal", {kind, base});
-      const std::vector<std::size_t> ready = objects.set.wait_for(std::chrono::seconds(60));
-      CHECK(ready == std::vector<std::size_t>{objects.keys[i]});
-
-      // Readiness took nothing: the object's own try_ call gets it.
-      char buffer[16];
-      Channel connection;  // held until the client has seen it accepted
-      if (kind == "ring") {
-        CHECK(objects.ring.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
-      } else if (kind == "channel") {
-        CHECK(objects.channel.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
-      } else if (kind == "server") {
-        connection = objects.server.try_accept();
-        CHECK(connection.is_open());
-      } else if (kind == "event") {
-        CHECK(objects.event.try_wait());
-      } else if (kind == "topic") {
-        const Sample sample = objects.subscriber.try_receive();
-        CHECK(sample.size() == 2);
-      } else {
-        CHECK(objects.semaphore.try_wait());
-      }
-      const auto status = child.wait();
-      CHECK(status.exited);
-      CHECK(status.code == 0);
-      // Taken: no longer ready (a ring, channel or subscriber whose writer
-      // has left stays ready: its receive reports peer_gone).
-      if (kind != "ring" && kind != "channel" && kind != "topic") {
-        CHECK(objects.set.try_wait().empty());
-      }
-    }
+    check_each_kind_wakes_its_key();
   }
 
   TEST_CASE("nothing ready: try_wait is empty at once, wait_for at its deadline") {
@@ -390,6 +398,60 @@ TEST_SUITE("wait_set") {
     CHECK(set.size() == 0);  // NOLINT(bugprone-use-after-move): a moved-from set is empty
   }
 
+  TEST_CASE("the same objects added twice: waited on once, reported under both keys") {
+    // Win32: WaitForMultipleObjects refuses a handle given twice; Linux:
+    // futex_waitv gets the same word twice.
+    const std::string base = test::unique_name("ws");
+    test::NameGuard guard(base + "e");
+    guard.add(base + "r");
+    auto event = NamedEvent::create(base + "e", EventReset::auto_reset);
+    auto ring = RingConsumer::create(base + "r", 4096);
+    WaitSet set;
+    const std::size_t event_a = set.add(event);
+    const std::size_t ring_a = set.add(ring);
+    const std::size_t event_b = set.add(event);
+    const std::size_t ring_b = set.add(ring);
+    CHECK(set.try_wait().empty());
+    CHECK(set.wait_for(std::chrono::milliseconds(20)).empty());  // at its deadline
+
+    auto child = test::Child::spawn("wait_set_signal", {"event", base});
+    CHECK(set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{event_a, event_b});
+    CHECK(child.wait().code == 0);
+    CHECK(event.try_wait());  // nothing was taken: the signal is still there
+    CHECK(set.try_wait().empty());
+
+    child = test::Child::spawn("wait_set_signal", {"ring", base});
+    CHECK(set.wait_for(std::chrono::seconds(60)) == std::vector<std::size_t>{ring_a, ring_b});
+    CHECK(child.wait().code == 0);
+    char buffer[8];
+    CHECK(ring.try_receive(buffer, sizeof buffer) == std::optional<std::size_t>(2));
+  }
+
+  TEST_CASE("a multi-wait that fails is polled around: the waits still work") {
+    // Linux: futex_waitv fails with EINVAL, as under a seccomp filter or an
+    // odd kernel; the process then polls (and must not spin on the error).
+    // Win32: WaitForMultipleObjects fails (WAIT_FAILED). Portable: no change.
+    struct Mend {
+      ~Mend() { detail::break_wait_any_for_testing(false); }
+    } mend;
+    detail::break_wait_any_for_testing(true);
+    {
+      Objects objects(test::unique_name("ws"));
+      CHECK(objects.set.wait_for(std::chrono::milliseconds(20)).empty());
+    }
+    // futex: the failure is remembered, and the sets poll from then on.
+    if (detail::word_waiter_kind() == 1) CHECK(detail::wait_any_polls());
+    check_each_kind_wakes_its_key();
+
+    Objects objects(test::unique_name("ws"));
+    const std::intptr_t handle = objects.set.pollable_handle();
+    auto child = test::Child::spawn("wait_set_signal", {"semaphore", objects.base});
+    CHECK(signaled(handle, 60000));
+    CHECK(child.wait().code == 0);
+    CHECK(objects.semaphore.wait_for(std::chrono::seconds(60)));
+    CHECK(test::eventually([&] { return !signaled(handle, 0); }));
+  }
+
 #if !defined(_WIN32)
   TEST_CASE("a WaitSet inherited through fork() belongs to the parent") {
     Objects objects(test::unique_name("ws"));
@@ -412,6 +474,73 @@ TEST_SUITE("wait_set") {
     objects.event.set();  // the parent's set is untouched
     CHECK(objects.set.wait_for(std::chrono::seconds(60)) ==
           std::vector<std::size_t>{objects.keys[3]});
+  }
+  TEST_CASE("in a fork() child, a WaitSet refuses every handle the child inherited") {
+    Objects objects(test::unique_name("ws"));
+    auto producer = RingProducer::open(objects.base + "r");
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      WaitSet set;
+      int failed = 0;
+      const auto refused = [&](std::size_t key, const std::error_code& ec, int bit) {
+        if (key != WaitSet::k_no_key || ec != errc::invalid_state) failed |= bit;
+      };
+      std::error_code ec;
+      refused(set.add(objects.ring, ec), ec, 1);
+      refused(set.add(producer, 0, ec), ec, 2);
+      refused(set.add(objects.channel, ec), ec, 4);
+      refused(set.add(objects.server, ec), ec, 8);
+      refused(set.add(objects.event, ec), ec, 16);
+      refused(set.add(objects.semaphore, ec), ec, 32);
+      refused(set.add(objects.subscriber, ec), ec, 64);
+      // What the child opens itself is taken.
+      NamedEvent own = NamedEvent::open(objects.base + "e", {}, ec);
+      if (ec || set.add(own, ec) != 0 || ec) failed |= 128;
+      ::_exit(failed);
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+#endif
+
+#if defined(_WIN32)
+  TEST_CASE("Windows: an event or semaphore handle without the query right is refused") {
+    // Everyone may wait, signal and read the owner, but not query the state:
+    // open() asks for the query right first and settles for less.
+    SyncOptions strict;
+    strict.security_descriptor = "D:P(A;;0x100002;;;WD)(A;;RC;;;WD)";
+    const std::string base = test::unique_name("wsq");
+    test::NameGuard guard(base + "e");
+    guard.add(base + "m");
+    auto event = NamedEvent::create(base + "e", EventReset::manual_reset, strict);
+    auto semaphore = NamedSemaphore::create(base + "m", 0, strict);
+    auto opened_event = NamedEvent::open(base + "e");
+    auto opened_semaphore = NamedSemaphore::open(base + "m");
+    WaitSet set;
+    // The creator's handles have every right.
+    CHECK(set.add(event) == 0);
+    CHECK(set.add(semaphore) == 1);
+    std::error_code ec;
+    CHECK(set.add(opened_event, ec) == WaitSet::k_no_key);
+    CHECK(ec == std::error_code(ERROR_ACCESS_DENIED, std::system_category()));
+    CHECK(ec == std::errc::permission_denied);
+    ec.clear();
+    CHECK(set.add(opened_semaphore, ec) == WaitSet::k_no_key);
+    CHECK(ec == std::error_code(ERROR_ACCESS_DENIED, std::system_category()));
+    try {
+      (void)set.add(opened_event);
+      FAIL("add() took a handle it cannot look at");
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("EVENT_QUERY_STATE") != std::string::npos);
+      CHECK(what.find(base + "e") != std::string::npos);
+    }
+    // The opened handles still work for what they were opened for.
+    opened_event.set();
+    CHECK(set.try_wait() == std::vector<std::size_t>{0});
   }
 #endif
 }
