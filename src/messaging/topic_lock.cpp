@@ -50,7 +50,9 @@ bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
 }  // namespace
 
 std::timed_mutex& topic_local_mutex(const std::string& name) noexcept {
-  static std::timed_mutex mutexes[k_local_mutexes];
+  // Never destroyed: a handle in a static object may close after the
+  // statics of this file are gone.
+  static std::timed_mutex* const mutexes = new std::timed_mutex[k_local_mutexes];
   return mutexes[std::hash<std::string>{}(name) % k_local_mutexes];
 }
 
