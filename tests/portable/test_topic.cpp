@@ -927,6 +927,9 @@ TEST_SUITE("topic") {
     CHECK(std::string(to_string(ObjectKind::topic_pool)) == "topic_pool");
   }
   TEST_CASE("the lifecycle tools judge a topic's pool with its topic") {
+    // A Win32 object goes with its last handle: a topic whose creator exited
+    // is gone, and there is nothing stale to judge.
+    if (native_backend() == Backend::win32) return;
     test::NameGuard guard(test::unique_name("tp"));
     guard.add(guard.name() + ".p");
     auto creator = test::Child::spawn("topic_create_exit", {guard.name()});
@@ -945,7 +948,6 @@ TEST_SUITE("topic") {
       CHECK(remove_stale(only).empty());
       CHECK(Topic::exists(guard.name()));
     }
-    if (native_backend() == Backend::win32) return;  // gone with its last handle
     // Nobody uses it any more: the topic goes, and takes its pool along.
     (void)remove_stale(only);
     CHECK_FALSE(Topic::exists(guard.name()));
