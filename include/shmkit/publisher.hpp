@@ -35,8 +35,12 @@ class TypedPublisher;
 //
 // Blocking calls come in four forms (op, try_op, op_for, op_until), each with
 // a noexcept twin taking std::error_code&; "not now" is an empty Loan or
-// false. A publisher waits in two places only: for a free sample (loan), and
-// for room in the queue of a live subscriber that asked for
+// false. Every form keeps its deadline, the wait for the topic's lock
+// included (a try_ form only looks); the destructor and close() alone wait
+// for the lock up to one second (held for microseconds, so only a process
+// stuck holding it makes them wait), and then let go of the slot without
+// it: the slot is reused only after a later pass under the lock. A publisher waits in two places
+// only: for a free sample (loan), and for room in the queue of a live subscriber that asked for
 // OverflowPolicy::block_publisher (publish). A subscriber with drop_oldest
 // never makes it wait; a dead subscriber never does either (its slot and its
 // samples are reclaimed).
@@ -46,7 +50,8 @@ class TypedPublisher;
 // pool empty, which reclaims them. Killed inside publish(), it may leave one
 // sample held by a subscriber until that subscriber closes.
 //
-// Threads: one thread at a time per handle (its Loans included). Fork: in a
+// Threads: one thread at a time per handle (its Loans included); handles in
+// different threads, on one topic or not, are independent. Fork: in a
 // forked child the handle must not be used; the child may destroy it, which
 // leaves the parent's slot alone, and opens its own publisher.
 class SHMKIT_EXPORT Publisher {
@@ -117,9 +122,12 @@ class SHMKIT_EXPORT Publisher {
   // Waits only while the queue of a live block_publisher subscriber is full.
   // When it returns false (not now) the loan stays with the caller and no
   // subscriber got it; on true (and after publish()) the loan is empty.
+  // A subscriber whose queue words in the control segment are garbage is
+  // skipped: it gets nothing, the others get the sample, and the publish is
+  // not an error (that subscriber's receive reports errc::corrupted).
   // Errors: errc::invalid_argument (an empty loan, or one of another
-  // publisher), errc::corrupted, errc::invalid_state (empty handle); the
-  // loan stays with the caller.
+  // publisher), errc::invalid_state (empty handle); the loan stays with the
+  // caller.
   void publish(Loan&& loan) { (void)publish_at(loan, k_forever, nullptr); }
   [[nodiscard]] bool try_publish(Loan& loan) { return publish_at(loan, Deadline(), nullptr); }
   template <class Rep, class Period>

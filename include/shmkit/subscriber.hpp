@@ -47,8 +47,14 @@ struct SubscriberAccess;
 //
 // Blocking calls come in four forms (op, try_op, op_for, op_until), each with
 // a noexcept twin taking std::error_code&; "not now" is an empty Sample.
+// Receiving takes no lock. Opening waits for the topic's lock up to
+// open_timeout; the destructor and close() up to one second (held for
+// microseconds, so only a process stuck holding it makes them wait), and then
+// let go of the slot without it: its samples return at once, and the slot is
+// reused only after a later pass under the lock.
 //
-// Threads: one thread at a time per handle (its Samples included). Fork: in
+// Threads: one thread at a time per handle (its Samples included); handles
+// in different threads are independent. Fork: in
 // a forked child the handle must not be used; the child may destroy it, which
 // leaves the parent's slot alone.
 class SHMKIT_EXPORT Subscriber {

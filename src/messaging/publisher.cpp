@@ -6,6 +6,7 @@
 #include "messaging/topic_endpoint.hpp"
 #include "segment/segment_header.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -21,12 +22,12 @@ PublisherImpl::~PublisherImpl() {
   if (!attached || !in_owner_process()) return;
   TopicSegment& t = *topic;
   {
-    TopicLockGuard guard(lock, Deadline());
-    // Without the lock (a holder stuck for a whole second) the slot is
-    // released all the same: the next reclamation pass clears whatever a
-    // racing publish leaves.
+    TopicLockGuard guard(lock, topic_lock_grace_deadline());
+    // Without the lock (a holder stuck for k_topic_lock_grace) the slot is
+    // only marked released: the next reclamation pass under the lock scrubs
+    // it and frees it for reuse.
     if (guard.owner_died) reclaim_locked(t);
-    release_publisher_slot_locked(t, slot, self);
+    release_publisher_slot(t, slot, self, guard.locked);
   }
   // Subscribers waiting for data learn that this publisher is gone.
   wake_all_subscribers(t);
@@ -36,13 +37,16 @@ namespace {
 
 // Publishers reclaim what dead processes hold at most this often while
 // publishing (a dead subscriber's queue keeps samples out of the pool), and
-// look at the clock for it every 8th publish. Nothing waits on it: a loan
-// that finds the pool empty, and a publish waiting for a dead subscriber's
-// room, reclaim at once.
+// look at the clock for it every 8th publish; a loan waiting for a free
+// sample at most this often too. Nothing waits on it: a loan that finds the
+// pool empty reclaims at once, and a publish finding a dead block_publisher
+// subscriber's queue full reclaims that one inline (deliver_locked).
 constexpr auto k_publish_reclaim_interval = k_peer_check_interval;
 
-void reclaim_now(PublisherImpl& impl) {
-  TopicLockGuard guard(impl.lock, Deadline());
+// Takes the lock until `deadline` (a passed one: a short try) and runs the
+// reclamation pass.
+void reclaim_now(PublisherImpl& impl, Deadline deadline) {
+  TopicLockGuard guard(impl.lock, deadline);
   if (!guard.locked) return;
   reclaim_locked(*impl.topic);
   impl.last_reclaim = TopicClock::now();
@@ -71,7 +75,7 @@ long take_sample(PublisherImpl& impl, Deadline deadline) {
   long index = claim_sample(impl);
   if (index >= 0) return index;
   // The pool is empty: what dead processes held may be all that is missing.
-  reclaim_now(impl);
+  reclaim_now(impl, deadline);
   index = claim_sample(impl);
   if (index >= 0 || TopicClock::now() >= deadline) return index;
   (void)wait_for_peer(
@@ -81,7 +85,11 @@ long take_sample(PublisherImpl& impl, Deadline deadline) {
         return index >= 0;
       },
       [&] {
-        reclaim_now(impl);  // once per k_peer_check_interval while waiting
+        // Consulted on every wake-up: reclaim once per interval only.
+        const auto now = TopicClock::now();
+        if (now - impl.last_reclaim >= k_publish_reclaim_interval) {
+          reclaim_now(impl, std::min(deadline, now + k_peer_check_interval));
+        }
         return false;
       });
   return index;
@@ -211,7 +219,7 @@ Publisher Publisher::open_at(std::string_view topic_name, const TopicConfig* con
     impl->wait = options.wait;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self);
+                                   impl->self, detail::topic_local_mutex(topic->name));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {
@@ -309,7 +317,7 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
           impl->last_reclaim = detail::TopicClock::now();
         }
         const detail::DeliverResult result =
-            detail::deliver_locked(t, impl->slot, impl->generation, index, loan.size(), blocked, f);
+            detail::deliver_locked(t, impl->slot, impl->generation, index, loan.size(), blocked);
         if (result == detail::DeliverResult::delivered) {
           LoanAccess::consume(loan);
           return true;
@@ -317,8 +325,10 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
         blocked_word = t.control->subscribers[blocked].identity.load(std::memory_order_acquire);
       }
       // A live block_publisher subscriber's queue is full: wait for room, for
-      // it to leave, or for it to die (checked each slice, then reclaimed).
+      // it to leave, or for it to die (looked at once per interval; the next
+      // deliver_locked reclaims it).
       auto& s = t.control->subscribers[blocked];
+      auto next_liveness_check = detail::TopicClock::now() + detail::k_peer_check_interval;
       const detail::WaitResult waited = detail::wait_for_peer(
           impl->wait, deadline, t.space_words(),
           [&] {
@@ -329,10 +339,14 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
             return head < tail || head - tail < depth;  // garbage: look again under the lock
           },
           [&] {
-            if (!detail::slot_alive(blocked_word)) detail::reclaim_now(*impl);
-            return false;
+            // Consulted on every wake-up: a liveness look once per interval.
+            const auto now = detail::TopicClock::now();
+            if (now < next_liveness_check) return false;
+            next_liveness_check = now + detail::k_peer_check_interval;
+            return !detail::slot_alive(blocked_word);  // dead: try again at once
           });
       if (waited == detail::WaitResult::timed_out) return false;
+      // ready or peer_gone (the blocker died): deliver again.
     }
   });
 }

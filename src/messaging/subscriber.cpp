@@ -17,9 +17,12 @@ namespace detail {
 SubscriberImpl::~SubscriberImpl() {
   if (!attached || !in_owner_process()) return;
   TopicSegment& t = *topic;
-  TopicLockGuard guard(lock, Deadline());
+  // Without the lock (a holder stuck for k_topic_lock_grace) the slot is
+  // only marked released: the next reclamation pass under the lock scrubs it
+  // (a publish may still be writing into its queue) and frees it for reuse.
+  TopicLockGuard guard(lock, topic_lock_grace_deadline());
   if (guard.owner_died) reclaim_locked(t);
-  release_subscriber_slot_locked(t, slot, self);
+  release_subscriber_slot(t, slot, self, guard.locked);
 }
 
 struct SampleAccess {
@@ -50,7 +53,10 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
   for (int attempt = 0; attempt < 1000; ++attempt) {
     std::uint64_t tail = s.tail.load(std::memory_order_acquire);
     const std::uint64_t head = s.head.load(std::memory_order_acquire);
-    if (head < tail || head - tail > impl.depth) {
+    // The depth word too: publishers skip a queue whose words they cannot
+    // trust (deliver_locked), and this is where that is reported.
+    if (head < tail || head - tail > impl.depth ||
+        s.queue_depth.load(std::memory_order_relaxed) != impl.depth) {
       t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) +
                          ") has head " + std::to_string(head) + " and tail " +
                          std::to_string(tail));
@@ -195,7 +201,7 @@ Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOpti
     impl->block = options.overflow == OverflowPolicy::block_publisher;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self);
+                                   impl->self, detail::topic_local_mutex(topic->name));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {

@@ -84,46 +84,93 @@ void wake_all_subscribers(TopicSegment& t) noexcept {
   for (std::size_t i = 0; i < t.config.max_subscribers; ++i) wake_everyone(t.data_words(i));
 }
 
+namespace {
+
+// Empties subscriber slot `i`'s queue and clears its bit everywhere (the
+// identity word is the caller's to store, last).
+void scrub_subscriber(TopicSegment& t, std::size_t i) noexcept {
+  TopicSubscriberSlot& s = t.control->subscribers[i];
+  s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
+  clear_holder_bits(t, subscriber_bit(i));
+}
+
+// Clears the history bit of every sample that no live entry of the history
+// ring names: a publisher that died between storing an entry and counting it
+// (or garbage) would otherwise keep that sample forever.
+void clear_orphan_history_bits(TopicSegment& t) noexcept {
+  const std::size_t ring = t.config.history;
+  const std::uint64_t count = t.control->history_count.load(std::memory_order_relaxed);
+  std::uint32_t named[k_max_topic_queue_depth];
+  std::size_t n = 0;
+  // Entries [count - ring, count) are live; the one at count % ring too (a
+  // publisher may have stored it and died before counting it).
+  const std::uint64_t first = count >= ring ? count - ring : 0;
+  for (std::uint64_t e = first; e <= count && n < ring; ++e) {
+    const std::uint32_t index = t.history[e % ring].load(std::memory_order_relaxed);
+    if (index < t.config.sample_count) named[n++] = index;
+  }
+  std::sort(named, named + n);
+  for (std::size_t k = 0; k < t.config.sample_count; ++k) {
+    if ((t.holders[k].load(std::memory_order_relaxed) & k_history_bit) == 0) continue;
+    if (std::binary_search(named, named + n, static_cast<std::uint32_t>(k))) continue;
+    drop_reference(t, static_cast<std::uint32_t>(k), k_history_bit);
+  }
+}
+
+}  // namespace
+
 void reclaim_locked(TopicSegment& t) noexcept {
   std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
-  bool publisher_left = false;
-  bool subscriber_left = false;
+  std::uint64_t gone_publishers = 0;
+  std::uint64_t gone_subscribers = 0;
+  bool live_publisher = false;
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
-    TopicPublisherSlot& p = t.control->publishers[j];
-    const std::uint64_t word = p.identity.load(std::memory_order_acquire);
-    if (!slot_occupied(word)) continue;
-    if (slot_alive(word)) {
+    const std::uint64_t word = t.control->publishers[j].identity.load(std::memory_order_acquire);
+    if (slot_occupied(word) && slot_alive(word)) {
       keep |= publisher_bit(j);
-    } else {
-      p.identity.store(k_topic_slot_closed, std::memory_order_release);
-      publisher_left = true;
+      live_publisher = true;
+    } else if (!slot_claimable(word)) {
+      gone_publishers |= std::uint64_t{1} << j;  // dead, released or garbage
     }
   }
   for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
     TopicSubscriberSlot& s = t.control->subscribers[i];
     const std::uint64_t word = s.identity.load(std::memory_order_acquire);
-    if (!slot_occupied(word)) continue;
-    if (slot_alive(word)) {
+    if (slot_occupied(word) && slot_alive(word)) {
       keep |= subscriber_bit(i);
-    } else {
-      // Nobody pops this queue any more: empty it, then free the slot.
-      s.identity.store(0, std::memory_order_release);
+    } else if (!slot_claimable(word)) {
+      // Nobody pops this queue any more: empty it (bits below).
       s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
-      subscriber_left = true;
+      gone_subscribers |= std::uint64_t{1} << i;
     }
   }
   // Every bit no occupied slot owns goes: the dead ones' and any garbage.
   clear_holder_bits(t, ~keep);
-  if (publisher_left) wake_all_subscribers(t);
+  if (t.config.history > 0) clear_orphan_history_bits(t);
+  // Scrubbed: now the slots may be reused (identity last).
+  for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
+    if ((gone_publishers >> j) & 1) {
+      t.control->publishers[j].identity.store(k_topic_slot_closed, std::memory_order_release);
+    }
+  }
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    if ((gone_subscribers >> i) & 1) {
+      t.control->subscribers[i].identity.store(0, std::memory_order_release);
+    }
+  }
+  // Only publishers sleep on the space words, and a dead one leaves its
+  // announcement behind: with no live publisher, nobody sleeps there.
+  if (!live_publisher) t.control->space_sleepers.store(0, std::memory_order_relaxed);
+  if (gone_publishers != 0) wake_all_subscribers(t);
   // A publisher may wait for room in a dead subscriber's queue.
-  if (subscriber_left) wake_space(t);
+  if (gone_subscribers != 0) wake_space(t);
 }
 
 int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32_t& generation,
                                 Failure& failure) {
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
     TopicPublisherSlot& p = t.control->publishers[j];
-    if (slot_occupied(p.identity.load(std::memory_order_acquire))) continue;
+    if (!slot_claimable(p.identity.load(std::memory_order_acquire))) continue;
     // A closed publisher left no loans (it cleared them), and a dead one's
     // were cleared by the reclamation pass before this.
     clear_holder_bits(t, publisher_bit(j));
@@ -144,13 +191,17 @@ int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_
                                  std::uint32_t& generation, Failure& failure) {
   for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
     TopicSubscriberSlot& s = t.control->subscribers[i];
-    if (slot_occupied(s.identity.load(std::memory_order_acquire))) continue;
+    if (!slot_claimable(s.identity.load(std::memory_order_acquire))) continue;
     clear_holder_bits(t, subscriber_bit(i));
     s.queue_depth.store(static_cast<std::uint32_t>(depth), std::memory_order_relaxed);
     s.policy.store(static_cast<std::uint32_t>(policy), std::memory_order_relaxed);
     s.dropped.store(0, std::memory_order_relaxed);
     s.head.store(0, std::memory_order_relaxed);
     s.tail.store(0, std::memory_order_relaxed);
+    // A dead occupant's sleepers never took themselves off: start at 0, and
+    // move the signal so that no stale sleep matches it.
+    s.sleepers.store(0, std::memory_order_relaxed);
+    s.signal.fetch_add(1, std::memory_order_relaxed);
     // Late joiner: the last samples of the history ring, oldest first.
     const std::uint64_t kept = t.control->history_count.load(std::memory_order_relaxed);
     const std::size_t ring = t.config.history;
@@ -178,44 +229,49 @@ int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_
   return -1;
 }
 
-void release_publisher_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept {
+void release_publisher_slot(TopicSegment& t, std::size_t slot, std::uint64_t self,
+                            bool locked) noexcept {
   TopicPublisherSlot& p = t.control->publishers[slot];
   // Only if it is still ours: a slot taken over (we were judged dead) is not.
   if (p.identity.load(std::memory_order_acquire) != self) return;
-  p.identity.store(k_topic_slot_closed, std::memory_order_release);
   clear_holder_bits(t, publisher_bit(slot));
+  p.identity.store(locked ? k_topic_slot_closed : k_topic_slot_released, std::memory_order_release);
 }
 
-void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot,
-                                    std::uint64_t self) noexcept {
+void release_subscriber_slot(TopicSegment& t, std::size_t slot, std::uint64_t self,
+                             bool locked) noexcept {
   TopicSubscriberSlot& s = t.control->subscribers[slot];
   if (s.identity.load(std::memory_order_acquire) != self) return;
-  s.identity.store(0, std::memory_order_release);
-  s.tail.store(s.head.load(std::memory_order_relaxed), std::memory_order_release);
-  clear_holder_bits(t, subscriber_bit(slot));
+  scrub_subscriber(t, slot);
+  s.identity.store(locked ? 0 : k_topic_slot_released, std::memory_order_release);
   // A publisher may be waiting for room in this queue.
   wake_space(t);
 }
 
 DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
-                             std::uint32_t index, std::size_t size, std::size_t& blocked_slot,
-                             Failure& failure) {
+                             std::uint32_t index, std::size_t size,
+                             std::size_t& blocked_slot) noexcept {
   TopicControl& c = *t.control;
   std::uint64_t receivers = 0;
   // Room for every block_publisher subscriber first: a publish either
   // reaches everyone or no one.
   for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
-    if (!slot_occupied(c.subscribers[i].identity.load(std::memory_order_acquire))) continue;
+    TopicSubscriberSlot& s = c.subscribers[i];
+    const std::uint64_t word = s.identity.load(std::memory_order_acquire);
+    if (!slot_occupied(word)) continue;
     QueueView view;
     Failure bad;
-    if (!read_queue(t, i, view, bad)) {
-      if (!failure) failure = bad;
-      continue;  // garbage: this one gets nothing, the others go on
-    }
+    if (!read_queue(t, i, view, bad)) continue;  // garbage: skipped (deliver_locked's contract)
     if (view.block && view.size() >= view.depth) {
-      blocked_slot = i;
-      failure.clear();
-      return DeliverResult::blocked;
+      if (slot_alive(word)) {
+        blocked_slot = i;
+        return DeliverResult::blocked;
+      }
+      // Dead and full: reclaimed now, it never blocks anyone.
+      scrub_subscriber(t, i);
+      s.identity.store(0, std::memory_order_release);
+      wake_space(t);
+      continue;
     }
     receivers |= subscriber_bit(i);
   }
@@ -235,7 +291,8 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
     bool pushed = false;
     for (int attempt = 0; attempt < 64; ++attempt) {
       QueueView view;
-      if (!read_queue(t, i, view, failure)) break;
+      Failure bad;
+      if (!read_queue(t, i, view, bad)) break;
       if (view.size() < view.depth) {
         queue[view.head % view.depth].store(index, std::memory_order_relaxed);
         s.head.store(view.head + 1, std::memory_order_release);
@@ -255,20 +312,23 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
       // Garbage in its words (or a tail that kept moving, which only a
       // writer of garbage makes): it does not get this sample.
       drop_reference(t, index, subscriber_bit(i));
-      if (!failure) t.corrupted(failure, "subscriber slot " + std::to_string(i) + "'s queue");
       continue;
     }
     wake_everyone(t.data_words(i));
   }
   if (t.config.history > 0) {
+    // The entry first, then its bit: a publisher dying between the two
+    // leaves an entry whose sample is not kept (skipped by late joiners),
+    // never a kept sample no entry names (and reclaim_locked clears such a
+    // bit anyway).
     const std::size_t ring = t.config.history;
     const std::uint64_t count = c.history_count.load(std::memory_order_relaxed);
     if (count >= ring) {
       const std::uint32_t evicted = t.history[count % ring].load(std::memory_order_relaxed);
       drop_reference(t, evicted, k_history_bit);
     }
-    t.holders[index].fetch_or(k_history_bit, std::memory_order_acq_rel);
     t.history[count % ring].store(index, std::memory_order_relaxed);
+    t.holders[index].fetch_or(k_history_bit, std::memory_order_acq_rel);
     c.history_count.store(count + 1, std::memory_order_relaxed);
   }
   drop_reference(t, index, publisher_bit(slot));

@@ -22,9 +22,16 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-// A slot word held by a process (alive or not): neither free nor closed.
+// A slot word held by a process (alive or not): neither free, closed nor
+// released.
 constexpr bool slot_occupied(std::uint64_t word) noexcept {
-  return word != 0 && word != k_topic_slot_closed;
+  return word > k_topic_slot_released;
+}
+
+// A slot word a newcomer may take: free or cleanly closed (a released one
+// waits for the reclamation pass, a held one for its process to die).
+constexpr bool slot_claimable(std::uint64_t word) noexcept {
+  return word == 0 || word == k_topic_slot_closed;
 }
 
 // The queue of subscriber `slot` as read now, validated.
@@ -48,9 +55,13 @@ std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept;
 // when the sample became free.
 void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noexcept;
 
-// The full reclamation pass: every slot whose process is dead is released
-// (its bits cleared in every sample, its queue reset, the slot freed), and
-// bits that no occupied slot can own are cleared.
+// The full reclamation pass: every slot whose process is dead, and every
+// released one, is scrubbed (its bits cleared in every sample, its queue
+// reset) and then freed (identity stored last); bits that no occupied slot
+// can own are cleared, and so is the history bit of every sample no entry
+// of the history ring names (a publisher that died between the two). With
+// no live publisher left, the space sleepers count (which dead publishers
+// may have left raised) is reset.
 void reclaim_locked(TopicSegment& t) noexcept;
 
 // Liveness of the process in a slot word (false for free, closed, garbage).
@@ -66,8 +77,16 @@ int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_
                                  OverflowPolicy policy, std::size_t history,
                                  std::uint32_t& generation, Failure& failure);
 
-void release_publisher_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
-void release_subscriber_slot_locked(TopicSegment& t, std::size_t slot, std::uint64_t self) noexcept;
+// Releases the slot if it is still `self`'s: its bits and queue are cleared
+// first, its identity stored last. `locked`: the caller holds the topic lock,
+// and the slot is closed (publisher) or freed (subscriber) for reuse; else
+// (a destructor that did not get the lock) it is only marked
+// k_topic_slot_released, for the next locked reclamation pass to scrub again
+// and free: a publish that holds the lock may still be writing into it.
+void release_publisher_slot(TopicSegment& t, std::size_t slot, std::uint64_t self,
+                            bool locked) noexcept;
+void release_subscriber_slot(TopicSegment& t, std::size_t slot, std::uint64_t self,
+                             bool locked) noexcept;
 
 // Wakes the publishers waiting for a free sample or for room.
 void wake_space_sleepers(TopicSegment& t) noexcept;
@@ -78,14 +97,19 @@ void wake_all_subscribers(TopicSegment& t) noexcept;
 enum class DeliverResult { delivered, blocked };
 
 // Publishes sample `index` (on loan to publisher `slot`) of `size` bytes:
-// blocked (nothing done, `blocked_slot` set) when a block_publisher
+// blocked (nothing done, `blocked_slot` set) when a live block_publisher
 // subscriber's queue is full, else delivered to every attached subscriber,
-// the history updated and the publisher's bit cleared. A subscriber whose
-// queue words are garbage is reported as errc::corrupted after everyone
-// else got the sample.
+// the history updated and the publisher's bit cleared. A block_publisher
+// subscriber found full and dead is reclaimed here and never blocks.
+//
+// Corruption contract: a subscriber whose queue words are garbage is skipped
+// (it gets nothing, no bit of it is left on the sample) and the publish goes
+// on for everyone else: it is not the publisher's error (the publish
+// happened, the loan is consumed); that subscriber's own receive reports
+// errc::corrupted, since it validates the same words.
 DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
-                             std::uint32_t index, std::size_t size, std::size_t& blocked_slot,
-                             Failure& failure);
+                             std::uint32_t index, std::size_t size,
+                             std::size_t& blocked_slot) noexcept;
 
 // Publishers attached now that are alive / subscribers likewise.
 std::size_t live_publishers(const TopicSegment& t) noexcept;

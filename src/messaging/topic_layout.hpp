@@ -60,8 +60,14 @@ inline constexpr std::size_t k_topic_sample_header_size = 64;
 inline constexpr std::size_t k_topic_pool_data_offset = 64;
 
 // Slot identity words: 0 = free (never used, or reclaimed), k_topic_slot_closed
-// = its holder closed it cleanly, else pack_slot() of the holding process.
+// = its holder closed it cleanly, k_topic_slot_released = its holder let go
+// of it without the topic lock (a destructor that waited k_topic_lock_grace
+// in vain): not claimable until a reclamation pass under the lock has
+// scrubbed it (a publish that held the lock meanwhile may have left bits and
+// queue entries in it), else pack_slot() of the holding process (never below
+// 2^32: the pid is in the high half).
 inline constexpr std::uint64_t k_topic_slot_closed = 1;
+inline constexpr std::uint64_t k_topic_slot_released = 2;
 
 // The config as the creator wrote it; copied and validated by every opener.
 struct TopicConfigWords {

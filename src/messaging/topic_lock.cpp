@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -19,34 +20,69 @@ using Clock = std::chrono::steady_clock;
 constexpr auto k_lock_liveness_slice = std::chrono::milliseconds(5);
 constexpr int k_lock_spins = 200;
 
-// Topic locks this process holds now (any topic, any thread). The lock is
-// never taken twice by one thread, so a word that names this process while
-// it holds none is garbage, not a holder to wait for.
-std::atomic<int> g_held_here{0};
+// The process-local mutexes, chosen by a hash of the topic's name.
+constexpr std::size_t k_local_mutexes = 32;
+
+bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
+  if (local.try_lock()) return true;
+  // A thread of this process holds it for microseconds: spin a little
+  // before sleeping, and that is all a passed deadline gets.
+  for (int spin = 0; spin < k_lock_spins; ++spin) {
+    cpu_relax();
+    if (local.try_lock()) return true;
+  }
+  if (deadline == k_forever) {
+    try {
+      local.lock();
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  if (Clock::now() >= deadline) return false;
+  try {
+    return local.try_lock_until(deadline);
+  } catch (...) {
+    return false;
+  }
+}
 
 }  // namespace
 
+std::timed_mutex& topic_local_mutex(const std::string& name) noexcept {
+  // Never destroyed: a handle in a static object may close after the
+  // statics of this file are gone.
+  static std::timed_mutex* const mutexes = new std::timed_mutex[k_local_mutexes];
+  return mutexes[std::hash<std::string>{}(name) % k_local_mutexes];
+}
+
+Deadline topic_lock_grace_deadline() noexcept {
+  return deadline_after(k_topic_lock_grace);
+}
+
 TopicLockResult TopicLock::lock(Deadline deadline) noexcept {
+  if (!take_local(*local_, deadline)) return TopicLockResult::timed_out;
+  const TopicLockResult result = lock_shared_word(deadline);
+  if (result == TopicLockResult::timed_out) local_->unlock();
+  return result;
+}
+
+TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
   std::atomic<std::uint64_t>& owner = control_->lock_owner;
   std::uint64_t seen = 0;
   if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
                                     std::memory_order_relaxed)) {
-    g_held_here.fetch_add(1, std::memory_order_relaxed);
     return TopicLockResult::acquired;
   }
-  for (int spin = 0; spin < k_lock_spins && seen != 0; ++spin) {
+  for (int spin = 0; spin < k_lock_spins && seen != 0 && seen != self_; ++spin) {
     cpu_relax();
     seen = owner.load(std::memory_order_relaxed);
   }
-  const auto started = Clock::now();
-  deadline =
-      std::max(deadline, started + std::chrono::duration_cast<Clock::duration>(k_topic_lock_grace));
-  auto next_check = started + k_lock_liveness_slice;
+  auto next_check = Clock::now() + k_lock_liveness_slice;
   for (;;) {
     if (seen == 0) {
       if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
                                         std::memory_order_relaxed)) {
-        g_held_here.fetch_add(1, std::memory_order_relaxed);
         return TopicLockResult::acquired;
       }
       if (seen == 0) {
@@ -56,14 +92,14 @@ TopicLockResult TopicLock::lock(Deadline deadline) noexcept {
     }
     const auto now = Clock::now();
     const bool last_chance = now >= deadline;
-    if (last_chance || now >= next_check) {
-      const bool ours_but_not_held =
-          seen == self_ && g_held_here.load(std::memory_order_relaxed) == 0;
-      const bool dead = seen != self_ && !is_alive(seen >> 32, seen, k_slot_start_time_mask);
-      if (ours_but_not_held || dead) {
+    // Our own word while this thread holds the local mutex: no thread of
+    // ours holds the lock, so the word names no holder (garbage, or a word
+    // left by a takeover gone wrong): taken over at once, like a dead one's.
+    const bool ours = seen == self_;
+    if (ours || last_chance || now >= next_check) {
+      if (ours || !is_alive(seen >> 32, seen, k_slot_start_time_mask)) {
         if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
                                           std::memory_order_relaxed)) {
-          g_held_here.fetch_add(1, std::memory_order_relaxed);
           return TopicLockResult::acquired_owner_died;
         }
         if (!last_chance) continue;
@@ -90,15 +126,13 @@ void TopicLock::unlock() noexcept {
   // from us (it judged us dead, wrongly), it is theirs now.
   if (control_->lock_owner.compare_exchange_strong(expected, 0, std::memory_order_release,
                                                    std::memory_order_relaxed)) {
-    g_held_here.fetch_sub(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (control_->lock_sleepers.load(std::memory_order_relaxed) != 0) {
       control_->lock_signal.fetch_add(1, std::memory_order_release);
       waiter_->wake(control_->lock_signal, 1);
     }
-  } else {
-    g_held_here.fetch_sub(1, std::memory_order_relaxed);
   }
+  local_->unlock();
 }
 
 }  // namespace detail

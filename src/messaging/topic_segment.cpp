@@ -276,14 +276,16 @@ std::shared_ptr<TopicSegment> open_topic_segment(std::string_view name_view,
 
 bool remove_topic_segments(const std::string& name, const SegmentOptions& options,
                            Failure& failure) {
+  // The pool first: once the control segment is gone, an open_or_create may
+  // create a new topic (control and pool) under the name, whose pool must
+  // not be the one removed here. The other way round, an opener that finds
+  // the old control segment without its pool fails (it cannot open the
+  // pool) instead of losing a live topic's pool; and a creator that finds a
+  // pool left under the name replaces it (initialize_topic).
+  const bool pool_removed = remove_segment(pool_name_of(name), options, failure);
+  if (failure) return false;
   const bool removed = remove_sync_segment(name, options, k_topic_waiter_slots, failure);
   if (failure) return false;
-  Failure pool_failure;
-  const bool pool_removed = remove_segment(pool_name_of(name), options, pool_failure);
-  if (pool_failure) {
-    failure = pool_failure;
-    return false;
-  }
   return removed || pool_removed;
 }
 

@@ -19,7 +19,7 @@ T word_at(const std::byte* base, std::size_t offset) {
 }
 
 bool occupied(std::uint64_t word) {
-  return word != 0 && word != k_topic_slot_closed;
+  return word > k_topic_slot_released;  // neither free, closed nor released
 }
 
 }  // namespace

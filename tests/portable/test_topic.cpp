@@ -8,6 +8,7 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "core/process_identity.hpp"
 #include "messaging/subscriber_access.hpp"
 #include "messaging/topic_layout.hpp"
 #include "messaging/topic_snapshot.hpp"
@@ -139,6 +140,29 @@ SHMKIT_CHILD_ROLE(topic_scribbler) {
   if (!sample) return 3;
   const_cast<volatile std::byte*>(sample.data())[0] = std::byte{0x55};  // must fault
   return 7;
+}
+
+// args: topic progress. Takes the topic's lock word (as a live holder that
+// never lets go), records that, then waits to be killed.
+SHMKIT_CHILD_ROLE(topic_lock_squatter) {
+  SegmentOptions raw;
+  raw.raw = true;
+  auto control_shm = NamedSharedMemory::open(args.at(0), raw);
+  auto shm = NamedSharedMemory::open(args.at(1));
+  auto& control = *reinterpret_cast<detail::TopicControl*>(
+      static_cast<std::byte*>(control_shm.data()) + detail::k_header_size + 8 +
+      detail::k_topic_state_offset);
+  const std::uint64_t self = detail::pack_slot(detail::current_process());
+  std::uint64_t expected = 0;
+  // Lock holders keep it for microseconds: a bounded number of tries.
+  for (long tries = 0; !control.lock_owner.compare_exchange_strong(expected, self); ++tries) {
+    if (tries > 100000000) return 2;
+    expected = 0;
+    std::this_thread::yield();
+  }
+  progress_of(shm).stage.store(1);
+  std::this_thread::sleep_for(120s);
+  return 1;
 }
 
 // args: topic. Creates the topic and exits: its creator is then dead.
@@ -308,10 +332,11 @@ TEST_SUITE("topic") {
       CHECK(topic.free_samples() == 4);
       child.kill();
       child.wait();
-      // A full block_publisher queue of a dead subscriber does not block.
+      // A full block_publisher queue of a dead subscriber does not block,
+      // not even a try_publish: the publish reclaims it inline.
       Loan loan = publisher.loan_for(4, 30s);
       REQUIRE(loan);
-      CHECK(publisher.publish_for(loan, 30s));
+      CHECK(publisher.try_publish(loan));
       // Publishing reclaims what the dead one held (at most every 100 ms).
       CHECK(test::eventually(
           [&] {
@@ -468,9 +493,14 @@ TEST_SUITE("topic") {
           (void)subscriber.receive_for(50ms, ec);
           break;
         case Damage::publish: {
+          // The publish happens (for everyone else); the damaged queue is
+          // skipped, and its subscriber is the one told.
           Loan loan = publisher.loan_for(4, 1s);
           REQUIRE(loan);
-          (void)publisher.publish_for(loan, 50ms, ec);
+          CHECK(publisher.publish_for(loan, 50ms, ec));
+          CHECK_FALSE(ec);
+          CHECK_FALSE(loan);
+          (void)subscriber.receive_for(50ms, ec);
           break;
         }
         case Damage::open_subscriber:
@@ -501,6 +531,146 @@ TEST_SUITE("topic") {
     Loan loan = publisher.loan_for(1, 30s);
     CHECK(loan);
     CHECK(std::chrono::steady_clock::now() - started < 20s);
+  }
+
+  TEST_CASE("threads of one process with publishers of their own: each sequence once, in order") {
+    TopicGuard guard("tt");
+    constexpr int k_threads = 6;
+    constexpr std::uint64_t k_each = 400;
+    auto topic = Topic::create(guard.name(), {32, 4, k_threads, 1, 4, 0, 0});
+    SubscriberOptions options;
+    options.overflow = OverflowPolicy::block_publisher;
+    auto subscriber = Subscriber::open(guard.name(), options);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int n = 0; n < k_threads; ++n) {
+      threads.emplace_back([&, n] {
+        // Bounded waits only: this thread is joined on every path.
+        std::error_code ec;
+        auto publisher = Publisher::open(guard.name(), {}, ec);
+        if (ec) {
+          ++failures;
+          return;
+        }
+        for (std::uint64_t i = 0; i < k_each; ++i) {
+          Loan loan = publisher.loan_for(16, 60s, ec);
+          if (ec || !loan) {
+            ++failures;
+            return;
+          }
+          const std::uint64_t words[2] = {static_cast<std::uint64_t>(n), i};
+          std::memcpy(loan.data(), words, sizeof words);
+          if (!publisher.publish_for(loan, 60s, ec) || ec) {
+            ++failures;
+            return;
+          }
+        }
+      });
+    }
+    std::vector<int> seen(k_threads * k_each + 1, 0);
+    std::vector<std::uint64_t> next_of(k_threads, 0);
+    std::uint64_t last = 0;
+    int disorder = 0;
+    int bad_payload = 0;
+    for (std::uint64_t received = 0; received < k_threads * k_each; ++received) {
+      Sample sample = subscriber.receive_for(60s);
+      if (!sample) break;
+      if (sample.sequence() <= last || sample.sequence() >= seen.size()) ++disorder;
+      last = sample.sequence();
+      if (sample.sequence() < seen.size()) ++seen[sample.sequence()];
+      std::uint64_t words[2];
+      std::memcpy(words, sample.data(), sizeof words);
+      // One loan per sample: a sample loaned twice would show a torn or
+      // repeated payload.
+      if (sample.size() != 16 || words[0] >= k_threads || words[1] != next_of[words[0]]++) {
+        ++bad_payload;
+      }
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(failures.load() == 0);
+    CHECK(disorder == 0);
+    CHECK(bad_payload == 0);
+    int once = 0;
+    for (std::size_t k = 1; k < seen.size(); ++k) once += seen[k] == 1 ? 1 : 0;
+    CHECK(once == k_threads * k_each);
+    std::error_code ec;
+    CHECK_FALSE(subscriber.try_receive(ec));
+    CHECK(ec == errc::peer_gone);  // every publisher closed, all received
+    CHECK(topic.free_samples() == 4);
+    CHECK(topic.publisher_count() == 0);
+  }
+
+  TEST_CASE("a close that cannot get the lock releases its slot, scrubbed and reused later") {
+    TopicGuard guard("tr");
+    test::NameGuard progress_guard(test::unique_name("trp"));
+    auto progress_shm = NamedSharedMemory::create(progress_guard.name(), sizeof(Progress));
+    Progress& progress = progress_of(progress_shm);
+    auto topic = Topic::create(guard.name(), {32, 4, 1, 1, 4, 0, 0});
+    auto publisher = Publisher::open(guard.name());
+    auto subscriber = Subscriber::open(guard.name());
+    publisher.publish_copy("a", 1);
+    publisher.publish_copy("b", 1);
+    CHECK(topic.free_samples() == 2);
+    auto squatter =
+        test::Child::spawn("topic_lock_squatter", {guard.name(), progress_guard.name()});
+    REQUIRE(test::eventually([&] { return progress.stage.load() == 1; }, 60s));
+    // A live process holds the lock: a try_ form only looks.
+    Loan loan = publisher.loan(1);
+    REQUIRE(loan);
+    CHECK_FALSE(publisher.try_publish(loan));
+    CHECK(loan);
+    // The close waits its grace in vain, then lets go of its references and
+    // marks the slot released: not free until a pass under the lock.
+    subscriber.close();
+    auto raw = NamedSharedMemory::open(guard.name(), raw_options());
+    CHECK(control_of(raw).subscribers[0].identity.load() == detail::k_topic_slot_released);
+    CHECK(topic.subscriber_count() == 0);
+    CHECK(topic.free_samples() == 3);  // the loan is the one held
+    squatter.kill();
+    squatter.wait();
+    // The holder died: the next locker takes over, scrubs, and reuses.
+    auto again = Subscriber::open(guard.name());
+    CHECK(again.slot() == 0);
+    CHECK(publisher.try_publish(loan));
+    CHECK(again.receive_for(30s).sequence() == 3);
+    CHECK(topic.free_samples() == 4);
+  }
+
+  TEST_CASE("what a dead process leaves in the history bit and the sleeper counts heals") {
+    TopicGuard guard("th");
+    auto topic = Topic::create(guard.name(), {32, 4, 2, 2, 4, 2, 0});
+    auto raw = NamedSharedMemory::open(guard.name(), raw_options());
+    detail::TopicControl& control = control_of(raw);
+    auto* holders = reinterpret_cast<std::atomic<std::uint64_t>*>(
+        reinterpret_cast<std::byte*>(&control) + sizeof(detail::TopicControl) +
+        detail::topic_round64(2 * 4 * 4) + detail::topic_round64(2 * 4));
+    {
+      auto publisher = Publisher::open(guard.name());
+      publisher.publish_copy("a", 1);  // kept by the history ring
+    }
+    CHECK(topic.free_samples() == 3);
+    // A publisher that died after setting a history bit on a sample no
+    // ring entry names, and sleepers that never took themselves off.
+    std::size_t orphan = 4;
+    for (std::size_t k = 0; k < 4 && orphan == 4; ++k) {
+      if (holders[k].load() == 0) orphan = k;
+    }
+    REQUIRE(orphan < 4);
+    holders[orphan] |= detail::k_history_bit;
+    control.space_sleepers = 7;
+    control.subscribers[0].sleepers = 9;
+    control.subscribers[1].sleepers = 9;
+    CHECK(topic.free_samples() == 2);
+    // Attaching runs the reclamation pass, and claims a slot afresh.
+    auto publisher = Publisher::open(guard.name());
+    CHECK(topic.free_samples() == 3);
+    CHECK(control.space_sleepers.load() == 0);
+    SubscriberOptions options;
+    options.history = 2;
+    auto subscriber = Subscriber::open(guard.name(), options);
+    CHECK(control.subscribers[subscriber.slot()].sleepers.load() == 0);
+    CHECK(subscriber.try_receive().sequence() == 1);
+    CHECK_FALSE(subscriber.try_receive());
   }
 
   TEST_CASE("factories, four forms, ec twins, misuse and limits") {
