@@ -11,13 +11,13 @@
 #include "core/process_identity.hpp"
 #include "messaging/subscriber_access.hpp"
 #include "messaging/topic_layout.hpp"
-#include "messaging/topic_snapshot.hpp"
 #include "segment/segment_header.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,10 +69,6 @@ detail::TopicControl& control_of(NamedSharedMemory& raw) {
   return *reinterpret_cast<detail::TopicControl*>(static_cast<std::byte*>(raw.data()) +
                                                   detail::k_header_size + 8 +
                                                   detail::k_topic_state_offset);
-}
-
-TopicConfig publisher_config_of(const std::string& name) {
-  return Topic::open(name).config();
 }
 
 SegmentOptions raw_options() {
@@ -537,10 +533,14 @@ TEST_SUITE("topic") {
     TopicGuard guard("tt");
     constexpr int k_threads = 6;
     constexpr std::uint64_t k_each = 400;
-    auto topic = Topic::create(guard.name(), {32, 4, k_threads, 1, 4, 0, 0});
+    auto topic = Topic::create(guard.name(), {32, 4, k_threads + 1, 1, 4, 0, 0});
     SubscriberOptions options;
     options.overflow = OverflowPolicy::block_publisher;
     auto subscriber = Subscriber::open(guard.name(), options);
+    // Attached throughout: on a loaded machine one thread may finish and
+    // close before the next opens, and a subscriber that sees every
+    // publisher gone reports peer_gone.
+    std::optional<Publisher> keeper(Publisher::open(guard.name()));
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int n = 0; n < k_threads; ++n) {
@@ -573,8 +573,9 @@ TEST_SUITE("topic") {
     int disorder = 0;
     int bad_payload = 0;
     for (std::uint64_t received = 0; received < k_threads * k_each; ++received) {
-      Sample sample = subscriber.receive_for(60s);
-      if (!sample) break;
+      std::error_code receive_error;
+      Sample sample = subscriber.receive_for(60s, receive_error);
+      if (!sample) break;  // checked below: fewer than expected
       if (sample.sequence() <= last || sample.sequence() >= seen.size()) ++disorder;
       last = sample.sequence();
       if (sample.sequence() < seen.size()) ++seen[sample.sequence()];
@@ -587,6 +588,7 @@ TEST_SUITE("topic") {
       }
     }
     for (auto& thread : threads) thread.join();
+    keeper.reset();
     CHECK(failures.load() == 0);
     CHECK(disorder == 0);
     CHECK(bad_payload == 0);
@@ -875,41 +877,6 @@ TEST_SUITE("topic") {
     CHECK(ec == errc::peer_gone);
     const detail::WaitHook empty = detail::wait_hook(Subscriber());
     CHECK(empty.ready());  // receive would fail at once (invalid_state)
-  }
-
-  TEST_CASE("a snapshot of the control segment: slots, queues and the pool, from the outside") {
-    TopicGuard guard("ts");
-    auto publisher = Publisher::open_or_create(guard.name(), {64, 6, 2, 3, 4, 1, 0});
-    SubscriberOptions options;
-    options.overflow = OverflowPolicy::block_publisher;
-    auto subscriber = Subscriber::open(guard.name(), options);
-    publisher.publish_copy("a", 1);
-    publisher.publish_copy("b", 1);
-    Loan loan = publisher.loan(1);
-    // As a tool sees it: a raw read-only mapping, the header's data size.
-    SegmentOptions read_only = raw_options();
-    read_only.access = Access::read_only;
-    auto mapping = NamedSharedMemory::open(guard.name(), read_only);
-    const auto* data = static_cast<const std::byte*>(mapping.data()) + detail::k_header_size;
-    const auto data_size = static_cast<std::size_t>(
-        static_cast<const detail::SegmentHeader*>(mapping.data())->data_size);
-    detail::TopicSnapshot snapshot;
-    std::string problem;
-    REQUIRE(detail::snapshot_topic(data + 8, data_size - 8, snapshot, problem));
-    CHECK(snapshot.config == publisher_config_of(guard.name()));
-    CHECK(snapshot.sequence == 2);
-    CHECK(snapshot.free_samples == 3);  // two queued (one also in history), one on loan
-    CHECK(snapshot.samples_on_loan == 1);
-    CHECK(snapshot.samples_in_use == 3);
-    REQUIRE(snapshot.publishers.size() == 1);
-    CHECK(snapshot.publishers[0].alive);
-    CHECK(snapshot.publishers[0].generation == 1);
-    REQUIRE(snapshot.subscribers.size() == 1);
-    CHECK(snapshot.subscribers[0].queued == 2);
-    CHECK(snapshot.subscribers[0].queue_depth == 4);
-    CHECK(snapshot.subscribers[0].overflow == OverflowPolicy::block_publisher);
-    CHECK_FALSE(detail::snapshot_topic(data + 8, 100, snapshot, problem));
-    CHECK_FALSE(problem.empty());
   }
 
   TEST_CASE("topics are listed with their two kinds") {
