@@ -2,6 +2,7 @@
 // FUTEX_PRIVATE_FLAG, which would key the wait on this process's mm), and
 // futex_waitv for waiting on many words at once (WaitSet).
 #include <shmkit/config.hpp>
+#include "sync/address_wait.hpp"
 #include "sync/sync_segment.hpp"
 #include "sync/word_waiter.hpp"
 
@@ -18,34 +19,16 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t value,
-           const timespec* timeout) {
-  // std::atomic<uint32_t> is lock-free and has the layout of uint32_t
-  // (segment_header.hpp asserts the same for 64 bits).
-  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
-  return ::syscall(SYS_futex, &word, op, value, timeout, nullptr, 0);
-}
-
 class FutexWaiter final : public WordWaiter {
  public:
+  // The same futex on the word as an address wait (address_wait_futex.cpp).
   void wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
             Deadline deadline) override {
-    if (deadline == k_forever) {
-      futex(word, FUTEX_WAIT, expected, nullptr);
-      return;
-    }
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) return;
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-    timespec timeout{};
-    timeout.tv_sec = static_cast<time_t>(ns / 1000000000);
-    timeout.tv_nsec = static_cast<long>(ns % 1000000000);
-    futex(word, FUTEX_WAIT, expected, &timeout);  // EAGAIN, EINTR, ETIMEDOUT: caller re-checks
+    address_wait(word, expected, deadline);
   }
 
   void wake(std::atomic<std::uint32_t>& word, std::uint32_t count) override {
-    const int n = count > static_cast<std::uint32_t>(INT_MAX) ? INT_MAX : static_cast<int>(count);
-    futex(word, FUTEX_WAKE, static_cast<std::uint32_t>(n), nullptr);
+    address_wake(word, count);
   }
 };
 
