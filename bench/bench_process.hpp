@@ -26,8 +26,10 @@
 #include <exception>
 #include <fstream>
 #include <new>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -195,6 +197,37 @@ class Peers {
   bool spawn_failed_ = false;
 };
 
+// One benchmark's parent and its one forked peer: the parent is pinned for
+// the object's life, the transport is built in the parent before the fork,
+// and the peer is killed (if still running) before the transport goes.
+template <typename Transport>
+class PeerRun {
+ public:
+  // Builds the transport from `args`, forks the peer to run
+  // `child(transport, control)` and waits until it is ready. False, with
+  // the benchmark skipped and why, when any of that fails.
+  template <typename Child, typename... Args>
+  bool start(benchmark::State& state, Child&& child, Args&&... args) {
+    try {
+      transport.emplace(std::forward<Args>(args)...);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return false;
+    }
+    peers.spawn(pinning, [&] { child(*transport, *control); });
+    if (!peers.wait_ready(*control, 1)) {
+      state.SkipWithError("the child process failed to open its end");
+      return false;
+    }
+    return true;
+  }
+
+  const Pinning pinning;
+  Shared<Control> control;
+  std::optional<Transport> transport;
+  Peers peers;
+};
+
 // The sample at 0-based rank floor(fraction * n), without a full sort;
 // reorders `samples`.
 inline double percentile(std::vector<std::int64_t>& samples, double fraction) {
@@ -204,6 +237,20 @@ inline double percentile(std::vector<std::int64_t>& samples, double fraction) {
   std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
                    samples.end());
   return static_cast<double>(samples[rank]);
+}
+
+// Ends a round-trip benchmark: p50 and p99 of the `taken` samples as
+// counters, or the benchmark skipped if an echo did not match its ping.
+inline void report_round_trips(benchmark::State& state, std::vector<std::int64_t>& samples,
+                               std::size_t taken, bool echoed) {
+  if (!echoed) {
+    state.SkipWithError("an echo did not match its ping");
+    return;
+  }
+  samples.resize(taken);
+  state.counters["p50_ns"] = percentile(samples, 0.50);
+  state.counters["p99_ns"] = percentile(samples, 0.99);
+  state.SetItemsProcessed(state.iterations());
 }
 
 inline shmkit::WaitOptions wait_with(shmkit::WaitStrategy strategy) {

@@ -423,21 +423,12 @@ struct BoostQueuePingPong {
 
 template <typename Transport>
 void round_trip_bench(benchmark::State& state) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Transport> transport;
-  try {
-    transport.emplace();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Transport> run;
+  if (!run.start(state, [&](Transport& child_transport, Control& child_control) {
+        child_transport.echo(child_control);
+      }))
     return;
-  }
-  Peers peer;
-  peer.spawn(pinning, [&] { transport->echo(*control); });
-  if (!peer.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& transport = run.transport;
   // Written before the clock starts: faulting its pages in while timing
   // would add to the samples.
   std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
@@ -462,19 +453,12 @@ void round_trip_bench(benchmark::State& state) {
       echoed &= message.sequence == sequence;
     }
     transport->stop();
-    peer.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
-  if (!echoed) {
-    state.SkipWithError("an echo did not match its ping");
-    return;
-  }
-  samples.resize(taken);
-  state.counters["p50_ns"] = percentile(samples, 0.50);
-  state.counters["p99_ns"] = percentile(samples, 0.99);
-  state.SetItemsProcessed(state.iterations());
+  report_round_trips(state, samples, taken, echoed);
 }
 
 // ---- one-way throughput -----------------------------------------------------------
@@ -664,23 +648,15 @@ struct RawRingPingPong {
 
 template <typename Stream>
 void throughput_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
   std::vector<std::byte> source(size, std::byte{0x5a});
   std::vector<std::byte> sink(size);
-  std::optional<Stream> stream;
-  try {
-    stream.emplace();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Stream> run;
+  if (!run.start(state, [&](Stream& child_stream, Control& child_control) {
+        child_stream.consume(child_control, sink.data(), sink.size());
+      }))
     return;
-  }
-  Peers peer;
-  peer.spawn(pinning, [&] { stream->consume(*control, sink.data(), sink.size()); });
-  if (!peer.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& control = run.control;
+  auto& stream = run.transport;
   try {
     // Two passes over the whole ring first, so that page faults and the
     // child's start are not timed.
@@ -696,7 +672,7 @@ void throughput_bench(benchmark::State& state, std::size_t size) {
     stream->send(nullptr, 0);
     wait_acks(*control, 2);
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
-    peer.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;

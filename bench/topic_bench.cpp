@@ -234,21 +234,15 @@ class RingPingPong {
 
 template <typename Transport>
 void round_trip_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Transport> transport;
-  try {
-    transport.emplace(size);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Transport> run;
+  if (!run.start(
+          state,
+          [&](Transport& child_transport, Control& child_control) {
+            child_transport.echo(child_control);
+          },
+          size))
     return;
-  }
-  Peers peers;
-  peers.spawn(pinning, [&] { transport->echo(*control); });
-  if (!peers.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& transport = run.transport;
   std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
   std::size_t taken = 0;
   bool echoed = true;
@@ -266,19 +260,12 @@ void round_trip_bench(benchmark::State& state, std::size_t size) {
       last = now;
     }
     transport->stop();
-    peers.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
-  if (!echoed) {
-    state.SkipWithError("an echo did not match its ping");
-    return;
-  }
-  samples.resize(taken);
-  state.counters["p50_ns"] = percentile(samples, 0.50);
-  state.counters["p99_ns"] = percentile(samples, 0.99);
-  state.SetItemsProcessed(state.iterations());
+  report_round_trips(state, samples, taken, echoed);
 }
 
 // ---- fan-out ------------------------------------------------------------------
@@ -449,21 +436,16 @@ class RingStream {
 
 template <typename Stream>
 void throughput_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Stream> stream;
-  try {
-    stream.emplace(size);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Stream> run;
+  if (!run.start(
+          state,
+          [&](Stream& child_stream, Control& child_control) {
+            child_stream.consume(child_control);
+          },
+          size))
     return;
-  }
-  Peers peers;
-  peers.spawn(pinning, [&] { stream->consume(*control); });
-  if (!peers.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& control = run.control;
+  auto& stream = run.transport;
   try {
     std::uint64_t sequence = 0;
     // Fault in the pool (or the ring) before the clock starts.
@@ -474,7 +456,7 @@ void throughput_bench(benchmark::State& state, std::size_t size) {
     stream->send(k_stop);
     while (control->acks.load(std::memory_order_acquire) == 0) relax();
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
-    peers.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
