@@ -13,28 +13,25 @@
 // so that a "round trip" is a cross-core handoff and not a context switch.
 // Defaults (repetitions, min time, interleaving) are prepended to the command
 // line so that a bare run is the whole suite; flags given explicitly win.
+#include "bench_process.hpp"
+
 #include <shmkit/shmkit.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -42,16 +39,14 @@
 #include <system_error>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 #if __has_include(<boost/interprocess/ipc/message_queue.hpp>)
 #include <boost/interprocess/ipc/message_queue.hpp>
 #define SHMKIT_BENCH_HAVE_BOOST 1
 #endif
 
 namespace {
+
+using namespace shmkit::bench;
 
 using Clock = std::chrono::steady_clock;
 
@@ -70,143 +65,11 @@ static_assert(sizeof(Message) == k_message_size);
 // A sequence number no round trip uses: it ends the child's echo loop.
 constexpr std::uint64_t k_stop = ~std::uint64_t{0};
 
-// The same pause the library spins with, so that the baselines are not
-// favoured by a tighter loop than Ring gets.
-inline void relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 std::string bench_name(const char* what) {
   char text[29];  // rings and queues take at most 28 characters
   std::snprintf(text, sizeof text, "bmsg-%s-%d", what, static_cast<int>(::getpid()));
   return text;
 }
-
-// A MAP_SHARED anonymous mapping: a forked child sees the same pages.
-class SharedMapping {
- public:
-  explicit SharedMapping(std::size_t size)
-      : size_(size),
-        data_(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) {
-    if (data_ == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap");
-  }
-  SharedMapping(const SharedMapping&) = delete;
-  SharedMapping& operator=(const SharedMapping&) = delete;
-  ~SharedMapping() { ::munmap(data_, size_); }
-  void* data() const noexcept { return data_; }
-
- private:
-  std::size_t size_;
-  void* data_;
-};
-
-template <typename T>
-class Shared {
- public:
-  Shared() : mapping_(sizeof(T)), object_(new (mapping_.data()) T()) {}
-  ~Shared() { object_->~T(); }
-  T* operator->() const noexcept { return object_; }
-  T& operator*() const noexcept { return *object_; }
-
- private:
-  SharedMapping mapping_;
-  T* object_;
-};
-
-// Handshakes between parent and child, all outside the timed region.
-struct Control {
-  alignas(64) std::atomic<std::uint32_t> ready{0};
-  alignas(64) std::atomic<std::uint32_t> acks{0};
-};
-
-// The first two CPUs this process may run on: the parent takes one for the
-// benchmark's duration, the child the other. With fewer, nobody is pinned.
-class Pinning {
- public:
-  Pinning() noexcept {
-    CPU_ZERO(&saved_);
-    if (::sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
-    int found = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; ++cpu) {
-      if (CPU_ISSET(cpu, &saved_)) cpus_[found++] = cpu;
-    }
-    active_ = found == 2 && pin(cpus_[0]);
-  }
-  Pinning(const Pinning&) = delete;
-  Pinning& operator=(const Pinning&) = delete;
-  ~Pinning() {
-    if (active_) ::sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-  void pin_child() const noexcept {
-    if (active_) pin(cpus_[1]);
-  }
-  std::string describe() const {
-    if (!active_) return "off (fewer than 2 CPUs allowed)";
-    return "parent on CPU " + std::to_string(cpus_[0]) + ", child on CPU " +
-           std::to_string(cpus_[1]);
-  }
-
- private:
-  static bool pin(int cpu) noexcept {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return ::sched_setaffinity(0, sizeof one, &one) == 0;
-  }
-
-  cpu_set_t saved_;
-  int cpus_[2] = {0, 0};
-  bool active_ = false;
-};
-
-// The forked child. It never returns into Google Benchmark: it runs its body
-// and _exits. Whatever is left running when the parent gives up is killed.
-class Peer {
- public:
-  template <typename Body>
-  Peer(const Pinning& pinning, Body&& body) : pid_(::fork()) {
-    if (pid_ != 0) return;
-    pinning.pin_child();
-    int status = 0;
-    try {
-      body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_messaging child: %s\n", e.what());
-      status = 1;
-    }
-    ::_exit(status);
-  }
-  Peer(const Peer&) = delete;
-  Peer& operator=(const Peer&) = delete;
-  ~Peer() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-
-  // False if the child died (or never started) before it was ready.
-  bool wait_ready(const Control& control) {
-    while (control.ready.load(std::memory_order_acquire) == 0) {
-      if (pid_ <= 0 || ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      ::usleep(20);
-    }
-    return true;
-  }
-  void join() {
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_;
-};
 
 void wait_acks(const Control& control, std::uint32_t count) {
   while (control.acks.load(std::memory_order_acquire) < count) relax();
@@ -236,17 +99,6 @@ void write_full(int fd, const void* data, std::size_t size) {
     at += n;
     size -= static_cast<std::size_t>(n);
   }
-}
-
-long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value) {
-  // Not FUTEX_PRIVATE_FLAG: the word is shared between two processes.
-  return ::syscall(SYS_futex, word, op, value, nullptr, nullptr, 0);
-}
-
-shmkit::WaitOptions wait_with(shmkit::WaitStrategy strategy) {
-  shmkit::WaitOptions wait;
-  wait.strategy = strategy;
-  return wait;
 }
 
 shmkit::RingOptions ring_options_with(shmkit::WaitStrategy strategy) {
@@ -569,33 +421,14 @@ struct BoostQueuePingPong {
 };
 #endif
 
-// The sample at 0-based rank floor(fraction * n), without a full sort;
-// reorders `samples`.
-double percentile(std::vector<std::int64_t>& samples, double fraction) {
-  if (samples.empty()) return 0;
-  auto rank = static_cast<std::size_t>(fraction * static_cast<double>(samples.size()));
-  if (rank >= samples.size()) rank = samples.size() - 1;
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
-                   samples.end());
-  return static_cast<double>(samples[rank]);
-}
-
 template <typename Transport>
 void round_trip_bench(benchmark::State& state) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Transport> transport;
-  try {
-    transport.emplace();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Transport> run;
+  if (!run.start(state, [&](Transport& child_transport, Control& child_control) {
+        child_transport.echo(child_control);
+      }))
     return;
-  }
-  Peer peer(pinning, [&] { transport->echo(*control); });
-  if (!peer.wait_ready(*control)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& transport = run.transport;
   // Written before the clock starts: faulting its pages in while timing
   // would add to the samples.
   std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
@@ -620,19 +453,12 @@ void round_trip_bench(benchmark::State& state) {
       echoed &= message.sequence == sequence;
     }
     transport->stop();
-    peer.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
-  if (!echoed) {
-    state.SkipWithError("an echo did not match its ping");
-    return;
-  }
-  samples.resize(taken);
-  state.counters["p50_ns"] = percentile(samples, 0.50);
-  state.counters["p99_ns"] = percentile(samples, 0.99);
-  state.SetItemsProcessed(state.iterations());
+  report_round_trips(state, samples, taken, echoed);
 }
 
 // ---- one-way throughput -----------------------------------------------------------
@@ -822,22 +648,15 @@ struct RawRingPingPong {
 
 template <typename Stream>
 void throughput_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
   std::vector<std::byte> source(size, std::byte{0x5a});
   std::vector<std::byte> sink(size);
-  std::optional<Stream> stream;
-  try {
-    stream.emplace();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Stream> run;
+  if (!run.start(state, [&](Stream& child_stream, Control& child_control) {
+        child_stream.consume(child_control, sink.data(), sink.size());
+      }))
     return;
-  }
-  Peer peer(pinning, [&] { stream->consume(*control, sink.data(), sink.size()); });
-  if (!peer.wait_ready(*control)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& control = run.control;
+  auto& stream = run.transport;
   try {
     // Two passes over the whole ring first, so that page faults and the
     // child's start are not timed.
@@ -853,7 +672,7 @@ void throughput_bench(benchmark::State& state, std::size_t size) {
     stream->send(nullptr, 0);
     wait_acks(*control, 2);
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
-    peer.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -942,63 +761,15 @@ void register_all() {
   }
 }
 
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
+}  // namespace
 
-// What the report needs to say where and how these numbers were made.
-void add_context(int argc, char** argv, const std::vector<char*>& defaults) {
-  std::string command;
-  for (int i = 0; i < argc; ++i) command += (i == 0 ? "" : " ") + std::string(argv[i]);
-  benchmark::AddCustomContext("command", command);
-  std::string implied;
-  for (const char* flag : defaults) implied += (implied.empty() ? "" : " ") + std::string(flag);
-  benchmark::AddCustomContext("default_flags", implied);
-  benchmark::AddCustomContext("cpu_model", cpu_model());
-  struct utsname host {};
-  if (::uname(&host) == 0) {
-    benchmark::AddCustomContext("kernel", std::string(host.sysname) + " " + host.release);
-  }
-  benchmark::AddCustomContext("online_cpus", std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)));
-  benchmark::AddCustomContext("pinning", Pinning().describe());
+int main(int argc, char** argv) {
+  // Ten repetitions keep the suite near two minutes (see run_suite).
+  static char repetitions[] = "--benchmark_repetitions=10";
 #ifdef SHMKIT_BENCH_HAVE_BOOST
   benchmark::AddCustomContext("boost_message_queue", "yes");
 #else
   benchmark::AddCustomContext("boost_message_queue", "no (headers not found)");
 #endif
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  // On a shared VM the speed of a cross-core handoff changes by several
-  // times whenever the host moves a vCPU, for seconds at a time. Many short
-  // repetitions in random order spread those phases over all transports, so
-  // that medians compare like with like; the suite stays near two minutes.
-  // Google Benchmark lets later flags override these.
-  static char repetitions[] = "--benchmark_repetitions=10";
-  static char min_time[] = "--benchmark_min_time=0.1";
-  static char interleave[] = "--benchmark_enable_random_interleaving=true";
-  static char aggregates[] = "--benchmark_display_aggregates_only=true";
-  const std::vector<char*> defaults{repetitions, min_time, interleave, aggregates};
-  std::vector<char*> args{argv[0]};
-  args.insert(args.end(), defaults.begin(), defaults.end());
-  args.insert(args.end(), argv + 1, argv + argc);
-  int count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-
-  add_context(argc, argv, defaults);
-  register_all();
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return shmkit::bench::run_suite(argc, argv, repetitions, "child", register_all);
 }

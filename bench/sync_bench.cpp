@@ -9,6 +9,8 @@
 // - event round trip: set -> wake -> set back between two processes, for
 //   NamedEvent vs raw futex vs eventfd, and a ProcessMutex+ProcessCondition
 //   ping-pong vs the same with a robust pthread mutex and condition.
+#include "bench_process.hpp"
+
 #include <shmkit/shmkit.hpp>
 
 #include <benchmark/benchmark.h>
@@ -278,9 +280,7 @@ void BM_OwnerDeath_NamedMutex(benchmark::State& state) {
 // ---- event round trip ---------------------------------------------------------
 // ping: parent -> child, pong: child -> parent; one iteration = one round trip.
 
-long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value) {
-  return ::syscall(SYS_futex, word, op, value, nullptr, nullptr, 0);
-}
+using shmkit::bench::futex;
 
 void BM_RoundTrip_RawFutex(benchmark::State& state) {
   auto* words = static_cast<std::atomic<std::uint32_t>*>(shared_anonymous(64));

@@ -16,24 +16,21 @@
 // the fan-out subscribers all share the second CPU. Defaults (repetitions,
 // min time, interleaving) are prepended to the command line; flags given
 // explicitly win.
+#include "bench_process.hpp"
+
 #include <shmkit/shmkit.hpp>
 
 #include <benchmark/benchmark.h>
 
-#include <sched.h>
 #include <sys/mman.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -41,11 +38,9 @@
 #include <system_error>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#endif
-
 namespace {
+
+using namespace shmkit::bench;
 
 using Clock = std::chrono::steady_clock;
 
@@ -53,153 +48,10 @@ constexpr std::size_t k_sizes[] = {64, 4096, 65536, std::size_t{1} << 20, std::s
 constexpr std::size_t k_cache_line = 64;
 constexpr std::uint64_t k_stop = ~std::uint64_t{0};
 
-inline void relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 std::string bench_name(const char* what) {
   char text[25];
   std::snprintf(text, sizeof text, "btp-%s-%d", what, static_cast<int>(::getpid()));
   return text;
-}
-
-// A MAP_SHARED anonymous object that a forked child shares.
-template <typename T>
-class Shared {
- public:
-  Shared() {
-    memory_ = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory_ == MAP_FAILED) throw std::system_error(errno, std::system_category(), "mmap");
-    object_ = new (memory_) T();
-  }
-  Shared(const Shared&) = delete;
-  Shared& operator=(const Shared&) = delete;
-  ~Shared() {
-    object_->~T();
-    ::munmap(memory_, sizeof(T));
-  }
-  T* operator->() const noexcept { return object_; }
-  T& operator*() const noexcept { return *object_; }
-
- private:
-  void* memory_ = nullptr;
-  T* object_ = nullptr;
-};
-
-struct Control {
-  alignas(64) std::atomic<std::uint32_t> ready{0};
-  alignas(64) std::atomic<std::uint64_t> acks{0};
-};
-
-// The first two CPUs this process may run on: the parent takes the first,
-// every child the second. With fewer, nobody is pinned.
-class Pinning {
- public:
-  Pinning() noexcept {
-    CPU_ZERO(&saved_);
-    if (::sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
-    int found = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; ++cpu) {
-      if (CPU_ISSET(cpu, &saved_)) cpus_[found++] = cpu;
-    }
-    active_ = found == 2 && pin(cpus_[0]);
-  }
-  Pinning(const Pinning&) = delete;
-  Pinning& operator=(const Pinning&) = delete;
-  ~Pinning() {
-    if (active_) ::sched_setaffinity(0, sizeof saved_, &saved_);
-  }
-  void pin_child() const noexcept {
-    if (active_) pin(cpus_[1]);
-  }
-  std::string describe() const {
-    if (!active_) return "off (fewer than 2 CPUs allowed)";
-    return "parent on CPU " + std::to_string(cpus_[0]) + ", children on CPU " +
-           std::to_string(cpus_[1]);
-  }
-
- private:
-  static bool pin(int cpu) noexcept {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return ::sched_setaffinity(0, sizeof one, &one) == 0;
-  }
-  cpu_set_t saved_;
-  int cpus_[2] = {0, 0};
-  bool active_ = false;
-};
-
-// Forked children that run a body and _exit; whatever still runs when the
-// parent is done is killed.
-class Peers {
- public:
-  Peers() = default;
-  Peers(const Peers&) = delete;
-  Peers& operator=(const Peers&) = delete;
-  ~Peers() {
-    for (pid_t pid : pids_) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-  template <typename Body>
-  void spawn(const Pinning& pinning, Body&& body) {
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::system_category(), "fork");
-    if (pid != 0) {
-      pids_.push_back(pid);
-      return;
-    }
-    pinning.pin_child();
-    int status = 0;
-    try {
-      body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_topic child: %s\n", e.what());
-      status = 1;
-    }
-    ::_exit(status);
-  }
-  // False if a child died before `count` of them were ready.
-  bool wait_ready(const Control& control, std::uint32_t count) {
-    while (control.ready.load(std::memory_order_acquire) < count) {
-      for (pid_t pid : pids_) {
-        if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-          pids_.erase(std::find(pids_.begin(), pids_.end(), pid));
-          return false;
-        }
-      }
-      ::usleep(20);
-    }
-    return true;
-  }
-  void join() {
-    for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
-    pids_.clear();
-  }
-
- private:
-  std::vector<pid_t> pids_;
-};
-
-double percentile(std::vector<std::int64_t>& samples, double fraction) {
-  if (samples.empty()) return 0;
-  auto rank = static_cast<std::size_t>(fraction * static_cast<double>(samples.size()));
-  if (rank >= samples.size()) rank = samples.size() - 1;
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(rank),
-                   samples.end());
-  return static_cast<double>(samples[rank]);
-}
-
-shmkit::WaitOptions wait_with(shmkit::WaitStrategy strategy) {
-  shmkit::WaitOptions wait;
-  wait.strategy = strategy;
-  return wait;
 }
 
 // What the zero-copy side writes and reads of a sample: its first cache line
@@ -382,21 +234,15 @@ class RingPingPong {
 
 template <typename Transport>
 void round_trip_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Transport> transport;
-  try {
-    transport.emplace(size);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Transport> run;
+  if (!run.start(
+          state,
+          [&](Transport& child_transport, Control& child_control) {
+            child_transport.echo(child_control);
+          },
+          size))
     return;
-  }
-  Peers peers;
-  peers.spawn(pinning, [&] { transport->echo(*control); });
-  if (!peers.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& transport = run.transport;
   std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
   std::size_t taken = 0;
   bool echoed = true;
@@ -414,19 +260,12 @@ void round_trip_bench(benchmark::State& state, std::size_t size) {
       last = now;
     }
     transport->stop();
-    peers.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
-  if (!echoed) {
-    state.SkipWithError("an echo did not match its ping");
-    return;
-  }
-  samples.resize(taken);
-  state.counters["p50_ns"] = percentile(samples, 0.50);
-  state.counters["p99_ns"] = percentile(samples, 0.99);
-  state.SetItemsProcessed(state.iterations());
+  report_round_trips(state, samples, taken, echoed);
 }
 
 // ---- fan-out ------------------------------------------------------------------
@@ -597,21 +436,16 @@ class RingStream {
 
 template <typename Stream>
 void throughput_bench(benchmark::State& state, std::size_t size) {
-  const Pinning pinning;
-  Shared<Control> control;
-  std::optional<Stream> stream;
-  try {
-    stream.emplace(size);
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
+  PeerRun<Stream> run;
+  if (!run.start(
+          state,
+          [&](Stream& child_stream, Control& child_control) {
+            child_stream.consume(child_control);
+          },
+          size))
     return;
-  }
-  Peers peers;
-  peers.spawn(pinning, [&] { stream->consume(*control); });
-  if (!peers.wait_ready(*control, 1)) {
-    state.SkipWithError("the child process failed to open its end");
-    return;
-  }
+  auto& control = run.control;
+  auto& stream = run.transport;
   try {
     std::uint64_t sequence = 0;
     // Fault in the pool (or the ring) before the clock starts.
@@ -622,7 +456,7 @@ void throughput_bench(benchmark::State& state, std::size_t size) {
     stream->send(k_stop);
     while (control->acks.load(std::memory_order_acquire) == 0) relax();
     state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
-    peers.join();
+    run.peers.join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -674,54 +508,10 @@ void register_all() {
   }
 }
 
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
-void add_context(int argc, char** argv, const std::vector<char*>& defaults) {
-  std::string command;
-  for (int i = 0; i < argc; ++i) command += (i == 0 ? "" : " ") + std::string(argv[i]);
-  benchmark::AddCustomContext("command", command);
-  std::string implied;
-  for (const char* flag : defaults) implied += (implied.empty() ? "" : " ") + std::string(flag);
-  benchmark::AddCustomContext("default_flags", implied);
-  benchmark::AddCustomContext("cpu_model", cpu_model());
-  struct utsname host {};
-  if (::uname(&host) == 0) {
-    benchmark::AddCustomContext("kernel", std::string(host.sysname) + " " + host.release);
-  }
-  benchmark::AddCustomContext("online_cpus", std::to_string(::sysconf(_SC_NPROCESSORS_ONLN)));
-  benchmark::AddCustomContext("pinning", Pinning().describe());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  // As bench_messaging: many short repetitions in random order, so that the
-  // phases of a shared VM are spread over every benchmark.
+  // Fewer repetitions than bench_messaging: run_suite says why there are many.
   static char repetitions[] = "--benchmark_repetitions=5";
-  static char min_time[] = "--benchmark_min_time=0.1";
-  static char interleave[] = "--benchmark_enable_random_interleaving=true";
-  static char aggregates[] = "--benchmark_display_aggregates_only=true";
-  const std::vector<char*> defaults{repetitions, min_time, interleave, aggregates};
-  std::vector<char*> args{argv[0]};
-  args.insert(args.end(), defaults.begin(), defaults.end());
-  args.insert(args.end(), argv + 1, argv + argc);
-  int count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-
-  add_context(argc, argv, defaults);
-  register_all();
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return shmkit::bench::run_suite(argc, argv, repetitions, "children", register_all);
 }
