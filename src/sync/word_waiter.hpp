@@ -79,7 +79,8 @@ class WaitInterrupt {
 
  private:
   std::atomic<std::uint32_t> word_{0};
-  std::atomic<void*> thread_{nullptr};  // Win32: the bound thread, for its APC
+  // Win32: the bound thread, for its APC (POSIX kicks need no thread).
+  [[maybe_unused]] std::atomic<void*> thread_{nullptr};
 };
 
 // At most this many targets per wait_any() (Win32 waits on at most 64
