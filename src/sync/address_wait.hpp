@@ -36,9 +36,5 @@ void address_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected
 // Wakes up to `count` sleepers on `word` (where sleepers can be woken).
 void address_wake(std::atomic<std::uint32_t>& word, std::uint32_t count) noexcept;
 
-// The polling wait the platforms without a shared address wait use.
-void address_wait_with_backoff(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                               Deadline deadline) noexcept;
-
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -1,6 +1,12 @@
-// The polling wait of the platforms that have no cross-process wait on an
-// address (src/sync/address_wait.hpp): spin briefly, then sleep with a
-// bounded exponential backoff, re-reading the word after each sleep.
+// The address wait of the platforms that have no cross-process wait on an
+// address (src/sync/address_wait.hpp): Win32, whose WaitOnAddress only wakes
+// threads of the calling process, and the portable POSIX path (Cygwin,
+// macOS, SHMKIT_PORTABLE_POSIX), where none exists in a portable form
+// (macOS's __ulock_wait is private API). A waiter spins briefly, then sleeps
+// with a bounded exponential backoff, re-reading the word after each sleep
+// (Windows rounds sleeps up to its timer tick, 1 to 15.6 ms); a wake needs no
+// call at all. CMake builds this file exactly where address_wait_futex.cpp
+// is not.
 #include <shmkit/config.hpp>
 #include "sync/address_wait.hpp"
 
@@ -21,8 +27,8 @@ constexpr auto k_longest_sleep = std::chrono::milliseconds(1);
 
 }  // namespace
 
-void address_wait_with_backoff(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                               Deadline deadline) noexcept {
+void address_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                  Deadline deadline) noexcept {
   for (int i = 0; i < k_yields; ++i) {
     if (word.load(std::memory_order_acquire) != expected) return;
     std::this_thread::yield();
@@ -36,6 +42,10 @@ void address_wait_with_backoff(const std::atomic<std::uint32_t>& word, std::uint
     std::this_thread::sleep_for(std::min(sleep, deadline - now));
     sleep = std::min<std::chrono::steady_clock::duration>(sleep * 2, k_longest_sleep);
   }
+}
+
+void address_wake(std::atomic<std::uint32_t>&, std::uint32_t) noexcept {
+  // Sleepers re-read the word within their backoff's longest sleep.
 }
 
 }  // namespace detail
