@@ -1,5 +1,5 @@
 // The kill -9 soak: processes in every role (ring, channel, server, queue,
-// mutex) are killed at random points, again and again, while the survivors
+// mutex, topic) are killed at random points, again and again, while the survivors
 // and their successors check that no committed message was lost, duplicated
 // or corrupted, that mutual exclusion held, that no wait passed its deadline,
 // and that `remove_stale` leaves nothing behind. Linux only.
@@ -67,11 +67,13 @@ struct Result {
   std::uint64_t errors = 0;
   std::uint64_t hangs = 0;
   std::uint64_t stalls = 0;  // queue: documented stalls (a death inside push/pop)
+  std::uint64_t leaked = 0;  // topic: pool samples that never came back
+  std::string extra;         // scenario-specific counts, printed before the verdict
   std::vector<std::string> left_behind;
   std::string unit = "messages";
   bool ok() const {
     return lost == 0 && duplicated == 0 && corrupt == 0 && late_waits == 0 && broken == 0 &&
-           errors == 0 && hangs == 0 && left_behind.empty();
+           errors == 0 && hangs == 0 && leaked == 0 && left_behind.empty();
   }
 };
 

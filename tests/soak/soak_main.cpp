@@ -261,7 +261,10 @@ void print(const Result& r) {
   if (r.stalls != 0) {
     std::printf(", %llu documented stalls", static_cast<unsigned long long>(r.stalls));
   }
-  std::printf("%s\n", r.ok() ? ": ok" : ": FAILED");
+  if (r.leaked != 0) {
+    std::printf(", %llu POOL SAMPLES LEAKED", static_cast<unsigned long long>(r.leaked));
+  }
+  std::printf("%s%s\n", r.extra.c_str(), r.ok() ? ": ok" : ": FAILED");
   for (const std::string& name : r.left_behind)
     std::printf("  left behind after clean: %s\n", name.c_str());
   std::fflush(stdout);
@@ -353,7 +356,7 @@ int main(int argc, char** argv) {
     print(result);
     ok = ok && result.ok();
     total.kills += result.kills;
-    if (result.unit == "messages") total.checked += result.checked;
+    if (result.unit != "locks") total.checked += result.checked;
     total.lost += result.lost;
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
