@@ -390,8 +390,9 @@ std::string describe(const TopicStatus& s) {
 }
 
 // Blocks the block_publisher subscriber until its queue is full, kills it,
-// and checks that the publisher goes on. Counts a hang if it does not.
-void probe_dead_blocker(TopicControl& c, Cast& cast, Result& result, const std::string& topic,
+// and checks that the publisher goes on. Counts a hang if it does not; true
+// if the publisher was blocked and went on.
+bool probe_dead_blocker(TopicControl& c, Cast& cast, Result& result, const std::string& topic,
                         std::uint64_t& subscriber_kills) {
   const auto pid = static_cast<std::uint64_t>(cast.slot(k_block_slot).process.pid());
   c.pause_block.store(1);
@@ -414,7 +415,7 @@ void probe_dead_blocker(TopicControl& c, Cast& cast, Result& result, const std::
     // Not a library fault by itself (the publisher may have been starved);
     // said in verbose runs only.
     if (verbose()) std::fprintf(stderr, "soak: topic: the block subscriber's queue never filled\n");
-    return;
+    return false;
   }
   // More than a full queue: a publisher still waiting for the dead one could
   // not publish these.
@@ -435,7 +436,9 @@ void probe_dead_blocker(TopicControl& c, Cast& cast, Result& result, const std::
         "block_publisher subscriber was killed with a full queue (%s)\n",
         static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(k_hang).count()),
         describe(inspect_topic(topic, {}, ec)).c_str());
+    return false;
   }
+  return true;
 }
 
 // With every role dead: a publisher of the driver's reclaims what they held
@@ -472,6 +475,9 @@ std::uint64_t check_pool(TopicControl& c, const std::string& topic, int round) {
   if (!ec) status = after;
   const std::uint64_t missing =
       k_sample_count - std::min(k_sample_count, status.free_samples + status.in_history);
+  if (verbose()) {
+    std::fprintf(stderr, "soak: topic: after round %d: %s\n", round, describe(status).c_str());
+  }
   if (missing != 0) {
     std::fprintf(stderr,
                  "soak: topic: after round %d, %llu samples never returned to the pool: %s\n",
@@ -514,6 +520,7 @@ SHMKIT_SOAK_SCENARIO(topic, 1) {
   std::uint64_t publisher_kills = 0;
   std::uint64_t subscriber_kills = 0;
   int rounds = 0;
+  int unblocked = 0;  // rounds whose publisher was blocked by a subscriber killed then
   const auto end = Clock::now() + budget.duration;
   while (Clock::now() < end && result.kills < budget.max_kills) {
     cast.start_all();
@@ -546,7 +553,7 @@ SHMKIT_SOAK_SCENARIO(topic, 1) {
         [&](std::size_t slot) {
           (slot == k_publisher_slot ? publisher_kills : subscriber_kills) += 1;
         });
-    probe_dead_blocker(c, cast, result, topic_name, subscriber_kills);
+    if (probe_dead_blocker(c, cast, result, topic_name, subscriber_kills)) ++unblocked;
     cast.kill_all();
     result.leaked += check_pool(c, topic_name, rounds);
     ++rounds;
@@ -563,10 +570,11 @@ SHMKIT_SOAK_SCENARIO(topic, 1) {
   }
   char extra[300];
   std::snprintf(extra, sizeof extra,
-                " (%llu publisher, %llu subscriber kills; %llu published; %d rounds)",
+                " (%llu publisher, %llu subscriber kills; %llu published; %d rounds, %d with the "
+                "publisher freed from a killed blocking subscriber)",
                 static_cast<unsigned long long>(publisher_kills),
                 static_cast<unsigned long long>(subscriber_kills),
-                static_cast<unsigned long long>(c.published.load()), rounds);
+                static_cast<unsigned long long>(c.published.load()), rounds, unblocked);
   result.extra = extra;
   if (const std::uint64_t stale = c.stale_tail_reports.load()) {
     std::snprintf(extra, sizeof extra,
