@@ -29,6 +29,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <new>
@@ -105,23 +106,58 @@ void BM_Uncontended_BoostNamedMutex(benchmark::State& state) {
 
 // ---- cross-process handoff --------------------------------------------------
 // A child process loops lock/unlock on the same mutex while we measure ours.
+// `child_setup` runs first in the child: a shmkit handle inherited through
+// fork() is dead there (named_mutex.hpp), so the child opens its own. The
+// measurement starts once the child is ready; the child's count of
+// lock/unlock pairs is reported as peer_locks, and a child that failed fails
+// the row.
 
-template <typename Lock, typename Unlock>
-void run_contended(benchmark::State& state, Lock lock, Unlock unlock, std::atomic<int>* stop) {
+struct ContendedPeer {
+  std::atomic<int> ready;
+  std::atomic<std::uint64_t> locks;
+};
+
+template <typename Lock, typename Unlock, typename ChildSetup>
+void run_contended(benchmark::State& state, Lock lock, Unlock unlock, std::atomic<int>* stop,
+                   ChildSetup child_setup) {
+  auto* peer = new (shared_anonymous(sizeof(ContendedPeer))) ContendedPeer{};
   const pid_t child = ::fork();
   if (child == 0) {
-    while (stop->load(std::memory_order_relaxed) == 0) {
-      lock();
-      unlock();
+    std::uint64_t count = 0;
+    try {
+      child_setup();
+      peer->ready.store(1);
+      while (stop->load(std::memory_order_relaxed) == 0) {
+        lock();
+        unlock();
+        ++count;
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "contended peer: %s\n", e.what());
+      peer->ready.store(2);
+      ::_exit(1);
     }
+    peer->locks.store(count);
     ::_exit(0);
   }
+  while (peer->ready.load() == 0) std::this_thread::yield();
   for (auto _ : state) {
     lock();
     unlock();
   }
   stop->store(1);
-  ::waitpid(child, nullptr, 0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  state.counters["peer_locks"] = static_cast<double>(peer->locks.load());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    state.SkipWithError("the peer process failed (its message is above)");
+  }
+  ::munmap(peer, sizeof(ContendedPeer));
+}
+
+template <typename Lock, typename Unlock>
+void run_contended(benchmark::State& state, Lock lock, Unlock unlock, std::atomic<int>* stop) {
+  run_contended(state, lock, unlock, stop, [] {});
 }
 
 void BM_Contended_RawRobustPthread(benchmark::State& state) {
@@ -144,8 +180,16 @@ void BM_Contended_NamedMutex(benchmark::State& state) {
   const std::string name = bench_name("con");
   auto mutex = shmkit::NamedMutex::create(name);
   auto* stop = static_cast<std::atomic<int>*>(shared_anonymous(sizeof(std::atomic<int>)));
+  // The child's handle, opened by name in the child (the inherited one is
+  // dead there).
+  shmkit::NamedMutex peer;
+  shmkit::NamedMutex* handle = &mutex;
   run_contended(
-      state, [&] { mutex.lock(); }, [&] { mutex.unlock(); }, stop);
+      state, [&] { handle->lock(); }, [&] { handle->unlock(); }, stop,
+      [&] {
+        peer = shmkit::NamedMutex::open(name);
+        handle = &peer;
+      });
   shmkit::NamedMutex::remove(name);
 }
 
