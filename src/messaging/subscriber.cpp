@@ -143,10 +143,17 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
 // What a waiting receive polls: the entry at the tail, and (only while that
 // is not stamped) whether the head moved, so that words that disagree are
 // reported by pop() instead of waited on.
-bool receive_ready(const TopicSegment& t, std::size_t slot, std::size_t depth) noexcept {
+// `at` and `entry` remember where the last look found the tail, so that a
+// spinning receive does not divide by the depth on every turn.
+bool receive_ready(const TopicSegment& t, std::size_t slot, std::size_t depth, std::uint64_t& at,
+                   const TopicQueueEntry*& entry) noexcept {
   const TopicSubscriberSlot& s = t.control->subscribers[slot];
   const std::uint64_t tail = s.tail.load(std::memory_order_acquire);
-  return entry_ready(t.queue_of(slot), depth, tail) ||
+  if (entry == nullptr || tail != at) {
+    at = tail;
+    entry = &t.queue_of(slot)[tail % depth];
+  }
+  return entry->stamp.load(std::memory_order_acquire) == tail + 1 ||
          s.head.load(std::memory_order_acquire) != tail;
 }
 
@@ -319,9 +326,11 @@ Sample Subscriber::receive_at(Deadline deadline, std::error_code* ec) {
       // Ready but taken (a publisher dropped it first): look at the deadline
       // before waiting again.
       if (again && detail::TopicClock::now() >= deadline) return Sample();
+      std::uint64_t at = 0;
+      const detail::TopicQueueEntry* entry = nullptr;
       const detail::WaitResult waited = detail::wait_for_peer(
           impl->wait, deadline, t.data_words(impl->slot),
-          [&] { return detail::receive_ready(t, impl->slot, impl->depth); },
+          [&] { return detail::receive_ready(t, impl->slot, impl->depth, at, entry); },
           [&] { return impl->publishers.gone(); });
       if (waited == detail::WaitResult::timed_out) return Sample();
       if (waited == detail::WaitResult::peer_gone) {

@@ -395,14 +395,18 @@ DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot
   // is then final (save for the subscribers' drops) while the entries go
   // out, so a subscriber that takes its entry at once finds its line settled
   // and does not race the publisher for it.
-  // One read-modify-write for both.
+  // One plain store for both, no read-modify-write: while the sample is on
+  // loan to us and we hold the lock, nothing else sets a bit in its word
+  // (loans only claim a 0 word, subscribers drop only what they were given,
+  // reclamation runs under the lock); a slot released without the lock
+  // clears bits we never set, and anything we set for it is cleared by the
+  // next reclamation pass, which frees such slots only after clearing their
+  // bits.
   const std::uint64_t mine = publisher_bit(slot);
-  std::uint64_t before = t.holders[index].load(std::memory_order_relaxed);
-  while (!t.holders[index].compare_exchange_weak(before, (before | receivers) & ~mine,
-                                                 std::memory_order_seq_cst,
-                                                 std::memory_order_relaxed)) {
-  }
-  if (frees(before | receivers, mine)) wake_space_sleepers_after_rmw(t);
+  const std::uint64_t before = t.holders[index].load(std::memory_order_relaxed);
+  const std::uint64_t after = (before | receivers) & ~mine;
+  t.holders[index].store(after, std::memory_order_release);
+  if (after == 0 && before != 0) wake_space(t);
   for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
     if ((receivers & subscriber_bit(i)) == 0) continue;
     TopicSubscriberSlot& s = c.subscribers[i];
