@@ -12,6 +12,13 @@
 // - one-way throughput in samples/s: Topic zero-copy against Ring copy
 //   (busy) at the same sizes.
 //
+// Issue 11's latency target is rtt/topic_zero_copy/64 ÷ rtt/ring_busy_copy/64
+// from one run: both rows are measured the same way (one forked echo child,
+// the same pinning, WaitStrategy::busy on every handle, the same warm-up,
+// each iteration one round trip timed on its own, p50 per repetition); they
+// differ only in the transport (at 64 B touching the first and last line is
+// touching the whole sample, as Ring's copy does).
+//
 // The parent and its peer are pinned to different CPUs when there are two;
 // the fan-out subscribers all share the second CPU. Defaults (repetitions,
 // min time, interleaving) are prepended to the command line; flags given

@@ -52,6 +52,26 @@ void reclaim_now(PublisherImpl& impl, Deadline deadline) {
   impl.last_reclaim = TopicClock::now();
 }
 
+// Where the scan for the next loan starts after sample k: one holders line
+// (8 words) further on, so that the next loan looks at a line other than
+// the one the subscribers are about to write (dropping sample k), and
+// prefetch_next_loan() can fetch it while they do.
+constexpr std::size_t k_holders_per_line = 8;
+std::uint32_t next_loan_hint(std::size_t k, std::size_t count) noexcept {
+  const std::size_t next = k + k_holders_per_line;
+  return static_cast<std::uint32_t>(next < count ? next : next % count);
+}
+
+// After a publish, while the subscribers take it: the holders line and the
+// first payload line of the sample the next loan will most likely take,
+// fetched for writing, so that the loan and the writes into it do not wait
+// for the subscribers' cores (they dropped and read that sample last).
+void prefetch_next_loan(const TopicSegment& t) noexcept {
+  const std::size_t k = t.control->loan_hint.load(std::memory_order_relaxed) % t.config.sample_count;
+  prefetch_for_write(&t.holders[k]);
+  prefetch_for_write(t.sample_header(k) + k_topic_sample_header_size);
+}
+
 // Claims a free sample for this publisher; -1 when none is free.
 long claim_sample(PublisherImpl& impl) noexcept {
   TopicSegment& t = *impl.topic;
@@ -64,7 +84,7 @@ long claim_sample(PublisherImpl& impl) noexcept {
     std::uint64_t expected = 0;
     if (t.holders[k].load(std::memory_order_relaxed) == 0 &&
         t.holders[k].compare_exchange_strong(expected, bit, std::memory_order_acq_rel)) {
-      t.control->loan_hint.store(static_cast<std::uint32_t>(k + 1), std::memory_order_relaxed);
+      t.control->loan_hint.store(next_loan_hint(k, count), std::memory_order_relaxed);
       return static_cast<long>(k);
     }
   }
@@ -317,9 +337,11 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
           impl->last_reclaim = detail::TopicClock::now();
         }
         const detail::DeliverResult result =
-            detail::deliver_locked(t, impl->slot, impl->generation, index, loan.size(), blocked);
+            detail::deliver_locked(t, impl->tails, impl->slot, impl->generation, index,
+                                   loan.size(), blocked);
         if (result == detail::DeliverResult::delivered) {
           LoanAccess::consume(loan);
+          detail::prefetch_next_loan(t);
           return true;
         }
         blocked_word = t.control->subscribers[blocked].identity.load(std::memory_order_acquire);

@@ -26,46 +26,99 @@ SubscriberImpl::~SubscriberImpl() {
 }
 
 struct SampleAccess {
-  static Sample make(SubscriberImpl* impl, std::uint32_t index, const TopicSampleHeader& header) {
+  static Sample make(SubscriberImpl* impl, std::uint32_t index, std::size_t size,
+                     std::uint64_t sequence, std::uint32_t generation) {
     Sample sample;
     retain(impl);
     sample.owner_ = impl;
     sample.index_ = index;
     sample.data_ = impl->topic->sample_header(index) + k_topic_sample_header_size;
-    sample.size_ = static_cast<std::size_t>(header.size);
-    sample.sequence_ = header.sequence;
-    sample.generation_ = header.publisher_generation;
+    sample.size_ = size;
+    sample.sequence_ = sequence;
+    sample.generation_ = generation;
     return sample;
   }
 };
 
 namespace {
 
-// The next queued sample, or an empty one when the queue is empty.
+// Whether the entry at `tail` is stamped for it: what a receive waits for.
+bool entry_ready(const TopicQueueEntry* queue, std::size_t depth, std::uint64_t tail) noexcept {
+  return queue[tail % depth].stamp.load(std::memory_order_acquire) == tail + 1;
+}
+
+// The slow part of pop(): the entry at `tail` is not stamped for it. False
+// with errc::corrupted when the queue's words cannot be trusted; else true,
+// and `retry` when the entry may be ready after all (look again).
+bool check_not_ready(SubscriberImpl& impl, std::uint64_t tail, bool& retry, Failure& f) {
+  TopicSegment& t = *impl.topic;
+  TopicSubscriberSlot& s = t.control->subscribers[impl.slot];
+  const TopicQueueEntry* queue = t.queue_of(impl.slot);
+  std::uint64_t head = s.head.load(std::memory_order_acquire);
+  retry = false;
+  // A publisher stamped the entry at the head and died before moving the
+  // head (or is about to move it): we took that entry, and the head is what
+  // it would have written.
+  if (head + 1 == tail && entry_ready(queue, impl.depth, head)) {
+    s.head.compare_exchange_strong(head, tail, std::memory_order_acq_rel);
+    return true;
+  }
+  // The depth word too: publishers skip a queue whose words they cannot
+  // trust (deliver_locked), and this is where that is reported.
+  if (head < tail || head - tail > impl.depth ||
+      s.queue_depth.load(std::memory_order_relaxed) != impl.depth) {
+    t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) +
+                       ") has head " + std::to_string(head) + " and tail " +
+                       std::to_string(tail));
+    return false;
+  }
+  if (head == tail) return true;  // empty
+  // The head moves after the entry is stamped (release, read with acquire
+  // above): the stamp must be there now, unless the tail moved (a publisher
+  // dropped the oldest).
+  if (entry_ready(queue, impl.depth, tail) ||
+      s.tail.load(std::memory_order_acquire) != tail) {
+    retry = true;
+    return true;
+  }
+  t.corrupted(f, "this subscriber's queue entry " + std::to_string(tail) + " (head " +
+                     std::to_string(head) + ") is not the one its publisher stamped");
+  return false;
+}
+
+// The next queued sample, or an empty one when the queue is empty. The fast
+// path reads the entry at the tail (one line, stamped by the publisher) and
+// moves the tail (a line only this subscriber writes while its queue has
+// room); neither the head nor the pool's header.
 Sample pop(SubscriberImpl& impl, Failure& f) {
   TopicSegment& t = *impl.topic;
   TopicSubscriberSlot& s = t.control->subscribers[impl.slot];
-  std::atomic<std::uint32_t>* queue = t.queue_of(impl.slot);
+  const TopicQueueEntry* queue = t.queue_of(impl.slot);
   const std::uint64_t bit = subscriber_bit(impl.slot);
   // A lost race for the tail (a publisher dropping the oldest) is retried;
   // a tail that never stops moving (only a writer of garbage does that) ends
   // as "nothing now", so that the caller's deadline still holds.
   for (int attempt = 0; attempt < 1000; ++attempt) {
     std::uint64_t tail = s.tail.load(std::memory_order_acquire);
-    const std::uint64_t head = s.head.load(std::memory_order_acquire);
-    // The depth word too: publishers skip a queue whose words they cannot
-    // trust (deliver_locked), and this is where that is reported.
-    if (head < tail || head - tail > impl.depth ||
-        s.queue_depth.load(std::memory_order_relaxed) != impl.depth) {
-      t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) +
-                         ") has head " + std::to_string(head) + " and tail " +
-                         std::to_string(tail));
+    const TopicQueueEntry& e = queue[tail % impl.depth];
+    if (e.stamp.load(std::memory_order_acquire) != tail + 1) {
+      bool retry = false;
+      if (!check_not_ready(impl, tail, retry, f)) return {};
+      if (retry) continue;
       return {};
     }
-    if (head == tail) return {};
-    const std::uint32_t index = queue[tail % impl.depth].load(std::memory_order_relaxed);
+    const std::uint32_t index = e.index.load(std::memory_order_relaxed);
+    const std::uint64_t size = e.size.load(std::memory_order_relaxed);
+    const std::uint64_t sequence = e.sequence.load(std::memory_order_relaxed);
+    const std::uint32_t generation = e.publisher_generation.load(std::memory_order_relaxed);
     // A publisher dropping the oldest for us may take it first: look again.
-    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_acq_rel)) continue;
+    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_seq_cst)) continue;
+    if (index < t.config.sample_count) {
+      // Both in flight at once: the payload's first line (the caller reads
+      // it next) and the holders line (read below, written by the drop).
+      prefetch_for_read(t.sample_header(index) + k_topic_sample_header_size);
+      prefetch_for_write(&t.holders[index]);
+    }
     if (index >= t.config.sample_count ||
         (t.holders[index].load(std::memory_order_acquire) & bit) == 0) {
       t.corrupted(f, "this subscriber's queue names sample " + std::to_string(index) +
@@ -73,18 +126,35 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
                          std::to_string(t.config.sample_count) + ")");
       return {};
     }
-    if (impl.block) wake_space_sleepers(t);
-    TopicSampleHeader header;  // one copy: judged, then used
-    std::memcpy(&header, t.sample_header(index), sizeof header);
-    if (header.size > t.config.sample_size) {
+    // Room in our queue for a publisher that waits for it (the tail's
+    // seq_cst CAS above is what the wake-up orders after).
+    if (impl.block) wake_space_sleepers_after_rmw(t);
+    if (size > t.config.sample_size) {
       drop_reference(t, index, bit);
-      t.corrupted(f, "sample " + std::to_string(index) + " claims " + std::to_string(header.size) +
+      t.corrupted(f, "sample " + std::to_string(index) + " claims " + std::to_string(size) +
                          " bytes, more than its " + std::to_string(t.config.sample_size));
       return {};
     }
-    return SampleAccess::make(&impl, index, header);
+    return SampleAccess::make(&impl, index, static_cast<std::size_t>(size), sequence, generation);
   }
   return {};
+}
+
+// What a waiting receive polls: the entry at the tail, and (only while that
+// is not stamped) whether the head moved, so that words that disagree are
+// reported by pop() instead of waited on.
+// `at` and `entry` remember where the last look found the tail, so that a
+// spinning receive does not divide by the depth on every turn.
+bool receive_ready(const TopicSegment& t, std::size_t slot, std::size_t depth, std::uint64_t& at,
+                   const TopicQueueEntry*& entry) noexcept {
+  const TopicSubscriberSlot& s = t.control->subscribers[slot];
+  const std::uint64_t tail = s.tail.load(std::memory_order_acquire);
+  if (entry == nullptr || tail != at) {
+    at = tail;
+    entry = &t.queue_of(slot)[tail % depth];
+  }
+  return entry->stamp.load(std::memory_order_acquire) == tail + 1 ||
+         s.head.load(std::memory_order_acquire) != tail;
 }
 
 bool queue_ready(const TopicSegment& t, std::size_t slot) noexcept {
@@ -256,9 +326,11 @@ Sample Subscriber::receive_at(Deadline deadline, std::error_code* ec) {
       // Ready but taken (a publisher dropped it first): look at the deadline
       // before waiting again.
       if (again && detail::TopicClock::now() >= deadline) return Sample();
+      std::uint64_t at = 0;
+      const detail::TopicQueueEntry* entry = nullptr;
       const detail::WaitResult waited = detail::wait_for_peer(
           impl->wait, deadline, t.data_words(impl->slot),
-          [&] { return detail::queue_ready(t, impl->slot); },
+          [&] { return detail::receive_ready(t, impl->slot, impl->depth, at, entry); },
           [&] { return impl->publishers.gone(); });
       if (waited == detail::WaitResult::timed_out) return Sample();
       if (waited == detail::WaitResult::peer_gone) {

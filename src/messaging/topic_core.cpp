@@ -23,6 +23,17 @@ void wake_everyone(const SleepWords& words) noexcept {
   words.waiter.wake(words.signal, std::min(sleepers, k_max_woken));
 }
 
+// The same, right after a seq_cst read-modify-write that published the
+// change: the RMW and a seq_cst load of the sleepers count order like the
+// fence would (the sleeper announces with a seq_cst RMW and a fence), and on
+// x86 the RMW is the barrier already, so none is paid for twice.
+void wake_everyone_after_rmw(const SleepWords& words) noexcept {
+  const std::uint32_t sleepers = words.sleepers.load(std::memory_order_seq_cst);
+  if (sleepers == 0) return;
+  words.signal.fetch_add(1, std::memory_order_release);
+  words.waiter.wake(words.signal, std::min(sleepers, k_max_woken));
+}
+
 void wake_space(TopicSegment& t) noexcept {
   // Every waiting publisher re-checks: one free sample may be all they need,
   // and whoever does not get it sleeps again.
@@ -63,6 +74,10 @@ void wake_space_sleepers(TopicSegment& t) noexcept {
   wake_space(t);
 }
 
+void wake_space_sleepers_after_rmw(TopicSegment& t) noexcept {
+  wake_everyone_after_rmw(t.space_words());
+}
+
 std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept {
   std::size_t freed = 0;
   for (std::size_t k = 0; k < t.config.sample_count; ++k) {
@@ -76,8 +91,8 @@ std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept {
 
 void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noexcept {
   if (index >= t.config.sample_count) return;
-  const std::uint64_t before = t.holders[index].fetch_and(~bit, std::memory_order_acq_rel);
-  if (frees(before, bit)) wake_space(t);
+  const std::uint64_t before = t.holders[index].fetch_and(~bit, std::memory_order_seq_cst);
+  if (frees(before, bit)) wake_space_sleepers_after_rmw(t);
 }
 
 void wake_all_subscribers(TopicSegment& t) noexcept {
@@ -119,7 +134,29 @@ void clear_orphan_history_bits(TopicSegment& t) noexcept {
 
 }  // namespace
 
+namespace {
+
+// A publisher stamps an entry before it moves the head: one that died
+// between the two left an entry its subscriber may already have taken.
+// Moving the head over it is what that publisher would have done next.
+void finish_half_push(TopicSegment& t, std::size_t i) noexcept {
+  TopicSubscriberSlot& s = t.control->subscribers[i];
+  const std::uint32_t depth = s.queue_depth.load(std::memory_order_relaxed);
+  if (depth < 1 || depth > t.config.max_queue_depth) return;  // garbage: read_queue says so
+  const std::uint64_t head = s.head.load(std::memory_order_relaxed);
+  if (t.queue_of(i)[head % depth].stamp.load(std::memory_order_acquire) == head + 1) {
+    s.head.store(head + 1, std::memory_order_release);
+  }
+}
+
+}  // namespace
+
 void reclaim_locked(TopicSegment& t) noexcept {
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    if (slot_occupied(t.control->subscribers[i].identity.load(std::memory_order_acquire))) {
+      finish_half_push(t, i);
+    }
+  }
   std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
   std::uint64_t gone_publishers = 0;
   std::uint64_t gone_subscribers = 0;
@@ -202,18 +239,24 @@ int claim_subscriber_slot_locked(TopicSegment& t, std::uint64_t self, std::size_
     // move the signal so that no stale sleep matches it.
     s.sleepers.store(0, std::memory_order_relaxed);
     s.signal.fetch_add(1, std::memory_order_relaxed);
-    // Late joiner: the last samples of the history ring, oldest first.
+    // Entries a former occupant stamped must not look like this one's.
+    TopicQueueEntry* queue = t.queue_of(i);
+    for (std::size_t n = 0; n < depth; ++n) queue[n].stamp.store(0, std::memory_order_relaxed);
+    // Late joiner: the last samples of the history ring, oldest first, as
+    // their headers in the pool describe them (the receive validates them).
     const std::uint64_t kept = t.control->history_count.load(std::memory_order_relaxed);
     const std::size_t ring = t.config.history;
     std::uint64_t wanted = std::min<std::uint64_t>({history, ring, kept});
-    std::atomic<std::uint32_t>* queue = t.queue_of(i);
     std::uint64_t head = 0;
     for (std::uint64_t n = kept - wanted; n < kept; ++n) {
       const std::uint32_t index = t.history[n % ring].load(std::memory_order_relaxed);
       if (index >= t.config.sample_count) continue;  // garbage: not delivered
       if ((t.holders[index].load(std::memory_order_acquire) & k_history_bit) == 0) continue;
       t.holders[index].fetch_or(subscriber_bit(i), std::memory_order_acq_rel);
-      queue[head % depth].store(index, std::memory_order_relaxed);
+      TopicSampleHeader header;
+      std::memcpy(&header, t.sample_header(index), sizeof header);
+      write_queue_entry(t, i, depth, head, index, header.size, header.sequence,
+                        header.publisher_generation);
       ++head;
     }
     s.head.store(head, std::memory_order_release);
@@ -248,8 +291,56 @@ void release_subscriber_slot(TopicSegment& t, std::size_t slot, std::uint64_t se
   wake_space(t);
 }
 
-DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
-                             std::uint32_t index, std::size_t size,
+void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth,
+                       std::uint64_t position, std::uint32_t index, std::uint64_t size,
+                       std::uint64_t sequence, std::uint32_t publisher_generation) noexcept {
+  TopicQueueEntry& e = t.queue_of(slot)[position % depth];
+  e.sequence.store(sequence, std::memory_order_relaxed);
+  e.size.store(size, std::memory_order_relaxed);
+  e.index.store(index, std::memory_order_relaxed);
+  e.publisher_generation.store(publisher_generation, std::memory_order_relaxed);
+  e.stamp.store(position + 1, std::memory_order_release);
+}
+
+namespace {
+
+// read_queue() with the tail from `tails` when it fits: the shared tail is
+// read (and remembered) only when the copy is missing, from another attach,
+// does not fit the head, or says the queue is full.
+bool read_queue_cached(const TopicSegment& t, TailCache& tails, std::size_t slot,
+                       QueueView& view) {
+  const TopicSubscriberSlot& s = t.control->subscribers[slot];
+  const std::uint64_t bit = std::uint64_t{1} << slot;
+  const std::uint32_t generation = s.generation.load(std::memory_order_relaxed);
+  if ((tails.known & bit) != 0 && tails.generation[slot] == generation) {
+    const std::uint32_t depth = s.queue_depth.load(std::memory_order_relaxed);
+    const std::uint32_t policy = s.policy.load(std::memory_order_relaxed);
+    const std::uint64_t head = s.head.load(std::memory_order_acquire);
+    const std::uint64_t tail = tails.tail[slot];
+    if (depth >= 1 && depth <= t.config.max_queue_depth && policy <= 1 && head >= tail &&
+        head - tail < depth) {
+      view.head = head;
+      view.tail = tail;
+      view.depth = depth;
+      view.block = policy == static_cast<std::uint32_t>(OverflowPolicy::block_publisher);
+      return true;
+    }
+  }
+  Failure bad;
+  if (!read_queue(t, slot, view, bad)) {
+    tails.known &= ~bit;
+    return false;
+  }
+  tails.tail[slot] = view.tail;
+  tails.generation[slot] = generation;
+  tails.known |= bit;
+  return true;
+}
+
+}  // namespace
+
+DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot,
+                             std::uint32_t generation, std::uint32_t index, std::size_t size,
                              std::size_t& blocked_slot) noexcept {
   TopicControl& c = *t.control;
   std::uint64_t receivers = 0;
@@ -260,8 +351,7 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
     const std::uint64_t word = s.identity.load(std::memory_order_acquire);
     if (!slot_occupied(word)) continue;
     QueueView view;
-    Failure bad;
-    if (!read_queue(t, i, view, bad)) continue;  // garbage: skipped (deliver_locked's contract)
+    if (!read_queue_cached(t, tails, i, view)) continue;  // garbage: skipped (the contract)
     if (view.block && view.size() >= view.depth) {
       if (slot_alive(word)) {
         blocked_slot = i;
@@ -277,45 +367,14 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
   }
   const std::uint64_t sequence = c.sequence.load(std::memory_order_relaxed) + 1;
   c.sequence.store(sequence, std::memory_order_relaxed);
+  // The pool's header: for late joiners given this sample from the history
+  // (receives read the queue entry).
   TopicSampleHeader header{};
   header.sequence = sequence;
   header.size = size;
   header.publisher_generation = generation;
   header.publisher_slot = static_cast<std::uint32_t>(slot);
   std::memcpy(t.sample_header(index), &header, sizeof header);
-  if (receivers != 0) t.holders[index].fetch_or(receivers, std::memory_order_acq_rel);
-  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
-    if ((receivers & subscriber_bit(i)) == 0) continue;
-    TopicSubscriberSlot& s = c.subscribers[i];
-    std::atomic<std::uint32_t>* queue = t.queue_of(i);
-    bool pushed = false;
-    for (int attempt = 0; attempt < 64; ++attempt) {
-      QueueView view;
-      Failure bad;
-      if (!read_queue(t, i, view, bad)) break;
-      if (view.size() < view.depth) {
-        queue[view.head % view.depth].store(index, std::memory_order_relaxed);
-        s.head.store(view.head + 1, std::memory_order_release);
-        pushed = true;
-        break;
-      }
-      // Full (drop_oldest; a block subscriber had room above and can only
-      // have made more): drop the oldest, unless the subscriber pops it first.
-      const std::uint32_t oldest = queue[view.tail % view.depth].load(std::memory_order_relaxed);
-      std::uint64_t expected = view.tail;
-      if (s.tail.compare_exchange_strong(expected, view.tail + 1, std::memory_order_acq_rel)) {
-        drop_reference(t, oldest, subscriber_bit(i));
-        s.dropped.fetch_add(1, std::memory_order_relaxed);
-      }
-    }
-    if (!pushed) {
-      // Garbage in its words (or a tail that kept moving, which only a
-      // writer of garbage makes): it does not get this sample.
-      drop_reference(t, index, subscriber_bit(i));
-      continue;
-    }
-    wake_everyone(t.data_words(i));
-  }
   if (t.config.history > 0) {
     // The entry first, then its bit: a publisher dying between the two
     // leaves an entry whose sample is not kept (skipped by late joiners),
@@ -331,7 +390,60 @@ DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t ge
     t.holders[index].fetch_or(k_history_bit, std::memory_order_acq_rel);
     c.history_count.store(count + 1, std::memory_order_relaxed);
   }
-  drop_reference(t, index, publisher_bit(slot));
+  // Every reference the sample will have is taken before the publisher's
+  // is dropped and before any subscriber can see an entry: the holders word
+  // is then final (save for the subscribers' drops) while the entries go
+  // out, so a subscriber that takes its entry at once finds its line settled
+  // and does not race the publisher for it.
+  // One plain store for both, no read-modify-write: while the sample is on
+  // loan to us and we hold the lock, nothing else sets a bit in its word
+  // (loans only claim a 0 word, subscribers drop only what they were given,
+  // reclamation runs under the lock); a slot released without the lock
+  // clears bits we never set, and anything we set for it is cleared by the
+  // next reclamation pass, which frees such slots only after clearing their
+  // bits.
+  const std::uint64_t mine = publisher_bit(slot);
+  const std::uint64_t before = t.holders[index].load(std::memory_order_relaxed);
+  const std::uint64_t after = (before | receivers) & ~mine;
+  t.holders[index].store(after, std::memory_order_release);
+  if (after == 0 && before != 0) wake_space(t);
+  for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+    if ((receivers & subscriber_bit(i)) == 0) continue;
+    TopicSubscriberSlot& s = c.subscribers[i];
+    TopicQueueEntry* queue = t.queue_of(i);
+    bool pushed = false;
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      QueueView view;
+      if (!read_queue_cached(t, tails, i, view)) break;
+      if (view.size() < view.depth) {
+        // Entry first (stamped), then the head: the subscriber polls the
+        // stamp, and a publisher dying between the two leaves a push that
+        // the subscriber or the next reclamation pass finishes.
+        write_queue_entry(t, i, view.depth, view.head, index, size, sequence, generation);
+        s.head.store(view.head + 1, std::memory_order_release);
+        pushed = true;
+        break;
+      }
+      // Full (drop_oldest; a block subscriber had room above and can only
+      // have made more): drop the oldest, unless the subscriber pops it first.
+      const std::uint32_t oldest = queue[view.tail % view.depth].index.load(std::memory_order_relaxed);
+      std::uint64_t expected = view.tail;
+      if (s.tail.compare_exchange_strong(expected, view.tail + 1, std::memory_order_acq_rel)) {
+        drop_reference(t, oldest, subscriber_bit(i));
+        s.dropped.fetch_add(1, std::memory_order_relaxed);
+        tails.tail[i] = view.tail + 1;
+      } else {
+        tails.known &= ~(std::uint64_t{1} << i);  // read it again
+      }
+    }
+    if (!pushed) {
+      // Garbage in its words (or a tail that kept moving, which only a
+      // writer of garbage makes): it does not get this sample.
+      drop_reference(t, index, subscriber_bit(i));
+      continue;
+    }
+    wake_everyone(t.data_words(i));
+  }
   return DeliverResult::delivered;
 }
 

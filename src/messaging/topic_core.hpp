@@ -22,6 +22,25 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
+// Asks for the cache line at `p` ahead of use (a hint: no fault, no effect
+// on what any load or store sees). For writing: the line comes exclusive,
+// so the store or read-modify-write that follows does not wait for another
+// core to give it up.
+inline void prefetch_for_write(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 1, 3);
+#else
+  (void)p;
+#endif
+}
+inline void prefetch_for_read(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 3);
+#else
+  (void)p;
+#endif
+}
+
 // A slot word held by a process (alive or not): neither free, closed nor
 // released.
 constexpr bool slot_occupied(std::uint64_t word) noexcept {
@@ -47,6 +66,18 @@ struct QueueView {
 // describe a queue of this topic.
 bool read_queue(const TopicSegment& t, std::size_t slot, QueueView& view, Failure& failure);
 
+// What one publisher handle last saw of each subscriber queue's tail
+// (process-local). A tail only grows while one attach holds the slot (the
+// generation tells attaches apart), so a stale copy only underestimates the
+// room: the shared tail, a line the subscriber writes on every receive, is
+// read again only when the copy says the queue is full, or does not fit the
+// head.
+struct TailCache {
+  std::uint64_t tail[k_max_topic_subscribers] = {};
+  std::uint32_t generation[k_max_topic_subscribers] = {};
+  std::uint64_t known = 0;  // bit i: tail[i] and generation[i] are set
+};
+
 // Clears `bits` in every sample's holders word; wakes space sleepers when a
 // sample became free. Returns how many did.
 std::size_t clear_holder_bits(TopicSegment& t, std::uint64_t bits) noexcept;
@@ -61,7 +92,8 @@ void drop_reference(TopicSegment& t, std::uint32_t index, std::uint64_t bit) noe
 // can own are cleared, and so is the history bit of every sample no entry
 // of the history ring names (a publisher that died between the two). With
 // no live publisher left, the space sleepers count (which dead publishers
-// may have left raised) is reset.
+// may have left raised) is reset. A push that a dead publisher left half
+// done (its entry stamped, the head not yet moved) is finished.
 void reclaim_locked(TopicSegment& t) noexcept;
 
 // Liveness of the process in a slot word (false for free, closed, garbage).
@@ -88,8 +120,11 @@ void release_publisher_slot(TopicSegment& t, std::size_t slot, std::uint64_t sel
 void release_subscriber_slot(TopicSegment& t, std::size_t slot, std::uint64_t self,
                              bool locked) noexcept;
 
-// Wakes the publishers waiting for a free sample or for room.
+// Wakes the publishers waiting for a free sample or for room. The
+// _after_rmw form is for a caller whose change was a seq_cst
+// read-modify-write (it orders like the fence the other form issues).
 void wake_space_sleepers(TopicSegment& t) noexcept;
+void wake_space_sleepers_after_rmw(TopicSegment& t) noexcept;
 
 // Wakes every subscriber's data sleepers (a publisher came or went).
 void wake_all_subscribers(TopicSegment& t) noexcept;
@@ -107,9 +142,16 @@ enum class DeliverResult { delivered, blocked };
 // on for everyone else: it is not the publisher's error (the publish
 // happened, the loan is consumed); that subscriber's own receive reports
 // errc::corrupted, since it validates the same words.
-DeliverResult deliver_locked(TopicSegment& t, std::size_t slot, std::uint32_t generation,
+DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot,
+                             std::uint32_t generation,
                              std::uint32_t index, std::size_t size,
                              std::size_t& blocked_slot) noexcept;
+
+// Stores entry `position` of subscriber `slot`'s queue (depth `depth`): the
+// fields, then the stamp (release). The caller then moves the head.
+void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth,
+                       std::uint64_t position, std::uint32_t index, std::uint64_t size,
+                       std::uint64_t sequence, std::uint32_t publisher_generation) noexcept;
 
 // Publishers attached now that are alive / subscribers likewise.
 std::size_t live_publishers(const TopicSegment& t) noexcept;

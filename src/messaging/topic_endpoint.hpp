@@ -25,7 +25,7 @@ namespace detail {
 using TopicClock = std::chrono::steady_clock;
 
 struct TopicEndpoint {
-  std::atomic<int> refs{1};
+  std::atomic<int> refs{1};  // see retain()
   std::shared_ptr<TopicSegment> topic;
   std::size_t slot = 0;
   std::uint32_t generation = 0;
@@ -41,6 +41,7 @@ struct TopicEndpoint {
 struct PublisherImpl : TopicEndpoint {
   TopicClock::time_point last_reclaim{};
   std::uint32_t publishes = 0;
+  TailCache tails;  // used under the topic lock only
   ~PublisherImpl();
 };
 
@@ -51,13 +52,20 @@ struct SubscriberImpl : TopicEndpoint {
   ~SubscriberImpl();
 };
 
+// The handle and its Loans (or Samples) are used by one thread at a time
+// (publisher.hpp, subscriber.hpp): whoever hands them between threads
+// synchronises, so the count needs no read-modify-write (a locked
+// instruction on every loan, publish, receive and drop otherwise).
 template <typename Impl>
 void retain(Impl* impl) noexcept {
-  impl->refs.fetch_add(1, std::memory_order_relaxed);
+  impl->refs.store(impl->refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 template <typename Impl>
 void release(Impl* impl) noexcept {
-  if (impl != nullptr && impl->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete impl;
+  if (impl == nullptr) return;
+  const int left = impl->refs.load(std::memory_order_relaxed) - 1;
+  impl->refs.store(left, std::memory_order_relaxed);
+  if (left == 0) delete impl;
 }
 
 }  // namespace detail

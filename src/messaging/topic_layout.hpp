@@ -7,8 +7,9 @@
 // k_topic_state_offset (so TopicControl starts on a cache line):
 //   TopicControl      the config copy, the topic lock, counters, the
 //                     publisher and subscriber slots (fixed size)
-//   queues            u32 sample indices, max_subscribers * max_queue_depth:
-//                     subscriber i's queue is entries [i * depth, (i+1) * depth)
+//   queues            TopicQueueEntry (32 bytes), max_subscribers *
+//                     max_queue_depth of them: subscriber i's queue is entries
+//                     [i * depth, (i+1) * depth)
 //   history           u32 sample indices, `history` of them (a ring)
 //   holders           u64 per sample: who holds it (the bits below)
 // Waiter slots: k_topic_space_waiter (publishers waiting for a free sample or
@@ -17,7 +18,9 @@
 //
 // Pool segment: a TopicPoolPreamble, then sample i at
 // k_topic_pool_data_offset + i * stride: a TopicSampleHeader (written by the
-// loaning publisher before it publishes) and sample_size payload bytes.
+// loaning publisher before it publishes; read only when a late joiner is
+// given the history, receives read the queue entry) and sample_size payload
+// bytes.
 // stride = round_up(k_topic_sample_header_size + sample_size, 64).
 #pragma once
 
@@ -32,7 +35,10 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-inline constexpr std::uint32_t k_topic_layout = 0x54504331;  // "TPC1", in the sync preamble
+// "TPC2", in the sync preamble. TPC2: queue entries carry what a receiver
+// needs (no pool header read), each queue's head and tail on lines of their
+// own, the space sleepers on a line of their own.
+inline constexpr std::uint32_t k_topic_layout = 0x54504332;
 inline constexpr std::uint64_t k_topic_pool_magic = 0x314c4f4f50435054ull;  // "TPCPOOL1"
 
 // The state starts 8 bytes into the 64-byte aligned data (after the sync
@@ -90,20 +96,40 @@ struct alignas(64) TopicPublisherSlot {
 };
 static_assert(sizeof(TopicPublisherSlot) == 64);
 
+// Three cache lines, so that the words of the ping-pong path do not share
+// one: line 0 is written at attach (and `dropped` when full, `sleepers` when
+// the subscriber sleeps), line 1 (head) by publishers only, line 2 (tail) by
+// the subscriber's pop and by publishers dropping the oldest.
 struct alignas(64) TopicSubscriberSlot {
   std::atomic<std::uint64_t> identity;
   std::atomic<std::uint32_t> generation;
   std::atomic<std::uint32_t> queue_depth;  // 1..max_queue_depth while attached
   std::atomic<std::uint32_t> policy;       // OverflowPolicy
   std::uint32_t reserved0;
-  std::atomic<std::uint64_t> dropped;  // counted by publishers (under the lock)
-  // Running counts (never wrapped): entry n is at queue[n % queue_depth].
-  std::atomic<std::uint64_t> head;      // written by publishers, under the lock
-  std::atomic<std::uint64_t> tail;      // CAS by the subscriber (pop) and publishers (drop)
+  std::atomic<std::uint64_t> dropped;   // counted by publishers (under the lock)
   std::atomic<std::uint32_t> sleepers;  // data wake-up (peer_wait.hpp eventcount)
   std::atomic<std::uint32_t> signal;
+  // Running counts (never wrapped): entry n is at queue[n % queue_depth].
+  alignas(64) std::atomic<std::uint64_t> head;  // written by publishers, under the lock
+  alignas(64) std::atomic<std::uint64_t> tail;  // CAS by the subscriber (pop) and publishers (drop)
 };
-static_assert(sizeof(TopicSubscriberSlot) == 64);
+static_assert(sizeof(TopicSubscriberSlot) == 192);
+
+// One queue entry: everything a receiver needs about the sample, so that a
+// receive reads this line (and the payload) and never the pool's header.
+// `stamp` is the entry's running position + 1 (0: never written since the
+// slot was claimed), stored last with release: a subscriber polls the entry
+// at its tail for stamp == tail + 1 instead of the head word. Every field is
+// validated by the reader (index < sample_count, size <= sample_size).
+struct TopicQueueEntry {
+  std::atomic<std::uint64_t> stamp;
+  std::atomic<std::uint64_t> sequence;
+  std::atomic<std::uint64_t> size;
+  std::atomic<std::uint32_t> index;
+  std::atomic<std::uint32_t> publisher_generation;
+};
+static_assert(sizeof(TopicQueueEntry) == 32);
+inline constexpr std::size_t k_topic_queue_entry_size = sizeof(TopicQueueEntry);
 
 struct alignas(64) TopicControl {
   TopicConfigWords config;  // written by the creator only
@@ -117,7 +143,9 @@ struct alignas(64) TopicControl {
   std::atomic<std::uint32_t> publisher_attaches;    // generation counters (0 = none yet)
   std::atomic<std::uint32_t> subscriber_attaches;
   std::atomic<std::uint32_t> loan_hint;  // where the next loan's scan starts
-  std::atomic<std::uint32_t> space_sleepers;
+  // A line of its own: read (after a fence) by every drop that frees a
+  // sample, written only when a publisher sleeps.
+  alignas(64) std::atomic<std::uint32_t> space_sleepers;
   std::atomic<std::uint32_t> space_signal;
   TopicPublisherSlot publishers[k_max_topic_publishers];
   TopicSubscriberSlot subscribers[k_max_topic_subscribers];
@@ -162,7 +190,8 @@ constexpr std::uint64_t topic_stride(std::uint64_t sample_size) noexcept {
 constexpr TopicOffsets topic_offsets(const TopicConfigWords& c) noexcept {
   TopicOffsets o{};
   o.queues = sizeof(TopicControl);
-  o.history = o.queues + topic_round64(c.max_subscribers * c.max_queue_depth * 4);
+  o.history =
+      o.queues + topic_round64(c.max_subscribers * c.max_queue_depth * k_topic_queue_entry_size);
   o.holders = o.history + topic_round64(c.history * 4);
   o.end = o.holders + c.sample_count * 8;
   return o;

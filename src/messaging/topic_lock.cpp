@@ -124,10 +124,12 @@ void TopicLock::unlock() noexcept {
   std::uint64_t expected = self_;
   // Only our own word is cleared: if another process took the lock over
   // from us (it judged us dead, wrongly), it is theirs now.
-  if (control_->lock_owner.compare_exchange_strong(expected, 0, std::memory_order_release,
+  // seq_cst CAS, then a seq_cst load of the sleepers: ordered like a fence
+  // between them would (a sleeper announces itself with a seq_cst RMW and a
+  // fence, then looks at the word), without paying for one.
+  if (control_->lock_owner.compare_exchange_strong(expected, 0, std::memory_order_seq_cst,
                                                    std::memory_order_relaxed)) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (control_->lock_sleepers.load(std::memory_order_relaxed) != 0) {
+    if (control_->lock_sleepers.load(std::memory_order_seq_cst) != 0) {
       control_->lock_signal.fetch_add(1, std::memory_order_release);
       waiter_->wake(control_->lock_signal, 1);
     }

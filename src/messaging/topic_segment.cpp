@@ -235,7 +235,7 @@ std::shared_ptr<TopicSegment> open_topic_segment(std::string_view name_view,
   t.stride = static_cast<std::size_t>(words.stride);
   const TopicOffsets offsets = topic_offsets(words);
   auto* base = reinterpret_cast<std::byte*>(t.control);
-  t.queues = reinterpret_cast<std::atomic<std::uint32_t>*>(base + offsets.queues);
+  t.queues = reinterpret_cast<TopicQueueEntry*>(base + offsets.queues);
   t.history = reinterpret_cast<std::atomic<std::uint32_t>*>(base + offsets.history);
   t.holders = reinterpret_cast<std::atomic<std::uint64_t>*>(base + offsets.holders);
   if (!created) {

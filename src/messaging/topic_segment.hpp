@@ -38,14 +38,14 @@ struct TopicSegment {
   TopicConfig config;
   std::size_t stride = 0;
   TopicControl* control = nullptr;
-  std::atomic<std::uint32_t>* queues = nullptr;
+  TopicQueueEntry* queues = nullptr;
   std::atomic<std::uint32_t>* history = nullptr;
   std::atomic<std::uint64_t>* holders = nullptr;
   std::byte* pool_data = nullptr;  // sample 0's header; read-only unless writable
   bool writable_pool = false;
 
   std::byte* sample_header(std::size_t index) const noexcept { return pool_data + index * stride; }
-  std::atomic<std::uint32_t>* queue_of(std::size_t slot) const noexcept {
+  TopicQueueEntry* queue_of(std::size_t slot) const noexcept {
     return queues + slot * config.max_queue_depth;
   }
   SleepWords space_words() const noexcept {

@@ -210,8 +210,7 @@ class TopicReader {
       status.publishers.push_back(p);
     }
 
-    const auto* queues =
-        reinterpret_cast<const std::atomic<std::uint32_t>*>(base_ + offsets_.queues);
+    const auto* queues = reinterpret_cast<const TopicQueueEntry*>(base_ + offsets_.queues);
     status.subscribers.clear();
     for (std::size_t i = 0; i < subscribers; ++i) {
       const TopicSubscriberSlot& slot = c.subscribers[i];
@@ -248,7 +247,7 @@ class TopicReader {
       }
       for (std::uint64_t n = tail; n != head; ++n) {
         const std::uint32_t index =
-            queues[i * depth_limit + n % depth].load(std::memory_order_relaxed);
+            queues[i * depth_limit + n % depth].index.load(std::memory_order_relaxed);
         if (index >= count) {
           return corrupt(failure, which + "'s queue holds sample " + std::to_string(index) +
                                       " of " + std::to_string(count));

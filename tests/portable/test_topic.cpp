@@ -71,6 +71,12 @@ detail::TopicControl& control_of(NamedSharedMemory& raw) {
                                                   detail::k_topic_state_offset);
 }
 
+// Subscriber slot 0's queue entries (they follow TopicControl).
+detail::TopicQueueEntry* queue_entries(detail::TopicControl& c) {
+  return reinterpret_cast<detail::TopicQueueEntry*>(reinterpret_cast<std::byte*>(&c) +
+                                                    sizeof(detail::TopicControl));
+}
+
 SegmentOptions raw_options() {
   SegmentOptions raw;
   raw.raw = true;
@@ -434,28 +440,24 @@ TEST_SUITE("topic") {
     struct Damage {
       const char* what;
       void (*apply)(detail::TopicControl&, std::byte* pool);
-      enum { receive, publish, open_subscriber } victim;
+      // receive_all: the damage may show only once the queue looks empty
+      // (a receive reads the entry at its tail, not the head).
+      enum { receive, receive_all, publish, open_subscriber } victim;
     };
     const Damage damages[] = {
         {"queue head far ahead",
          [](detail::TopicControl& c, std::byte*) { c.subscribers[0].head = 1u << 20; },
-         Damage::receive},
+         Damage::receive_all},
         {"queue tail past head",
          [](detail::TopicControl& c, std::byte*) { c.subscribers[0].tail = 99; }, Damage::receive},
         {"queue entry out of range",
-         [](detail::TopicControl& c, std::byte*) {
-           auto* queues = reinterpret_cast<std::atomic<std::uint32_t>*>(
-               reinterpret_cast<std::byte*>(&c) + sizeof(detail::TopicControl));
-           queues[0] = 4000;
-         },
+         [](detail::TopicControl& c, std::byte*) { queue_entries(c)[0].index = 4000; },
          Damage::receive},
         {"sample size too large",
-         [](detail::TopicControl&, std::byte* pool) {
-           for (int k = 0; k < 4; ++k) {
-             const std::uint64_t huge = 1u << 30;
-             std::memcpy(pool + detail::k_topic_pool_data_offset + k * 128 + 8, &huge, 8);
-           }
-         },
+         [](detail::TopicControl& c, std::byte*) { queue_entries(c)[0].size = 1u << 30; },
+         Damage::receive},
+        {"queue entry stamped for another place",
+         [](detail::TopicControl& c, std::byte*) { queue_entries(c)[0].stamp = 7; },
          Damage::receive},
         {"queue depth garbage (publisher)",
          [](detail::TopicControl& c, std::byte*) { c.subscribers[0].queue_depth = 5000; },
@@ -488,6 +490,9 @@ TEST_SUITE("topic") {
         case Damage::receive:
           (void)subscriber.receive_for(50ms, ec);
           break;
+        case Damage::receive_all:
+          for (int n = 0; n < 8 && !ec; ++n) (void)subscriber.receive_for(50ms, ec);
+          break;
         case Damage::publish: {
           // The publish happens (for everyone else); the damaged queue is
           // skipped, and its subscriber is the one told.
@@ -496,7 +501,8 @@ TEST_SUITE("topic") {
           CHECK(publisher.publish_for(loan, 50ms, ec));
           CHECK_FALSE(ec);
           CHECK_FALSE(loan);
-          (void)subscriber.receive_for(50ms, ec);
+          // What was queued before the damage may come first.
+          for (int n = 0; n < 8 && !ec; ++n) (void)subscriber.receive_for(50ms, ec);
           break;
         }
         case Damage::open_subscriber:
@@ -644,8 +650,7 @@ TEST_SUITE("topic") {
     auto raw = NamedSharedMemory::open(guard.name(), raw_options());
     detail::TopicControl& control = control_of(raw);
     auto* holders = reinterpret_cast<std::atomic<std::uint64_t>*>(
-        reinterpret_cast<std::byte*>(&control) + sizeof(detail::TopicControl) +
-        detail::topic_round64(2 * 4 * 4) + detail::topic_round64(2 * 4));
+        reinterpret_cast<std::byte*>(&control) + detail::topic_offsets(control.config).holders);
     {
       auto publisher = Publisher::open(guard.name());
       publisher.publish_copy("a", 1);  // kept by the history ring

@@ -237,9 +237,9 @@ TEST_SUITE("topic_status") {
     auto* bytes = reinterpret_cast<unsigned char*>(&raw.control());
     const auto offsets = detail::topic_offsets(raw.control().config);
     const auto depth = static_cast<std::size_t>(raw.control().config.max_queue_depth);
-    auto* queue = reinterpret_cast<std::uint32_t*>(bytes + offsets.queues) + slot * depth;
+    auto* queue = reinterpret_cast<detail::TopicQueueEntry*>(bytes + offsets.queues) + slot * depth;
     const std::uint64_t tail = raw.control().subscribers[slot].tail;
-    std::uint32_t& entry = queue[tail % raw.control().subscribers[slot].queue_depth];
+    auto& entry = queue[tail % raw.control().subscribers[slot].queue_depth].index;
     const std::uint32_t kept_entry = entry;
     entry = 1000;
     std::error_code ec;
