@@ -65,6 +65,7 @@ struct HeapCheck {
 namespace detail {
 
 struct ManagedSegmentImpl;
+struct Failure;
 
 // What a named object records about its type.
 struct ManagedType {
@@ -290,6 +291,10 @@ class SHMKIT_EXPORT ManagedSegment {
 
  private:
   friend detail::HeapHeader* detail::heap_of(const ManagedSegment& segment) noexcept;
+
+  // Every factory: `mode` is a detail::OpenMode.
+  static ManagedSegment open_as(std::string_view name, std::size_t size,
+                                const SegmentOptions& options, int mode, detail::Failure& failure);
 
   template <class T>
   static detail::ManagedType type_of() noexcept {
