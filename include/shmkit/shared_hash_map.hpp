@@ -266,11 +266,11 @@ class SharedHashMap {
     return found.node == nullptr ? end() : const_iterator(this, found.bucket, found.node);
   }
   template <class Q = K, class = std::enable_if_t<accepts_key<Q>()>>
-  [[nodiscard]] iterator find(const Q& key, std::error_code& ec) {
+  [[nodiscard]] iterator find(const Q& key, std::error_code& ec) noexcept {
     return detail::report_to(ec, end(), [&] { return find(key); });
   }
   template <class Q = K, class = std::enable_if_t<accepts_key<Q>()>>
-  [[nodiscard]] const_iterator find(const Q& key, std::error_code& ec) const {
+  [[nodiscard]] const_iterator find(const Q& key, std::error_code& ec) const noexcept {
     return detail::report_to(ec, end(), [&] { return find(key); });
   }
   template <class Q = K, class = std::enable_if_t<accepts_key<Q>()>>
@@ -288,9 +288,10 @@ class SharedHashMap {
   // from `key` (with the allocator when K uses one: a std::string_view
   // becomes a SharedString) only when it is inserted. Throws errc::corrupted
   // or what the allocator or K's and V's constructors throw; on failure the
-  // map is unchanged. The twin (ec after the key) reports shmkit's errors in
-  // `ec` and returns {end(), false}; exceptions of K's and V's own
-  // constructors still propagate.
+  // map is unchanged. The twin (ec after the key) reports them in `ec` and
+  // returns {end(), false}; it is noexcept when V's construction from
+  // `args` is, and then requires K's construction to throw nothing but
+  // std::system_error (true of SharedString and the integers).
   template <class Q, class... Args, class = std::enable_if_t<accepts_key<Q>()>>
   std::pair<iterator, bool> try_emplace(Q&& key, Args&&... args) {
     const std::uint64_t hash = hash_of(key);
@@ -301,7 +302,8 @@ class SharedHashMap {
     return {link_node(node), true};
   }
   template <class Q, class... Args, class = std::enable_if_t<accepts_key<Q>()>>
-  std::pair<iterator, bool> try_emplace(Q&& key, std::error_code& ec, Args&&... args) {
+  std::pair<iterator, bool> try_emplace(Q&& key, std::error_code& ec, Args&&... args) noexcept(
+      std::is_nothrow_constructible_v<V, Args&&...>) {
     return detail::report_to(ec, std::pair<iterator, bool>(end(), false), [&] {
       return try_emplace(std::forward<Q>(key), std::forward<Args>(args)...);
     });
@@ -319,7 +321,8 @@ class SharedHashMap {
   std::pair<iterator, bool> insert(P&& element) {
     return try_emplace(std::forward<P>(element).first, std::forward<P>(element).second);
   }
-  std::pair<iterator, bool> insert(const value_type& element, std::error_code& ec) {
+  std::pair<iterator, bool> insert(const value_type& element, std::error_code& ec) noexcept(
+      std::is_nothrow_copy_constructible_v<V>) {
     return try_emplace(element.first, ec, element.second);
   }
   // Inserts {key, value}, or assigns `value` to the element with that key.
@@ -348,7 +351,7 @@ class SharedHashMap {
     return 1;
   }
   template <class Q = K, class = std::enable_if_t<accepts_key<Q>()>>
-  size_type erase(const Q& key, std::error_code& ec) {
+  size_type erase(const Q& key, std::error_code& ec) noexcept {
     return detail::report_to(ec, size_type{0}, [&] { return erase(key); });
   }
   // Removes the element at `position` (an iterator of this map, not end());
@@ -369,7 +372,7 @@ class SharedHashMap {
     if (const char* problem = checked_structure(*this)) throw corrupted(problem);
     destroy_nodes();
   }
-  void clear(std::error_code& ec) {
+  void clear(std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       clear();
       return 0;
@@ -400,9 +403,9 @@ class SharedHashMap {
     size_type buckets = 1;
     while (buckets < wanted) buckets *= 2;
     if (wanted == 0) buckets = 0;
-    if (buckets != bucket_count_) rebucket(buckets);
+    if (buckets != bucket_count_) rebucket(buckets, checked_header(*this));
   }
-  void rehash(size_type count, std::error_code& ec) {
+  void rehash(size_type count, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       rehash(count);
       return 0;
@@ -412,7 +415,7 @@ class SharedHashMap {
   void reserve(size_type count) {
     if (count > bucket_count()) rehash(count);
   }
-  void reserve(size_type count, std::error_code& ec) {
+  void reserve(size_type count, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       reserve(count);
       return 0;
@@ -435,11 +438,46 @@ class SharedHashMap {
     });
     if (ec) throw corrupted("a key or value is damaged");
   }
-  void validate(std::error_code& ec) const {
+  void validate(std::error_code& ec) const noexcept {
     detail::report_to(ec, 0, [&] {
       validate();
       return 0;
     });
+  }
+  // Makes a damaged map sound again, keeping every element it can trust:
+  // in each bucket it cuts the chain at the first link that fails a check
+  // (outside the heap, a node of another bucket, a key or value whose
+  // validate() fails) and breaks a cycle, then recounts the size. What a cut
+  // link led to leaks (it is never read again). A header that fails its
+  // checks (magic, bucket array) leaves nothing to trust: the map is reset().
+  // Returns whether anything was changed. Never throws; reads only what
+  // passes the checks. For the holder that finds owner_died(): validate(),
+  // and repair() if that fails.
+  bool repair() noexcept {
+    const Header header = checked_header(*this);
+    if (header.problem != nullptr) {
+      reset();
+      return true;
+    }
+    bool changed = false;
+    std::uint64_t total = 0;
+    for (std::uint64_t b = 0; b < header.count; ++b) {
+      changed |= repair_chain(&header.buckets[b], b, header.count);
+      for (NodePtr* link = &header.buckets[b]; *link != nullptr; link = &(*link)->next) ++total;
+    }
+    if (total > header.count) {  // more sound nodes than the load factor allows
+      size_type buckets = 1;
+      while (buckets < total) buckets *= 2;
+      try {
+        rebucket(buckets, header);
+      } catch (...) {
+        reset();  // no room for a larger bucket array: start again
+        return true;
+      }
+    }
+    if (total != size_) changed = true;
+    size_ = total;
+    return changed;
   }
 
  private:
@@ -581,6 +619,71 @@ class SharedHashMap {
     return for_each_node(map, [](Node*) { return true; });
   }
 
+  // The node a link of bucket `bucket` leads to if it passes every check
+  // (in the heap, in this bucket, its key and value valid), else nullptr.
+  Node* trusted_node(const NodePtr& link, std::uint64_t bucket,
+                     std::uint64_t count) const noexcept {
+    Node* node = checked_node(link);
+    if (node == nullptr || (node->hash & (count - 1)) != bucket) return nullptr;
+    std::error_code ec;
+    validate_member(node->value.first, ec);
+    if (!ec) validate_member(node->value.second, ec);
+    return ec ? nullptr : node;
+  }
+  // repair() for one chain: cuts it at its first untrusted link, then breaks
+  // a cycle (Brent's algorithm: O(length), no marks written). A chain of
+  // distinct trusted nodes is finite (they lie in the heap).
+  bool repair_chain(NodePtr* head, std::uint64_t bucket, std::uint64_t count) noexcept {
+    bool changed = false;
+    const auto next = [&](Node* node) { return trusted_node(node->next, bucket, count); };
+    if (*head == nullptr) return false;
+    Node* first = trusted_node(*head, bucket, count);
+    if (first == nullptr) {
+      *head = nullptr;
+      return true;
+    }
+    // Find a cycle: lambda its length, or reach the end (a null or untrusted link).
+    std::uint64_t power = 1;
+    std::uint64_t lambda = 1;
+    Node* tortoise = first;
+    Node* hare = next(first);
+    while (hare != nullptr && hare != tortoise) {
+      if (power == lambda) {
+        tortoise = hare;
+        power *= 2;
+        lambda = 0;
+      }
+      hare = next(hare);
+      ++lambda;
+    }
+    if (hare != nullptr) {
+      // mu: where the cycle starts; the node lambda - 1 after it closes it.
+      Node* slow = first;
+      Node* fast = first;
+      for (std::uint64_t i = 0; i < lambda; ++i) fast = next(fast);
+      while (slow != fast) {
+        slow = next(slow);
+        fast = next(fast);
+      }
+      Node* closing = slow;
+      for (std::uint64_t i = 1; i < lambda; ++i) closing = next(closing);
+      closing->next = nullptr;
+      return true;
+    }
+    // No cycle: cut at the first untrusted link (a null one ends it soundly).
+    for (Node* node = first;;) {
+      if (node->next == nullptr) break;
+      Node* following = next(node);
+      if (following == nullptr) {
+        node->next = nullptr;
+        changed = true;
+        break;
+      }
+      node = following;
+    }
+    return changed;
+  }
+
   template <class T>
   static void validate_member(const T& member, std::error_code& ec) {
     if constexpr (has_validate<T>::value) member.validate(ec);
@@ -650,15 +753,15 @@ class SharedHashMap {
     }
     size_ = 0;
   }
-  // Moves every node into a new array of `count` buckets (the structure was
-  // checked; the allocation is the only step that can fail, and comes first).
-  void rebucket(size_type count) {
+  // Moves every node into a new array of `count` buckets (`old`, the current
+  // header, and its chains were checked; the allocation is the only step
+  // that can fail, and comes first).
+  void rebucket(size_type count, const Header& old) {
     BucketAlloc buckets_alloc = bucket_alloc();
     BucketPtr fresh =
         count == 0 ? BucketPtr(nullptr) : BucketTraits::allocate(buckets_alloc, count);
     NodePtr* array = detail::raw_pointer(fresh);
     for (size_type i = 0; i < count; ++i) ::new (static_cast<void*>(array + i)) NodePtr(nullptr);
-    const Header old = checked_header(*this);
     for (std::uint64_t b = 0; b < old.count; ++b) {
       NodePtr* link = &old.buckets[b];
       while (*link != nullptr) {

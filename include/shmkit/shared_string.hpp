@@ -129,7 +129,7 @@ class BasicSharedString {
     }
     replace_buffer(text.size(), data, 0, text);
   }
-  void assign(std::string_view text, std::error_code& ec) {
+  void assign(std::string_view text, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       assign(text);
       return 0;
@@ -149,7 +149,7 @@ class BasicSharedString {
     const size_type grown = capacity_ > max_size() / 2 ? max_size() : 2 * capacity_;
     replace_buffer(new_size < grown ? grown : new_size, data, size_, text);
   }
-  void append(std::string_view text, std::error_code& ec) {
+  void append(std::string_view text, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       append(text);
       return 0;
@@ -167,7 +167,7 @@ class BasicSharedString {
     if (capacity <= capacity_) return;
     replace_buffer(capacity, data, size_, {});
   }
-  void reserve(size_type capacity, std::error_code& ec) {
+  void reserve(size_type capacity, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
       reserve(capacity);
       return 0;

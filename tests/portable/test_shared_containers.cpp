@@ -292,12 +292,27 @@ void targeted_damage(MapT& map) {
   auto it = map.begin();
   // A node is {next, hash, key, value}: its link is 16 bytes before the key.
   auto* node_next = reinterpret_cast<std::uint64_t*>(const_cast<Key*>(&it->first)) - 2;
-  const std::uint64_t saved_next = *node_next;
   *node_next = 0;  // distance 0: the link points at its own node
   check_corrupted("a cycle");
+  // repair() breaks the cycle (what followed the node leaks), keeps the rest.
+  const std::size_t before = map.size();
+  CHECK(map.repair());
+  map.validate();
+  CHECK(map.contains(it->first));
+  CHECK(map.size() <= before);
+  CHECK(map.size() >= before / 2);
+  CHECK_FALSE(map.repair());  // sound now: nothing to change
   *node_next = 0x7000000000000000ULL;
   check_corrupted("a link outside the heap");
-  *node_next = saved_next;
+  CHECK(map.repair());
+  map.validate();
+  CHECK(map.contains(it->first));
+  // A size that disagrees with the chains: recounted.
+  const std::size_t sound = map.size();
+  *map_word(map, 4) = sound - 1;
+  check_corrupted("the size");
+  CHECK(map.repair());
+  CHECK(map.size() == sound);
   map.validate();
   // A key's character pointer and size.
   for (int i = 0; i < 10 && it != map.end(); ++i) ++it;
@@ -308,9 +323,12 @@ void targeted_damage(MapT& map) {
   CHECK(ec == make_error_code(errc::corrupted));
   key_words[1] = saved_size;
   map.validate();
+  // A bucket array outside the heap: nothing to trust, repair() resets it;
   // reset(): valid and empty again (the nodes leak).
   *map_word(map, 2) = 12345;
   check_corrupted("bucket array");
+  CHECK(map.repair());
+  CHECK(map.empty());
   map.reset();
   map.validate();
   CHECK(map.empty());
@@ -357,6 +375,40 @@ void random_damage(MapT& map, unsigned seed) {
     std::memcpy(areas[area], keep.data(), keep.size());
   }
   map.validate();
+}
+
+// Random garbage over a fresh map and its nodes, then repair(): the map
+// must validate afterwards and be usable, every time.
+template <class MapT, class A>
+void random_repair(A alloc, unsigned seed) {
+  std::mt19937 random(seed);
+  for (int round = 0; round < 100; ++round) {
+    auto block = std::allocator_traits<A>::allocate(alloc, sizeof(MapT));
+    auto* map = new (static_cast<void*>(block.get())) MapT(alloc);
+    for (int i = 0; i < 40; ++i) map->try_emplace(std::string_view(key_for(i)), record_for(i));
+    std::vector<unsigned char*> areas{reinterpret_cast<unsigned char*>(map)};
+    std::vector<std::size_t> sizes{sizeof(MapT)};
+    for (auto& element : *map) {
+      using Key = typename MapT::key_type;
+      areas.push_back(reinterpret_cast<unsigned char*>(const_cast<Key*>(&element.first)) - 16);
+      sizes.push_back(16 + sizeof(element));
+    }
+    const int flips = 1 + static_cast<int>(random() % 6);
+    for (int f = 0; f < flips; ++f) {
+      const std::size_t area = random() % areas.size();
+      areas[area][random() % sizes[area]] = static_cast<unsigned char>(random());
+    }
+    map->repair();
+    std::error_code ec;
+    map->validate(ec);
+    CHECK(!ec);
+    std::size_t n = 0;
+    for (const auto& element : *map) n += element.first.empty() ? 0 : 1;
+    CHECK(n == map->size());
+    CHECK(map->try_emplace(std::string_view("after repair"), record_for(1)).first != map->end());
+    map->~MapT();
+    std::allocator_traits<A>::deallocate(alloc, block, sizeof(MapT));
+  }
 }
 
 }  // namespace
@@ -438,6 +490,9 @@ TEST_SUITE("shared_containers") {
       auto* map = new (alloc.allocate(sizeof(ArenaMap)).get()) ArenaMap(alloc);
       random_damage(*map, 12345);
     }
+    SUBCASE("random damage, repaired") {
+      random_repair<ArenaMap>(alloc, 99);
+    }
     SUBCASE("a damaged string") {
       ArenaString s(std::string_view("a string long enough for the heap"), alloc);
       auto* words = reinterpret_cast<std::uint64_t*>(&s);
@@ -500,6 +555,10 @@ TEST_SUITE("shared_containers") {
     SUBCASE("random damage") {
       auto* map = seg.construct<Map>("m", alloc);
       random_damage(*map, 777);
+      CHECK(seg.check().consistent);
+    }
+    SUBCASE("random damage, repaired") {
+      random_repair<Map>(alloc, 4242);
       CHECK(seg.check().consistent);
     }
     SUBCASE("targeted damage") {
