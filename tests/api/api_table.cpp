@@ -736,6 +736,65 @@ void offset_ptr(shmkit::OffsetPtr<int>& p, int& object) {
   RETURNS_NOEXCEPT(OffsetPtr<int>, OffsetPtr<int>::pointer_to(object));
 }
 
+void managed_segment(shmkit::ManagedSegment& seg, std::error_code& ec) {
+  using shmkit::HeapCheck;
+  using shmkit::ManagedSegment;
+  using shmkit::NamedSharedMemory;
+  const shmkit::SegmentOptions options;
+  const std::size_t size = 1 << 16;
+  const std::size_t bytes = 64;
+  const std::size_t alignment = 16;
+  void* p = nullptr;
+  RETURNS(ManagedSegment, ManagedSegment::create(name, size, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::create(name, size, options, ec));
+  RETURNS(ManagedSegment, ManagedSegment::open(name, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::open(name, options, ec));
+  RETURNS(ManagedSegment, ManagedSegment::open_or_create(name, size, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::open_or_create(name, size, options, ec));
+  RETURNS(bool, ManagedSegment::remove(name, options));
+  RETURNS_EC(bool, ManagedSegment::remove(name, options, ec));
+  RETURNS(bool, ManagedSegment::exists(name, options));
+  RETURNS_EC(bool, ManagedSegment::exists(name, options, ec));
+  RETURNS_NOEXCEPT(void, seg.ManagedSegment::close());
+  RETURNS(void*, seg.ManagedSegment::allocate(bytes, alignment));
+  RETURNS_EC(void*, seg.ManagedSegment::allocate(bytes, alignment, ec));
+  RETURNS_EC(void*, seg.ManagedSegment::allocate(bytes, ec));
+  RETURNS(void, seg.ManagedSegment::deallocate(p));
+  RETURNS_EC(void, seg.ManagedSegment::deallocate(p, ec));
+  // The error_code twins of construct and find_or_construct take `ec` after
+  // the name, T's arguments after it (none here).
+  RETURNS(Item*, seg.ManagedSegment::construct<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::construct<Item>(name, ec));
+  RETURNS(Item*, seg.ManagedSegment::find<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::find<Item>(name, ec));
+  RETURNS(Item*, seg.ManagedSegment::find_or_construct<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::find_or_construct<Item>(name, ec));
+  RETURNS(bool, seg.ManagedSegment::destroy<Item>(name));
+  RETURNS_EC(bool, seg.ManagedSegment::destroy<Item>(name, ec));
+  RETURNS(HeapCheck, seg.ManagedSegment::check());
+  RETURNS_EC(HeapCheck, seg.ManagedSegment::check(ec));
+  RETURNS_NOEXCEPT(bool, seg.ManagedSegment::is_open());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::size());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::free_memory());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::used_memory());
+  RETURNS_NOEXCEPT(shmkit::Allocator<int>, seg.ManagedSegment::get_allocator<int>());
+  RETURNS_NOEXCEPT(NamedSharedMemory&, seg.ManagedSegment::segment());
+  RETURNS_NOEXCEPT(const std::string&, seg.ManagedSegment::name());
+  RETURNS_NOEXCEPT(bool, seg.ManagedSegment::created());
+}
+
+void allocator(shmkit::Allocator<int>& alloc) {
+  using shmkit::Allocator;
+  using shmkit::OffsetPtr;
+  const std::size_t n = 4;
+  const OffsetPtr<int> p;
+  const void* at = nullptr;
+  const std::size_t bytes = 4;
+  RETURNS(OffsetPtr<int>, alloc.Allocator<int>::allocate(n));
+  RETURNS_NOEXCEPT(void, alloc.Allocator<int>::deallocate(p, n));
+  RETURNS_NOEXCEPT(bool, alloc.Allocator<int>::contains(at, bytes));
+}
+
 }  // namespace api
 
 // Compiling is the test; running it (as ctest does) only proves it links.

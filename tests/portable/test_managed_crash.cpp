@@ -35,11 +35,14 @@ constexpr std::size_t k_max_request = 3000;
 constexpr int k_rounds = 40;
 
 // One churning child's bookkeeping, in the segment: the blocks it holds (as
-// offsets from the segment's start), and the one it is freeing.
+// offsets from the segment's start), and the one it is freeing. Each block
+// starts with a token unique to its allocation, so that the parent can tell
+// a block a killed child was freeing from one that was freed and reused.
 struct ChurnRecord {
   std::atomic<std::uint64_t> iterations;
   std::atomic<std::uint64_t> slots[k_slots];
   std::atomic<std::uint64_t> freeing;
+  std::atomic<std::uint64_t> freeing_token;  // the first word of the block being freed
 };
 
 struct ChurnRecords {
@@ -108,17 +111,24 @@ SHMKIT_CHILD_ROLE(managed_churn) {
   std::mt19937_64 random(std::stoull(args.at(2)));
   ChurnRecord& me = seg.find<ChurnRecords>("records")->children[index];
   char* base = static_cast<char*>(seg.segment().data());
+  std::uint64_t token =
+      (static_cast<std::uint64_t>(index) + 1) << 56 | (std::stoull(args.at(2)) & 0xffff) << 40;
   for (;;) {
     const std::uint64_t op = random() % 10;
     const int slot = static_cast<int>(random() % k_slots);
     if (op < 7) {
       const std::uint64_t held = me.slots[slot].load();
       if (held == 0) {
-        const std::size_t bytes = 1 + static_cast<std::size_t>(random() % k_max_request);
+        const std::size_t bytes = 8 + static_cast<std::size_t>(random() % k_max_request);
         void* p = seg.allocate(bytes, random() % 4 == 0 ? 64 : 16);
         std::memset(p, 0x3c, bytes);
+        ++token;
+        std::memcpy(p, &token, sizeof token);
         me.slots[slot].store(offset_in(seg, p));
       } else {
+        std::uint64_t first = 0;
+        std::memcpy(&first, base + held, sizeof first);
+        me.freeing_token.store(first);
         me.freeing.store(held);
         me.slots[slot].store(0);
         seg.deallocate(base + held);
@@ -228,9 +238,15 @@ TEST_SUITE("managed_crash") {
           CHECK(!ec);
         }
       }
+    }
+    // A block a killed child was freeing is still its own only if it still
+    // starts with the token it had (freed, it was merged or reused).
+    for (ChurnRecord& record : records->children) {
       const std::uint64_t freeing = record.freeing.load();
-      if (freeing != 0) {
-        std::error_code ec;  // freed or not, depending on where it died
+      std::uint64_t first = 0;
+      if (freeing != 0) std::memcpy(&first, base + freeing, sizeof first);
+      if (freeing != 0 && first == record.freeing_token.load()) {
+        std::error_code ec;  // a merged block's stale token: not a block any more
         seg.deallocate(base + freeing, ec);
         CHECK((!ec || ec == errc::invalid_argument));
       }
