@@ -25,6 +25,8 @@
 #include <shmkit/ring.hpp>
 #include <shmkit/segment_info.hpp>
 #include <shmkit/server.hpp>
+#include <shmkit/shared_hash_map.hpp>
+#include <shmkit/shared_string.hpp>
 #include <shmkit/subscriber.hpp>
 #include <shmkit/topic.hpp>
 #include <shmkit/topic_status.hpp>

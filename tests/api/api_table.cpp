@@ -795,6 +795,73 @@ void allocator(shmkit::Allocator<int>& alloc) {
   RETURNS_NOEXCEPT(bool, alloc.Allocator<int>::contains(at, bytes));
 }
 
+// The containers for managed segments: their members that can fail.
+void shared_containers(shmkit::SharedString& s,
+                       shmkit::SharedHashMap<shmkit::SharedString, int>& map,
+                       const std::pair<const shmkit::SharedString, int>& element,
+                       std::error_code& ec) {
+  using shmkit::SharedHashMap;
+  using shmkit::SharedString;
+  using Map = SharedHashMap<SharedString, int>;
+  const std::string_view text = "t";
+  const std::size_t count = 1;
+  const int value = 1;
+  const char c = 'c';
+  RETURNS(void, s.SharedString::assign(text));
+  RETURNS_EC(void, s.SharedString::assign(text, ec));
+  RETURNS(void, s.SharedString::append(text));
+  RETURNS_EC(void, s.SharedString::append(text, ec));
+  RETURNS(void, s.SharedString::reserve(count));
+  RETURNS_EC(void, s.SharedString::reserve(count, ec));
+  RETURNS(void, s.SharedString::clear());
+  RETURNS_EC(void, s.SharedString::clear(ec));
+  RETURNS(std::string_view, s.SharedString::view());
+  RETURNS_EC(std::string_view, s.SharedString::view(ec));
+  RETURNS(const char*, s.SharedString::c_str());
+  RETURNS_EC(const char*, s.SharedString::c_str(ec));
+  RETURNS(void, s.SharedString::validate());
+  RETURNS_EC(void, s.SharedString::validate(ec));
+  RETURNS(void, s.SharedString::push_back(c));
+  RETURNS(char*, s.SharedString::data());
+  RETURNS(int, s.SharedString::compare(text));
+  RETURNS_NOEXCEPT(void, s.SharedString::reset());
+  RETURNS_NOEXCEPT(std::size_t, s.SharedString::size());
+  RETURNS_NOEXCEPT(bool, s.SharedString::empty());
+  RETURNS_NOEXCEPT(std::size_t, s.SharedString::capacity());
+  RETURNS_NOEXCEPT(shmkit::Allocator<char>, s.SharedString::get_allocator());
+
+  RETURNS(Map::iterator, map.SharedHashMap<SharedString, int>::find(text));
+  RETURNS_EC(Map::iterator, map.SharedHashMap<SharedString, int>::find(text, ec));
+  RETURNS(bool, map.SharedHashMap<SharedString, int>::contains(text));
+  RETURNS(std::size_t, map.SharedHashMap<SharedString, int>::count(text));
+  using Inserted = std::pair<Map::iterator, bool>;
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::try_emplace(text, value));
+  RETURNS_NOEXCEPT(Inserted, map.SharedHashMap<SharedString, int>::try_emplace(text, ec, value));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::insert(element));
+  RETURNS_EC(Inserted, map.SharedHashMap<SharedString, int>::insert(element, ec));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::emplace(text, value));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::insert_or_assign(text, value));
+  RETURNS(std::size_t, map.SharedHashMap<SharedString, int>::erase(text));
+  RETURNS_EC(std::size_t, map.SharedHashMap<SharedString, int>::erase(text, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::clear());
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::clear(ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::rehash(count));
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::rehash(count, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::reserve(count));
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::reserve(count, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::validate());
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::validate(ec));
+  RETURNS(Map::iterator, map.SharedHashMap<SharedString, int>::begin());
+  RETURNS_NOEXCEPT(Map::iterator, map.SharedHashMap<SharedString, int>::end());
+  RETURNS_NOEXCEPT(bool, map.SharedHashMap<SharedString, int>::repair());
+  RETURNS_NOEXCEPT(void, map.SharedHashMap<SharedString, int>::reset());
+  RETURNS_NOEXCEPT(std::size_t, map.SharedHashMap<SharedString, int>::size());
+  RETURNS_NOEXCEPT(bool, map.SharedHashMap<SharedString, int>::empty());
+  RETURNS_NOEXCEPT(std::size_t, map.SharedHashMap<SharedString, int>::bucket_count());
+  using PairAllocator = shmkit::Allocator<std::pair<const SharedString, int>>;
+  RETURNS_NOEXCEPT(PairAllocator, map.SharedHashMap<SharedString, int>::get_allocator());
+}
+
 }  // namespace api
 
 // Compiling is the test; running it (as ctest does) only proves it links.
