@@ -387,6 +387,13 @@ class SharedHashMap {
     bucket_count_ = 0;
     size_ = 0;
   }
+  // reset(), and allocate from `alloc` from now on: for a map whose stored
+  // allocator was itself overwritten (its inserts then fail with
+  // errc::invalid_state, as it names no heap this process maps).
+  void reset(const Alloc& alloc) noexcept {
+    alloc_ = NodeAlloc(alloc);
+    reset();
+  }
 
   // ---- buckets ------------------------------------------------------------
   // Makes the bucket array hold at least `count` and at least size() (a
@@ -449,7 +456,9 @@ class SharedHashMap {
   // (outside the heap, a node of another bucket, a key or value whose
   // validate() fails) and breaks a cycle, then recounts the size. What a cut
   // link led to leaks (it is never read again). A header that fails its
-  // checks (magic, bucket array) leaves nothing to trust: the map is reset().
+  // checks (magic, bucket array) leaves nothing to trust: the map is reset()
+  // (if it was the stored allocator that was damaged, inserts then fail with
+  // errc::invalid_state: reset(alloc) with the segment's allocator).
   // Returns whether anything was changed. Never throws; reads only what
   // passes the checks. For the holder that finds owner_died(): validate(),
   // and repair() if that fails.

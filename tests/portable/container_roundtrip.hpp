@@ -107,11 +107,12 @@ bool container_roundtrip() {
 
   const auto status = run_child("std_container_reader", {guard.name(), Kind::name});
   const bool child_fine = status.exited && status.code == 0;
-  MESSAGE(Kind::name << ": elements through a second mapping "
-                     << (position_independent ? "lie in it" : "lie in the FIRST mapping")
-                     << "; child " << (child_fine ? "read and extended it" : "failed")
-                     << " (exited " << status.exited << ", code " << status.code << ", signal "
-                     << status.signal << ")");
+  const std::string report = std::string(Kind::name) + ": elements through a second mapping " +
+                             (position_independent ? "lie in it" : "lie in the FIRST mapping") +
+                             "; child " + (child_fine ? "read and extended it" : "failed") +
+                             " (code " + std::to_string(status.code) + ", signal " +
+                             std::to_string(status.signal) + ")";
+  MESSAGE(report);
   if (position_independent) {
     CHECK(child_fine);
     CHECK(Kind::check(*c, true));  // the child's element, allocated by the child
