@@ -65,8 +65,8 @@ std::string unique_name(const char* what) {
       std::random_device{}() ^
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   char text[48];
-  std::snprintf(text, sizeof text, "bench-%s-%016llx", what,
-                static_cast<unsigned long long>(splitmix(state)));
+  std::snprintf(text, sizeof text, "bench-%s-%08llx", what,
+                static_cast<unsigned long long>(splitmix(state) & 0xffffffffu));
   return text;
 }
 

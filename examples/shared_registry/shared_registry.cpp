@@ -140,10 +140,12 @@ void repair(const char* who, shmkit::ManagedSegment& seg, Registry& reg) {
         reg.records.try_emplace(key, e.before);
         continue;
       }
-      say(who, "  rolled back " + std::string(key) + ": balance " +
-                   std::to_string(it->second.balance) + " (checksum " +
-                   (sealed(key, it->second) ? "good" : "BAD") + ") -> " +
-                   std::to_string(e.before.balance));
+      const bool changed = std::memcmp(&it->second, &e.before, sizeof(Record)) != 0;
+      say(who, "  rolled back " + std::string(key) + ": " +
+                   (changed ? "balance " + std::to_string(it->second.balance) + " (checksum " +
+                                  (sealed(key, it->second) ? "good" : "BAD") + ") -> " +
+                                  std::to_string(e.before.balance)
+                            : "untouched (" + std::to_string(e.before.balance) + ")"));
       it->second = e.before;
     }
     reg.transfers = reg.undo_transfers;
