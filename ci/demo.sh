@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The README's demo: processes sharing a segment, a mutex whose owner dies,
 # the spooler (a server printing what its clients send) seen by `shmkit list`,
-# and a topic fanning 1 MiB frames out to three subscribers.
+# a topic fanning 1 MiB frames out to three subscribers, and a registry in a
+# managed segment whose writer is killed holding its lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake ninja-build g++
 cmake --preset demo >/dev/null
 cmake --build --preset demo --target quickstart owner_death spooler_server spooler_client \
-  producer_consumer frames shmkit_cli >/dev/null
+  producer_consumer frames shared_registry shmkit_cli >/dev/null
 examples=build/demo/examples
 
 quickstart=build/demo/examples/quickstart
@@ -49,3 +50,6 @@ wait "$server"
 echo
 echo "== a topic: 1 MiB frames at 100 Hz to three subscribers, one of them slow =="
 examples/frames/run_demo.sh "$examples" "frames-$$" "$shmkit"
+echo
+echo "== a registry in a managed segment: a writer killed holding its lock, the next repairs =="
+examples/shared_registry/run_demo.sh "$examples" "registry-$$" "$shmkit"

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 total_seconds=${1:-56}
 build_dir=${2:-build/fuzz}
 log_dir=build/logs/fuzz
-read -r -a targets <<<"${SHMKIT_FUZZ_TARGETS:-segment mutex event semaphore ring channel server queue topic process_mutex}"
+read -r -a targets <<<"${SHMKIT_FUZZ_TARGETS:-segment mutex event semaphore ring channel server queue topic process_mutex managed}"
 jobs=${SHMKIT_FUZZ_JOBS:-$((2 * $(nproc 2>/dev/null || echo 1)))}
 [ "$jobs" -ge 1 ] || jobs=1
 [ "$jobs" -le ${#targets[@]} ] || jobs=${#targets[@]}

@@ -35,6 +35,7 @@ enum class errc {
   insecure_permissions,  // open_or_create() found it with wider permissions than it would set
   invalid_state,  // the call does not fit the handle's state (empty handle, commit() with nothing
                   // reserved)
+  out_of_space,   // a managed segment's heap has no free block that large
 };
 
 // The category of shmkit::errc; its messages say what to do next.

@@ -100,9 +100,10 @@ class OffsetPtr {
   template <typename U>
   using rebind = OffsetPtr<U>;
 
-  // Null.
+  // Null. nullptr and a literal 0 are both taken by the T* overloads (as
+  // for a raw pointer: containers such as Boost.Container's and libc++'s
+  // deque write `p = 0`; a separate nullptr_t overload made that ambiguous).
   OffsetPtr() noexcept = default;
-  OffsetPtr(std::nullptr_t) noexcept {}  // NOLINT: implicit, as for raw pointers
   OffsetPtr(T* target) noexcept {
     set(target);
   }  // NOLINT: implicit, as for raw pointers
@@ -116,10 +117,6 @@ class OffsetPtr {
   }
   OffsetPtr& operator=(T* target) noexcept {
     set(target);
-    return *this;
-  }
-  OffsetPtr& operator=(std::nullptr_t) noexcept {
-    offset_ = k_null;
     return *this;
   }
   // Implicit where U* converts to T* implicitly (T = const U, void, a base).

@@ -36,6 +36,7 @@ enum class ObjectKind : std::uint8_t {
   special = 11,     // a FIFO, socket, device or directory
   topic = 12,       // a Topic's control segment "<name>": slots, queues, reference counts
   topic_pool = 13,  // a Topic's sample pool "<name>.p"
+  managed = 14,     // a ManagedSegment: a heap and named objects
 };
 
 // Where a segment's header says it is in its life.
@@ -102,8 +103,8 @@ struct SegmentInfo {
   std::optional<SysvDetails> sysv;  // the sysv backend only
 };
 
-// "raw", "segment", "mutex", ..., "unknown", "symlink", "special", "topic" and
-// "topic_pool".
+// "raw", "segment", "mutex", ..., "unknown", "symlink", "special", "topic",
+// "topic_pool" and "managed".
 constexpr const char* to_string(ObjectKind kind) noexcept {
   switch (kind) {
     case ObjectKind::raw:
@@ -128,6 +129,8 @@ constexpr const char* to_string(ObjectKind kind) noexcept {
       return "topic";
     case ObjectKind::topic_pool:
       return "topic_pool";
+    case ObjectKind::managed:
+      return "managed";
     case ObjectKind::symlink:
       return "symlink";
     case ObjectKind::special:

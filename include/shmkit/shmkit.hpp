@@ -1,6 +1,7 @@
 // Everything shmkit offers, in one include.
 #pragma once
 
+#include <shmkit/allocator.hpp>
 #include <shmkit/attached_process.hpp>
 #include <shmkit/byte_span.hpp>
 #include <shmkit/channel.hpp>
@@ -9,6 +10,7 @@
 #include <shmkit/errc.hpp>
 #include <shmkit/error.hpp>
 #include <shmkit/lifecycle.hpp>
+#include <shmkit/managed_segment.hpp>
 #include <shmkit/name.hpp>
 #include <shmkit/named_event.hpp>
 #include <shmkit/named_mutex.hpp>
@@ -23,6 +25,8 @@
 #include <shmkit/ring.hpp>
 #include <shmkit/segment_info.hpp>
 #include <shmkit/server.hpp>
+#include <shmkit/shared_hash_map.hpp>
+#include <shmkit/shared_string.hpp>
 #include <shmkit/subscriber.hpp>
 #include <shmkit/topic.hpp>
 #include <shmkit/topic_status.hpp>

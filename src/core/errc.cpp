@@ -64,6 +64,9 @@ class Category final : public std::error_category {
       case errc::invalid_state:
         return "the call does not fit the handle's state: open the handle first, and follow "
                "the order its class documents";
+      case errc::out_of_space:
+        return "the managed segment's heap has no free block that large: free some, or "
+               "create a larger segment";
     }
     return "unknown shmkit error " + std::to_string(value);
   }

@@ -42,7 +42,7 @@ enum class SegmentState : std::uint32_t {
 };
 
 // A header's `kind` field holds ObjectKind::segment ... ObjectKind::server,
-// ObjectKind::topic or ObjectKind::topic_pool as numbers (segment_info.hpp
+// ObjectKind::topic, ObjectKind::topic_pool or ObjectKind::managed as numbers (segment_info.hpp
 // fixes them).
 
 // The kind a header's `kind` field names, or ObjectKind::unknown for any value
@@ -51,7 +51,8 @@ constexpr ObjectKind stored_kind(std::uint32_t kind) noexcept {
   const bool classic = kind >= static_cast<std::uint32_t>(ObjectKind::segment) &&
                        kind <= static_cast<std::uint32_t>(ObjectKind::server);
   const bool topic = kind == static_cast<std::uint32_t>(ObjectKind::topic) ||
-                     kind == static_cast<std::uint32_t>(ObjectKind::topic_pool);
+                     kind == static_cast<std::uint32_t>(ObjectKind::topic_pool) ||
+                     kind == static_cast<std::uint32_t>(ObjectKind::managed);
   return classic || topic ? static_cast<ObjectKind>(kind) : ObjectKind::unknown;
 }
 

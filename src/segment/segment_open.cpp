@@ -368,6 +368,7 @@ const char* kind_name(ObjectKind kind) noexcept {
     case ObjectKind::server:
     case ObjectKind::topic:
     case ObjectKind::topic_pool:
+    case ObjectKind::managed:
       return to_string(kind);
     default:
       return "unknown object";

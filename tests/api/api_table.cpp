@@ -736,6 +736,132 @@ void offset_ptr(shmkit::OffsetPtr<int>& p, int& object) {
   RETURNS_NOEXCEPT(OffsetPtr<int>, OffsetPtr<int>::pointer_to(object));
 }
 
+void managed_segment(shmkit::ManagedSegment& seg, std::error_code& ec) {
+  using shmkit::HeapCheck;
+  using shmkit::ManagedSegment;
+  using shmkit::NamedSharedMemory;
+  const shmkit::SegmentOptions options;
+  const std::size_t size = 1 << 16;
+  const std::size_t bytes = 64;
+  const std::size_t alignment = 16;
+  void* p = nullptr;
+  RETURNS(ManagedSegment, ManagedSegment::create(name, size, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::create(name, size, options, ec));
+  RETURNS(ManagedSegment, ManagedSegment::open(name, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::open(name, options, ec));
+  RETURNS(ManagedSegment, ManagedSegment::open_or_create(name, size, options));
+  RETURNS_EC(ManagedSegment, ManagedSegment::open_or_create(name, size, options, ec));
+  RETURNS(bool, ManagedSegment::remove(name, options));
+  RETURNS_EC(bool, ManagedSegment::remove(name, options, ec));
+  RETURNS(bool, ManagedSegment::exists(name, options));
+  RETURNS_EC(bool, ManagedSegment::exists(name, options, ec));
+  RETURNS_NOEXCEPT(void, seg.ManagedSegment::close());
+  RETURNS(void*, seg.ManagedSegment::allocate(bytes, alignment));
+  RETURNS_EC(void*, seg.ManagedSegment::allocate(bytes, alignment, ec));
+  RETURNS_EC(void*, seg.ManagedSegment::allocate(bytes, ec));
+  RETURNS(void, seg.ManagedSegment::deallocate(p));
+  RETURNS_EC(void, seg.ManagedSegment::deallocate(p, ec));
+  // The error_code twins of construct and find_or_construct take `ec` after
+  // the name, T's arguments after it (none here).
+  RETURNS(Item*, seg.ManagedSegment::construct<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::construct<Item>(name, ec));
+  RETURNS(Item*, seg.ManagedSegment::find<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::find<Item>(name, ec));
+  RETURNS(Item*, seg.ManagedSegment::find_or_construct<Item>(name));
+  RETURNS_EC(Item*, seg.ManagedSegment::find_or_construct<Item>(name, ec));
+  RETURNS(bool, seg.ManagedSegment::destroy<Item>(name));
+  RETURNS_EC(bool, seg.ManagedSegment::destroy<Item>(name, ec));
+  RETURNS(HeapCheck, seg.ManagedSegment::check());
+  RETURNS_EC(HeapCheck, seg.ManagedSegment::check(ec));
+  RETURNS_NOEXCEPT(bool, seg.ManagedSegment::is_open());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::size());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::free_memory());
+  RETURNS_NOEXCEPT(std::size_t, seg.ManagedSegment::used_memory());
+  RETURNS_NOEXCEPT(shmkit::Allocator<int>, seg.ManagedSegment::get_allocator<int>());
+  RETURNS_NOEXCEPT(NamedSharedMemory&, seg.ManagedSegment::segment());
+  RETURNS_NOEXCEPT(const std::string&, seg.ManagedSegment::name());
+  RETURNS_NOEXCEPT(bool, seg.ManagedSegment::created());
+}
+
+void allocator(shmkit::Allocator<int>& alloc) {
+  using shmkit::Allocator;
+  using shmkit::OffsetPtr;
+  const std::size_t n = 4;
+  const OffsetPtr<int> p;
+  const void* at = nullptr;
+  const std::size_t bytes = 4;
+  RETURNS(OffsetPtr<int>, alloc.Allocator<int>::allocate(n));
+  RETURNS_NOEXCEPT(void, alloc.Allocator<int>::deallocate(p, n));
+  RETURNS_NOEXCEPT(bool, alloc.Allocator<int>::contains(at, bytes));
+}
+
+// The containers for managed segments: their members that can fail.
+void shared_containers(shmkit::SharedString& s,
+                       shmkit::SharedHashMap<shmkit::SharedString, int>& map,
+                       const std::pair<const shmkit::SharedString, int>& element,
+                       std::error_code& ec) {
+  using shmkit::SharedHashMap;
+  using shmkit::SharedString;
+  using Map = SharedHashMap<SharedString, int>;
+  const std::string_view text = "t";
+  const std::size_t count = 1;
+  const int value = 1;
+  const char c = 'c';
+  RETURNS(void, s.SharedString::assign(text));
+  RETURNS_EC(void, s.SharedString::assign(text, ec));
+  RETURNS(void, s.SharedString::append(text));
+  RETURNS_EC(void, s.SharedString::append(text, ec));
+  RETURNS(void, s.SharedString::reserve(count));
+  RETURNS_EC(void, s.SharedString::reserve(count, ec));
+  RETURNS(void, s.SharedString::clear());
+  RETURNS_EC(void, s.SharedString::clear(ec));
+  RETURNS(std::string_view, s.SharedString::view());
+  RETURNS_EC(std::string_view, s.SharedString::view(ec));
+  RETURNS(const char*, s.SharedString::c_str());
+  RETURNS_EC(const char*, s.SharedString::c_str(ec));
+  RETURNS(void, s.SharedString::validate());
+  RETURNS_EC(void, s.SharedString::validate(ec));
+  RETURNS(void, s.SharedString::push_back(c));
+  RETURNS(char*, s.SharedString::data());
+  RETURNS(int, s.SharedString::compare(text));
+  RETURNS_NOEXCEPT(void, s.SharedString::reset());
+  RETURNS_NOEXCEPT(std::size_t, s.SharedString::size());
+  RETURNS_NOEXCEPT(bool, s.SharedString::empty());
+  RETURNS_NOEXCEPT(std::size_t, s.SharedString::capacity());
+  RETURNS_NOEXCEPT(shmkit::Allocator<char>, s.SharedString::get_allocator());
+
+  RETURNS(Map::iterator, map.SharedHashMap<SharedString, int>::find(text));
+  RETURNS_EC(Map::iterator, map.SharedHashMap<SharedString, int>::find(text, ec));
+  RETURNS(bool, map.SharedHashMap<SharedString, int>::contains(text));
+  RETURNS(std::size_t, map.SharedHashMap<SharedString, int>::count(text));
+  using Inserted = std::pair<Map::iterator, bool>;
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::try_emplace(text, value));
+  RETURNS_NOEXCEPT(Inserted, map.SharedHashMap<SharedString, int>::try_emplace(text, ec, value));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::insert(element));
+  RETURNS_EC(Inserted, map.SharedHashMap<SharedString, int>::insert(element, ec));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::emplace(text, value));
+  RETURNS(Inserted, map.SharedHashMap<SharedString, int>::insert_or_assign(text, value));
+  RETURNS(std::size_t, map.SharedHashMap<SharedString, int>::erase(text));
+  RETURNS_EC(std::size_t, map.SharedHashMap<SharedString, int>::erase(text, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::clear());
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::clear(ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::rehash(count));
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::rehash(count, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::reserve(count));
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::reserve(count, ec));
+  RETURNS(void, map.SharedHashMap<SharedString, int>::validate());
+  RETURNS_EC(void, map.SharedHashMap<SharedString, int>::validate(ec));
+  RETURNS(Map::iterator, map.SharedHashMap<SharedString, int>::begin());
+  RETURNS_NOEXCEPT(Map::iterator, map.SharedHashMap<SharedString, int>::end());
+  RETURNS_NOEXCEPT(bool, map.SharedHashMap<SharedString, int>::repair());
+  RETURNS_NOEXCEPT(void, map.SharedHashMap<SharedString, int>::reset());
+  RETURNS_NOEXCEPT(std::size_t, map.SharedHashMap<SharedString, int>::size());
+  RETURNS_NOEXCEPT(bool, map.SharedHashMap<SharedString, int>::empty());
+  RETURNS_NOEXCEPT(std::size_t, map.SharedHashMap<SharedString, int>::bucket_count());
+  using PairAllocator = shmkit::Allocator<std::pair<const SharedString, int>>;
+  RETURNS_NOEXCEPT(PairAllocator, map.SharedHashMap<SharedString, int>::get_allocator());
+}
+
 }  // namespace api
 
 // Compiling is the test; running it (as ctest does) only proves it links.

@@ -34,7 +34,7 @@ def table_entries(markdown):
         twin = row["twin"].strip()
         for column in header[2:6]:
             for span in re.findall(r"`([^`]+)`", row[column]):
-                member = re.match(r"\s*([a-z_][A-Za-z0-9_]*)\s*\(", span)
+                member = re.match(r"\s*([a-z_][A-Za-z0-9_]*)\s*(?:<[^<>()]*>)?\s*\(", span)
                 if not member:
                     continue
                 entries.add((klass, member.group(1), False))
@@ -69,7 +69,7 @@ def arguments(code, open_paren):
 def program_entries(code, classes):
     code = strip_comments(code)
     entries = set()
-    for m in re.finditer(r"\b([A-Z][A-Za-z0-9_]*)(?:<[^<>()]*>)?::([a-z_][A-Za-z0-9_]*)\s*\(", code):
+    for m in re.finditer(r"\b([A-Z][A-Za-z0-9_]*)(?:<[^<>()]*>)?::([a-z_][A-Za-z0-9_]*)(?:<[^<>()]*>)?\s*\(", code):
         if m.group(1) not in classes:
             continue
         args = arguments(code, m.end() - 1)

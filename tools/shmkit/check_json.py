@@ -45,7 +45,7 @@ SYSV = {
     "dest": lambda v: isinstance(v, bool),
 }
 KINDS = {"raw", "segment", "mutex", "event", "semaphore", "ring", "queue", "channel", "server",
-         "unknown", "symlink", "special", "topic", "topic_pool"}
+         "unknown", "symlink", "special", "topic", "topic_pool", "managed"}
 STATES = {"none", "unreadable", "initializing", "ready", "removing", "incompatible", "blank"}
 
 

@@ -1,0 +1,67 @@
+#include "managed/heap_lock.hpp"
+
+#include <shmkit/errc.hpp>
+
+#include <system_error>
+
+SHMKIT_BEGIN_NAMESPACE
+namespace detail {
+namespace {
+
+// The heaps this thread holds the lock of (nested calls from a named
+// object's constructor or destructor). A thread holds few at once.
+constexpr int k_max_held = 16;
+thread_local const void* t_held[k_max_held];
+thread_local int t_held_count = 0;
+
+bool held(const void* heap) noexcept {
+  for (int i = 0; i < t_held_count; ++i) {
+    if (t_held[i] == heap) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+HeapLock::HeapLock(Heap& heap, Failure& failure) : heap_(heap) {
+  const void* key = &heap.header();
+  if (held(key)) return;
+  if (t_held_count == k_max_held) {
+    failure.set(errc::invalid_state, "managed segment " + quoted(heap.name()) +
+                                         ": this thread already holds " +
+                                         std::to_string(k_max_held) + " heap locks");
+    return;
+  }
+  ProcessMutex& mutex = heap.header().lock;
+  std::error_code ec;
+  mutex.lock(ec);
+  if (ec) {
+    failure.set(ec, "managed segment " + quoted(heap.name()) + ": cannot lock its heap (" +
+                        ec.message() + ")");
+    return;
+  }
+  t_held[t_held_count++] = key;
+  owns_ = true;
+  // The previous holder died inside an operation: finish or roll it back
+  // before anyone goes on.
+  if (mutex.owner_died()) {
+    (void)heap.repair(failure);  // on failure the destructor unlocks; the heap stays corrupted
+    return;
+  }
+  (void)heap.header_valid(failure);
+}
+
+HeapLock::~HeapLock() {
+  if (!owns_) return;
+  const void* key = &heap_.header();
+  for (int i = 0; i < t_held_count; ++i) {
+    if (t_held[i] == key) {
+      t_held[i] = t_held[--t_held_count];
+      break;
+    }
+  }
+  heap_.header().lock.unlock();
+}
+
+}  // namespace detail
+SHMKIT_END_NAMESPACE
