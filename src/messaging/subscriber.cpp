@@ -63,6 +63,13 @@ bool check_not_ready(SubscriberImpl& impl, std::uint64_t tail, bool& retry, Fail
     s.head.compare_exchange_strong(head, tail, std::memory_order_acq_rel);
     return true;
   }
+  // Our tail was read before the head: a publisher that dropped the oldest
+  // and pushed in between moved both, so a head more than a queue ahead may
+  // only mean our tail is stale. Look again before calling it garbage.
+  if (head - tail > impl.depth && s.tail.load(std::memory_order_acquire) != tail) {
+    retry = true;
+    return true;
+  }
   // The depth word too: publishers skip a queue whose words they cannot
   // trust (deliver_locked), and this is where that is reported.
   if (head < tail || head - tail > impl.depth ||
