@@ -67,7 +67,8 @@ std::uint32_t next_loan_hint(std::size_t k, std::size_t count) noexcept {
 // fetched for writing, so that the loan and the writes into it do not wait
 // for the subscribers' cores (they dropped and read that sample last).
 void prefetch_next_loan(const TopicSegment& t) noexcept {
-  const std::size_t k = t.control->loan_hint.load(std::memory_order_relaxed) % t.config.sample_count;
+  const std::size_t k =
+      t.control->loan_hint.load(std::memory_order_relaxed) % t.config.sample_count;
   prefetch_for_write(&t.holders[k]);
   prefetch_for_write(t.sample_header(k) + k_topic_sample_header_size);
 }
@@ -336,9 +337,8 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
           detail::reclaim_locked(t);
           impl->last_reclaim = detail::TopicClock::now();
         }
-        const detail::DeliverResult result =
-            detail::deliver_locked(t, impl->tails, impl->slot, impl->generation, index,
-                                   loan.size(), blocked);
+        const detail::DeliverResult result = detail::deliver_locked(
+            t, impl->tails, impl->slot, impl->generation, index, loan.size(), blocked);
         if (result == detail::DeliverResult::delivered) {
           LoanAccess::consume(loan);
           detail::prefetch_next_loan(t);

@@ -74,17 +74,15 @@ bool check_not_ready(SubscriberImpl& impl, std::uint64_t tail, bool& retry, Fail
   // trust (deliver_locked), and this is where that is reported.
   if (head < tail || head - tail > impl.depth ||
       s.queue_depth.load(std::memory_order_relaxed) != impl.depth) {
-    t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) +
-                       ") has head " + std::to_string(head) + " and tail " +
-                       std::to_string(tail));
+    t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) + ") has head " +
+                       std::to_string(head) + " and tail " + std::to_string(tail));
     return false;
   }
   if (head == tail) return true;  // empty
   // The head moves after the entry is stamped (release, read with acquire
   // above): the stamp must be there now, unless the tail moved (a publisher
   // dropped the oldest).
-  if (entry_ready(queue, impl.depth, tail) ||
-      s.tail.load(std::memory_order_acquire) != tail) {
+  if (entry_ready(queue, impl.depth, tail) || s.tail.load(std::memory_order_acquire) != tail) {
     retry = true;
     return true;
   }

@@ -291,9 +291,9 @@ void release_subscriber_slot(TopicSegment& t, std::size_t slot, std::uint64_t se
   wake_space(t);
 }
 
-void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth,
-                       std::uint64_t position, std::uint32_t index, std::uint64_t size,
-                       std::uint64_t sequence, std::uint32_t publisher_generation) noexcept {
+void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth, std::uint64_t position,
+                       std::uint32_t index, std::uint64_t size, std::uint64_t sequence,
+                       std::uint32_t publisher_generation) noexcept {
   TopicQueueEntry& e = t.queue_of(slot)[position % depth];
   e.sequence.store(sequence, std::memory_order_relaxed);
   e.size.store(size, std::memory_order_relaxed);
@@ -307,8 +307,7 @@ namespace {
 // read_queue() with the tail from `tails` when it fits: the shared tail is
 // read (and remembered) only when the copy is missing, from another attach,
 // does not fit the head, or says the queue is full.
-bool read_queue_cached(const TopicSegment& t, TailCache& tails, std::size_t slot,
-                       QueueView& view) {
+bool read_queue_cached(const TopicSegment& t, TailCache& tails, std::size_t slot, QueueView& view) {
   const TopicSubscriberSlot& s = t.control->subscribers[slot];
   const std::uint64_t bit = std::uint64_t{1} << slot;
   const std::uint32_t generation = s.generation.load(std::memory_order_relaxed);
@@ -426,7 +425,8 @@ DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot
       }
       // Full (drop_oldest; a block subscriber had room above and can only
       // have made more): drop the oldest, unless the subscriber pops it first.
-      const std::uint32_t oldest = queue[view.tail % view.depth].index.load(std::memory_order_relaxed);
+      const std::uint32_t oldest =
+          queue[view.tail % view.depth].index.load(std::memory_order_relaxed);
       std::uint64_t expected = view.tail;
       if (s.tail.compare_exchange_strong(expected, view.tail + 1, std::memory_order_acq_rel)) {
         drop_reference(t, oldest, subscriber_bit(i));

@@ -143,15 +143,14 @@ enum class DeliverResult { delivered, blocked };
 // happened, the loan is consumed); that subscriber's own receive reports
 // errc::corrupted, since it validates the same words.
 DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot,
-                             std::uint32_t generation,
-                             std::uint32_t index, std::size_t size,
+                             std::uint32_t generation, std::uint32_t index, std::size_t size,
                              std::size_t& blocked_slot) noexcept;
 
 // Stores entry `position` of subscriber `slot`'s queue (depth `depth`): the
 // fields, then the stamp (release). The caller then moves the head.
-void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth,
-                       std::uint64_t position, std::uint32_t index, std::uint64_t size,
-                       std::uint64_t sequence, std::uint32_t publisher_generation) noexcept;
+void write_queue_entry(TopicSegment& t, std::size_t slot, std::size_t depth, std::uint64_t position,
+                       std::uint32_t index, std::uint64_t size, std::uint64_t sequence,
+                       std::uint32_t publisher_generation) noexcept;
 
 // Publishers attached now that are alive / subscribers likewise.
 std::size_t live_publishers(const TopicSegment& t) noexcept;
