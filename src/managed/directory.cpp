@@ -172,8 +172,12 @@ bool type_mismatch(const Heap& heap, Entry e, std::string_view name, const Manag
 // freed. The journal covers each step.
 std::uint64_t grow(Heap& heap, std::uint64_t old_table, std::uint64_t old_capacity,
                    std::uint64_t& capacity, Failure& failure) {
-  std::uint64_t live = old_table != 0 ? heap.load(old_table + k_live) : 0;
-  if (live > old_capacity) live = old_capacity;
+  // Counted, not read from the cached figure: every entry must fit.
+  std::uint64_t live = 0;
+  for (std::uint64_t i = 0; i < old_capacity; ++i) {
+    const std::uint64_t state = heap.load(entry(old_table, i).state());
+    if (state != state_of(EntryState::empty) && state < state_of(EntryState::tombstone)) ++live;
+  }
   std::uint64_t cap = k_min_directory;
   while ((live + 1) * 2 > cap) cap *= 2;
   if (cap > k_max_directory) {

@@ -37,6 +37,16 @@ ManagedSegmentImpl* find_locked(Registry& r, const HeapHeader* heap) noexcept {
   return nullptr;
 }
 
+// The registry's lock is not held while the heap's lock is taken (that
+// waits for other processes, and a constructor holding the heap lock may
+// allocate): the handle must simply stay open while its allocators are
+// used, as documented.
+ManagedSegmentImpl* find(const HeapHeader* heap) noexcept {
+  Registry& r = registry();
+  std::shared_lock<std::shared_mutex> lock(r.mutex);
+  return find_locked(r, heap);
+}
+
 }  // namespace
 
 void register_heap(ManagedSegmentImpl* impl) {
@@ -89,19 +99,14 @@ void* heap_allocate(const HeapHeader* heap, std::size_t count, std::size_t size,
                                         std::to_string(size) + " bytes overflow; ask for fewer");
     failure.raise();
   }
-  Registry& r = registry();
-  void* result = nullptr;
-  {
-    std::shared_lock<std::shared_mutex> lock(r.mutex);
-    ManagedSegmentImpl* impl = find_locked(r, heap);
-    if (impl == nullptr) {
-      failure.set(errc::invalid_state,
-                  "Allocator: no ManagedSegment open in this process maps its heap; keep the "
-                  "segment open while its containers are used");
-    } else {
-      result = impl->allocate(count * size, alignment < 16 ? 16 : alignment, failure);
-    }
+  ManagedSegmentImpl* impl = find(heap);
+  if (impl == nullptr) {
+    failure.set(errc::invalid_state,
+                "Allocator: no ManagedSegment open in this process maps its heap; keep the "
+                "segment open while its containers are used");
+    failure.raise();
   }
+  void* result = impl->allocate(count * size, alignment < 16 ? 16 : alignment, failure);
   if (failure) failure.raise();
   return result;
 }
@@ -109,9 +114,7 @@ void* heap_allocate(const HeapHeader* heap, std::size_t count, std::size_t size,
 void heap_deallocate(const HeapHeader* heap, void* p) noexcept {
   if (p == nullptr) return;
   try {
-    Registry& r = registry();
-    std::shared_lock<std::shared_mutex> lock(r.mutex);
-    ManagedSegmentImpl* impl = find_locked(r, heap);
+    ManagedSegmentImpl* impl = find(heap);
     if (impl == nullptr) return;
     Failure ignored;  // a bad p is left alone (documented)
     impl->deallocate(p, ignored);

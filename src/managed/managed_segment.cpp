@@ -10,6 +10,7 @@
 #include "managed/managed_segment_impl.hpp"
 #include "segment/segment_access.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -24,7 +25,7 @@ void initialize_heap(void* data, std::size_t size, const void* context, Failure&
 std::uint64_t fresh_salt() noexcept {
   const auto now =
       static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  static std::uint64_t counter = 0;
+  static std::atomic<std::uint64_t> counter{0};
   return now ^ (reinterpret_cast<std::uintptr_t>(&counter) << 16) ^ ++counter;
 }
 
