@@ -104,8 +104,10 @@ struct Registry {
   explicit Registry(const shmkit::Allocator<char>& alloc) : records(alloc) {}
 };
 
+// The bytes are untrusted (another process wrote them): never read past
+// the array looking for a NUL.
 std::string_view key_of(const UndoEntry& e) {
-  return {e.key, std::strlen(e.key)};
+  return {e.key, static_cast<std::size_t>(std::find(e.key, e.key + sizeof e.key, '\0') - e.key)};
 }
 
 void say(const char* who, const std::string& line) {

@@ -156,13 +156,14 @@ class SHMKIT_EXPORT ManagedSegment {
                                                      const SegmentOptions& options,
                                                      std::error_code& ec) noexcept;
   // Removes the name (open handles keep working); false if there was none.
-  // Errors: errc::invalid_name, errc::wrong_kind (another kind's name), OS
-  // errors.
+  // Like NamedSharedMemory::remove, it removes whatever object has the name.
+  // Errors: errc::invalid_name, OS errors.
   static bool remove(std::string_view name, const SegmentOptions& options = {});
   static bool remove(std::string_view name, const SegmentOptions& options,
                      std::error_code& ec) noexcept;
-  // Whether a managed segment has the name. Errors: errc::invalid_name,
-  // errc::wrong_kind, OS errors.
+  // Whether an object has the name (as NamedSharedMemory::exists: of any
+  // kind; open() tells a managed segment from another kind). Errors:
+  // errc::invalid_name, OS errors.
   [[nodiscard]] static bool exists(std::string_view name, const SegmentOptions& options = {});
   [[nodiscard]] static bool exists(std::string_view name, const SegmentOptions& options,
                                    std::error_code& ec) noexcept;

@@ -123,17 +123,19 @@ struct StableHash<T, std::enable_if_t<!std::is_integral_v<T> && !std::is_enum_v<
 // no walk goes further than the stored size allows: a damaged map throws
 // shmkit::Error with errc::corrupted (or sets it in the std::error_code&
 // twins), never reads or writes out of bounds and never loops for ever. A
-// damaged map stays so: reset() empties it without visiting its nodes (they
-// leak). A key or value that is damaged reports its own errc::corrupted
-// (SharedString) when it is compared or read.
+// damaged map stays so until repair() (keeps what passes the checks) or
+// reset() (empties it without visiting its nodes; they leak). A key or value
+// that is damaged reports its own errc::corrupted (SharedString) when it is
+// compared or read.
 //
 // Allocation failures throw what the allocator throws (shmkit::Allocator:
 // shmkit::Error with errc::out_of_space, ...); the map is then unchanged.
 //
 // Threads: not thread-safe, as std::unordered_map. Guard a shared map with a
 // ProcessMutex (docs/managed.md) in every process that uses it, and after a
-// lock that reports owner_died(), validate() it (the dead holder may have
-// stopped half-way through an insert or erase).
+// lock that reports owner_died(), validate() it and repair() it if that
+// fails (the dead holder may have stopped half-way through an insert or
+// erase: at worst a node is lost or the size is off by one).
 //
 // Iterators, references and pointers to elements are process-local; insert
 // invalidates iterators when it grows the bucket array (at load factor 1),

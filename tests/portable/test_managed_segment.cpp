@@ -6,6 +6,7 @@
 
 #include <shmkit/errc.hpp>
 #include <shmkit/error.hpp>
+#include <shmkit/lifecycle.hpp>
 #include <shmkit/managed_segment.hpp>
 #include <shmkit/named_shared_memory.hpp>
 
@@ -132,6 +133,17 @@ TEST_SUITE("managed") {
       CHECK_FALSE(ManagedSegment::exists(guard.name(), options));
       CHECK(seg.allocate(10) != nullptr);  // the mapping outlives the name
     }
+  }
+
+  TEST_CASE("listed and inspected as kind managed") {
+    test::NameGuard guard(test::unique_name("mg"));
+    auto seg = ManagedSegment::create(guard.name(), 1 << 16);
+    const SegmentInfo info = inspect_segment(guard.name());
+    CHECK(info.kind == ObjectKind::managed);
+    CHECK(info.state == HeaderState::ready);
+    CHECK(info.size == (1 << 16));
+    CHECK(std::string(to_string(ObjectKind::managed)) == "managed");
+    CHECK(static_cast<int>(ObjectKind::managed) == 14);
   }
 
   TEST_CASE("arguments, kinds and empty handles") {
