@@ -7,6 +7,7 @@
 
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
+#include "../support/joining_thread.hpp"
 #include "../support/test_names.hpp"
 #include "core/process_identity.hpp"
 #include "messaging/subscriber_access.hpp"
@@ -277,6 +278,40 @@ TEST_SUITE("topic") {
     CHECK(slow.try_receive().sequence() == k_samples - 1);
     CHECK(slow.try_receive().sequence() == k_samples);
     CHECK_FALSE(slow.try_receive());
+  }
+
+  TEST_CASE("drop_oldest racing a receive is never reported as corruption") {
+    // A publisher that drops the oldest and pushes moves the queue's tail and
+    // head between a receiver's reads of the two: the receiver must look
+    // again, not call the queue corrupted (the topic soak caught that).
+    TopicGuard guard("tr");
+    auto publisher = Publisher::open_or_create(guard.name(), {16, 8, 1, 2, 1, 0, 0});
+    SubscriberOptions options;
+    options.queue_depth = 1;  // every publish to a full queue drops one
+    auto subscriber = Subscriber::open(guard.name(), options);
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> published{0};
+    test::JoiningThread writer([&] {
+      while (!stop.load()) {
+        std::error_code ec;
+        publisher.publish_copy("x", 1, ec);
+        if (!ec) published.fetch_add(1);
+      }
+    });
+    int received = 0;
+    int corrupted = 0;
+    std::string first;
+    // Bounded by attempts too, so that a stalled writer cannot hang the test.
+    for (long attempt = 0; attempt < 50'000'000 && received < 20000 && corrupted == 0; ++attempt) {
+      std::error_code ec;
+      if (subscriber.try_receive(ec)) ++received;
+      if (ec == errc::corrupted && corrupted++ == 0) first = error_message(ec);
+    }
+    stop.store(true);
+    CAPTURE(first);
+    CHECK(corrupted == 0);
+    CHECK(received > 0);
+    CHECK(published.load() >= static_cast<std::uint64_t>(received));
   }
 
   TEST_CASE("block_publisher: a full queue makes try_publish false and nobody gets the sample") {
