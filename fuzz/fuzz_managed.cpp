@@ -70,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string name = next_name("h");
   std::error_code ec;
   ManagedSegment seg;
-  attempt("create", [&] { seg = ManagedSegment::create(name, k_segment_size, quick_options(), ec); });
+  attempt("create",
+          [&] { seg = ManagedSegment::create(name, k_segment_size, quick_options(), ec); });
   if (seg.is_open()) {
     std::vector<void*> blocks;
     attempt("build", [&] {
