@@ -123,7 +123,7 @@ class BasicSharedString {
   void assign(std::string_view text) {
     char* data = writable_data();
     if (text.size() <= capacity_) {
-      std::memmove(data, text.data(), text.size());
+      if (!text.empty()) std::memmove(data, text.data(), text.size());
       set_size(data, text.size());
       return;
     }
@@ -141,7 +141,7 @@ class BasicSharedString {
     if (text.size() > max_size() - size_) throw too_long();
     const size_type new_size = static_cast<size_type>(size_) + text.size();
     if (new_size <= capacity_) {
-      std::memmove(data + size_, text.data(), text.size());
+      if (!text.empty()) std::memmove(data + size_, text.data(), text.size());
       set_size(data, new_size);
       return;
     }
@@ -308,7 +308,8 @@ class BasicSharedString {
     pointer block = Traits::allocate(alloc_, capacity + 1);
     char* fresh = detail::raw_pointer(block);
     std::memcpy(fresh, old, keep);
-    std::memcpy(fresh + keep, tail.data(), tail.size());
+    // (memcpy and memmove must not be given a null pointer, even for 0 bytes.)
+    if (!tail.empty()) std::memcpy(fresh + keep, tail.data(), tail.size());
     fresh[keep + tail.size()] = '\0';
     release();
     heap_ = block;
