@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ci/install-deps.sh cmake make ninja-build g++ pkg-config doctest-dev libbenchmark-dev python3-yaml \
-  g++-mingw-w64-x86-64-posix wine wine64 clang libclang-rt-dev
+  g++-mingw-w64-x86-64-posix wine wine64 clang libclang-rt-dev libc++-dev libc++abi-dev libboost-dev
 
 log_dir=build/logs
 mkdir -p "$log_dir"
