@@ -17,9 +17,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace shmkit::soak {
@@ -151,6 +154,26 @@ auto bounded_wait(Figures& figures, Deadline deadline, const char* what, Wait&& 
 
 // Reports an unexpected library error from a role, once per kind of message.
 void report_error(Figures& figures, const char* role, const std::string& message);
+
+// Opens a role's handle with `open(ec)`, retrying for 3 s while a peer is
+// still creating or reclaiming it (beating `heartbeat` so the driver sees
+// progress); then reports the error and exits with 3.
+template <typename Open>
+auto open_with_retry(Figures& figures, std::atomic<std::uint64_t>& heartbeat, const char* who,
+                     Open&& open) {
+  const auto give_up = Clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    std::error_code ec;
+    auto handle = open(ec);
+    if (!ec) return handle;
+    heartbeat.fetch_add(1);
+    if (Clock::now() > give_up) {
+      report_error(figures, who, "cannot open: " + error_message(ec));
+      std::exit(3);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 // The processes of one scenario, each restarted after every kill. A slot's
 // arguments are computed afresh for every start (an incarnation number is

@@ -102,23 +102,6 @@ bool receive_one(RingConsumer& ring, StreamChecker& checker, StreamShared& share
   return true;
 }
 
-template <typename Open>
-auto open_with_retry(Figures& figures, std::atomic<std::uint64_t>& heartbeat, const char* who,
-                     Open&& open) {
-  const auto give_up = Clock::now() + std::chrono::seconds(3);
-  for (;;) {
-    std::error_code ec;
-    auto handle = open(ec);
-    if (!ec) return handle;
-    heartbeat.fetch_add(1);
-    if (Clock::now() > give_up) {
-      report_error(figures, who, "cannot open: " + ec.message());
-      std::exit(3);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
 }  // namespace
 
 // args: ring control incarnation

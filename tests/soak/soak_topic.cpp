@@ -137,23 +137,6 @@ WaitOptions wait_for_incarnation(std::uint64_t incarnation) {
   return wait;
 }
 
-template <typename Open>
-auto open_with_retry(Figures& figures, std::atomic<std::uint64_t>& heartbeat, const char* who,
-                     Open&& open) {
-  const auto give_up = Clock::now() + std::chrono::seconds(3);
-  for (;;) {
-    std::error_code ec;
-    auto handle = open(ec);
-    if (!ec) return handle;
-    heartbeat.fetch_add(1);
-    if (Clock::now() > give_up) {
-      report_error(figures, who, "cannot open: " + error_message(ec));
-      std::exit(3);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
-
 // Loans, fills and publishes one sample with the next payload sequence;
 // false if it did not go before its deadlines (the sequence is then kept for
 // the next try).
