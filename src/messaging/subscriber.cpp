@@ -63,17 +63,18 @@ bool check_not_ready(SubscriberImpl& impl, std::uint64_t tail, bool& retry, Fail
     s.head.compare_exchange_strong(head, tail, std::memory_order_acq_rel);
     return true;
   }
-  // Our tail was read before the head: a publisher that dropped the oldest
-  // and pushed in between moved both, so a head more than a queue ahead may
-  // only mean our tail is stale. Look again before calling it garbage.
-  if (head - tail > impl.depth && s.tail.load(std::memory_order_acquire) != tail) {
-    retry = true;
-    return true;
-  }
   // The depth word too: publishers skip a queue whose words they cannot
-  // trust (deliver_locked), and this is where that is reported.
+  // trust (deliver_locked), and this is where that is reported. Both words
+  // may have moved since we read them (a publisher dropping the oldest moves
+  // the tail and the head; one finishing the push we took from moves the
+  // head): only words that stood still while we looked are garbage.
   if (head < tail || head - tail > impl.depth ||
       s.queue_depth.load(std::memory_order_relaxed) != impl.depth) {
+    if (s.tail.load(std::memory_order_acquire) != tail ||
+        s.head.load(std::memory_order_acquire) != head) {
+      retry = true;
+      return true;
+    }
     t.corrupted(f, "this subscriber's queue (depth " + std::to_string(impl.depth) + ") has head " +
                        std::to_string(head) + " and tail " + std::to_string(tail));
     return false;
