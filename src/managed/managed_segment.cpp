@@ -257,18 +257,23 @@ bool ManagedSegment::created() const noexcept {
 
 namespace {
 
-// Runs the caller's constructor and remembers that it started, so that the
-// error_code twin can tell T's exceptions (which pass through) from ours.
+// Runs the caller's constructor and remembers whether it threw, so that the
+// error_code twin can tell T's exceptions (which pass through) from ours
+// (which it reports): for a T whose constructor cannot throw, nothing can.
 struct TrackedConstructor {
   detail::NamedConstructor construct;
   void* context;
-  bool started = false;
+  bool threw = false;
 };
 
 void run_tracked(void* where, void* tracked) {
   auto& t = *static_cast<TrackedConstructor*>(tracked);
-  t.started = true;
-  t.construct(where, t.context);
+  try {
+    t.construct(where, t.context);
+  } catch (...) {
+    t.threw = true;
+    throw;
+  }
 }
 
 }  // namespace
@@ -299,7 +304,7 @@ void* ManagedSegment::named_object(std::string_view name, const detail::ManagedT
   try {
     body();
   } catch (...) {
-    if (tracked.started) throw;
+    if (tracked.threw) throw;
     *ec = std::make_error_code(std::errc::not_enough_memory);
     return nullptr;
   }
