@@ -120,7 +120,7 @@ void BM_Alloc_Shmkit(benchmark::State& state) {
       [&seg](void* p) { seg.deallocate(p); });
   if (!seg.check().consistent) state.SkipWithError("shmkit heap inconsistent after the run");
   seg.close();
-  shmkit::ManagedSegment::remove(name);
+  (void)shmkit::ManagedSegment::remove(name);
 }
 
 void BM_Find_UnorderedMap(benchmark::State& state) {
@@ -149,7 +149,7 @@ void BM_Find_Shmkit(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
   seg.close();
-  shmkit::ManagedSegment::remove(name);
+  (void)shmkit::ManagedSegment::remove(name);
 }
 
 #ifdef SHMKIT_BENCH_BOOST

@@ -197,7 +197,7 @@ void stamp(Record& r, const char* who) {
 }
 
 int create(const std::string& name) {
-  shmkit::ManagedSegment::remove(name);
+  (void)shmkit::ManagedSegment::remove(name);
   auto seg = shmkit::ManagedSegment::create(name, k_segment_size);
   auto* reg = seg.construct<Registry>("registry", seg.get_allocator<char>());
   std::lock_guard<shmkit::ProcessMutex> held(reg->mutex);
@@ -312,7 +312,7 @@ int show(const std::string& name) {
         heap.consistent ? "consistent" : heap.problem.c_str(), heap.blocks, heap.used_blocks,
         heap.free_blocks, heap.used_bytes, heap.free_bytes, heap.named_objects);
   }
-  shmkit::ManagedSegment::remove(name);
+  (void)shmkit::ManagedSegment::remove(name);
   std::printf("[reader] %s\n",
               ok ? "registry verified; segment removed" : "registry INCONSISTENT; segment removed");
   return ok ? 0 : 1;

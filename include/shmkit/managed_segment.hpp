@@ -158,9 +158,9 @@ class SHMKIT_EXPORT ManagedSegment {
   // Removes the name (open handles keep working); false if there was none.
   // Like NamedSharedMemory::remove, it removes whatever object has the name.
   // Errors: errc::invalid_name, OS errors.
-  static bool remove(std::string_view name, const SegmentOptions& options = {});
-  static bool remove(std::string_view name, const SegmentOptions& options,
-                     std::error_code& ec) noexcept;
+  [[nodiscard]] static bool remove(std::string_view name, const SegmentOptions& options = {});
+  [[nodiscard]] static bool remove(std::string_view name, const SegmentOptions& options,
+                                   std::error_code& ec) noexcept;
   // Whether an object has the name (as NamedSharedMemory::exists: of any
   // kind; open() tells a managed segment from another kind). Errors:
   // errc::invalid_name, OS errors.
@@ -205,8 +205,10 @@ class SHMKIT_EXPORT ManagedSegment {
   // process dies inside it, the next user frees the block (the half-built
   // T's destructor never runs). Errors: errc::already_exists, errc::
   // invalid_name, errc::out_of_space, errc::corrupted, errc::invalid_state.
-  // The error_code twin takes `ec` after the name (T's arguments follow) and
-  // is noexcept when T's constructor is.
+  // The error_code twin takes `ec` after the name (T's arguments follow),
+  // reports every failure of its own in `ec` (errc::not_enough_memory when
+  // even that runs out of memory) and lets only the exceptions of T's
+  // constructor out: it is noexcept when T's constructor is.
   template <class T, class... Args>
   T* construct(std::string_view name, Args&&... args) {
     return named<T>(name, detail::NamedMode::construct, nullptr, std::forward<Args>(args)...);
@@ -251,11 +253,11 @@ class SHMKIT_EXPORT ManagedSegment {
   // errc::type_mismatch, errc::invalid_name, errc::corrupted,
   // errc::invalid_state.
   template <class T>
-  bool destroy(std::string_view name) {
+  [[nodiscard]] bool destroy(std::string_view name) {
     return destroy_named(name, type_of<T>(), &destroy_object<T>, nullptr);
   }
   template <class T>
-  bool destroy(std::string_view name, std::error_code& ec) noexcept {
+  [[nodiscard]] bool destroy(std::string_view name, std::error_code& ec) noexcept {
     return destroy_named(name, type_of<T>(), &destroy_object<T>, &ec);
   }
 
@@ -320,7 +322,7 @@ class SHMKIT_EXPORT ManagedSegment {
 
   // The untyped engine (src/managed/managed_segment.cpp). Throws when `ec`
   // is null (shmkit::Error, or whatever `construct` throws); otherwise sets
-  // *ec and only lets an exception of `construct` out.
+  // *ec and only lets an exception of `construct` out (it catches the rest).
   void* named_object(std::string_view name, const detail::ManagedType& type, detail::NamedMode mode,
                      detail::NamedConstructor construct, void* context, std::error_code* ec);
   bool destroy_named(std::string_view name, const detail::ManagedType& type,

@@ -81,12 +81,24 @@ std::uint64_t table_of(const Heap& heap, std::uint64_t& capacity, Failure& failu
   return table;
 }
 
+// An entry's fields, each read once from shared memory and checked: a peer
+// may rewrite the entry at any time, so callers use only these copies.
+struct SoundEntry {
+  std::uint64_t block = 0;
+  std::uint64_t object = 0;
+  std::uint64_t length = 0;
+  std::uint64_t size = 0;
+  std::uint64_t align = 0;
+  std::uint64_t schema = 0;
+};
+
 // Where an entry's object lies, checked against its block: false if any
-// field points outside it.
-bool entry_sound(const Heap& heap, Entry e) {
+// field points outside it; on true `out` holds the checked values.
+bool entry_sound(const Heap& heap, Entry e, SoundEntry& out) {
   const std::uint64_t block = heap.load(e.block());
-  const std::uint64_t size = heap.block_size(block);
-  if (size == 0 || !heap.block_allocated(block)) return false;
+  const std::uint64_t word = heap.block_word(block);
+  const std::uint64_t size = word & k_size_mask;
+  if (size == 0 || (word & k_allocated_bit) == 0) return false;
   const std::uint64_t length = heap.load(e.name_length());
   const std::uint64_t object = heap.load(e.object());
   const std::uint64_t object_size = heap.load(e.size());
@@ -98,12 +110,15 @@ bool entry_sound(const Heap& heap, Entry e) {
   if (object < payload + length || object > block_end || object_size > block_end - object) {
     return false;
   }
-  return reinterpret_cast<std::uintptr_t>(heap.base() + object) % align == 0;
+  if (reinterpret_cast<std::uintptr_t>(heap.base() + object) % align != 0) return false;
+  out = SoundEntry{block, object, length, object_size, align, heap.load(e.schema())};
+  return true;
 }
 
 struct Probe {
   std::uint64_t found = k_none;  // the entry holding the name
   std::uint64_t slot = k_none;   // where to insert it
+  SoundEntry sound;              // the found entry's checked fields
 };
 
 Probe probe(const Heap& heap, std::uint64_t table, std::uint64_t capacity, std::string_view name,
@@ -127,16 +142,17 @@ Probe probe(const Heap& heap, std::uint64_t table, std::uint64_t capacity, std::
       return result;
     }
     if (heap.load(e.hash()) != hash) continue;
-    if (!entry_sound(heap, e)) {
+    SoundEntry sound;
+    if (!entry_sound(heap, e, sound)) {
       heap.corrupt(failure,
                    "directory entry " + std::to_string(index) + " points outside its block");
       return result;
     }
-    const std::uint64_t length = heap.load(e.name_length());
-    const std::uint64_t name_at = heap.load(e.block()) + k_block_header;
-    if (length == name.size() &&
+    const std::uint64_t name_at = sound.block + k_block_header;
+    if (sound.length == name.size() &&
         std::memcmp(heap.base() + name_at, name.data(), name.size()) == 0) {
       result.found = index;
+      result.sound = sound;
       return result;
     }
   }
@@ -149,9 +165,9 @@ void add_count(const Heap& heap, std::uint64_t table, std::uint64_t field, std::
 constexpr std::uint64_t k_live = 16;
 constexpr std::uint64_t k_used = 24;
 
-bool same_type(const Heap& heap, Entry e, const ManagedType& type) {
-  return heap.load(e.size()) == type.size && heap.load(e.align()) == type.align &&
-         heap.load(e.schema()) == type.schema_id;
+// On the checked copies: the size compared is the one checked to fit.
+bool same_type(const SoundEntry& sound, const ManagedType& type) {
+  return sound.size == type.size && sound.align == type.align && sound.schema == type.schema_id;
 }
 
 bool type_mismatch(const Heap& heap, Entry e, std::string_view name, const ManagedType& type,
@@ -231,7 +247,7 @@ Entry relocate(Heap& heap, std::string_view name, std::uint64_t block, Failure& 
   if (table == 0) return {0};
   const Probe p = probe(heap, table, capacity, name, name_hash(name), failure);
   if (failure) return {0};
-  if (p.found == k_none || heap.load(entry(table, p.found).block()) != block) {
+  if (p.found == k_none || p.sound.block != block) {
     heap.corrupt(failure, "the entry of " + object_label(heap, name) + " vanished while in use");
     return {0};
   }
@@ -273,11 +289,11 @@ void* named_lookup(Heap& heap, std::string_view name, const ManagedType& type, N
       return nullptr;
     }
     if (!ready) return nullptr;  // a constructor on this thread is still building it
-    if (!same_type(heap, e, type)) {
+    if (!same_type(p.sound, type)) {
       type_mismatch(heap, e, name, type, failure);
       return nullptr;
     }
-    return heap.base() + heap.load(e.object());
+    return heap.base() + p.sound.object;
   }
   if (mode == NamedMode::find || construct == nullptr) return nullptr;
 
@@ -356,10 +372,10 @@ bool named_destroy(Heap& heap, std::string_view name, const ManagedType& type,
   if (failure || p.found == k_none) return false;
   const Entry e = entry(table, p.found);
   if (heap.load(e.state()) != state_of(EntryState::constructed)) return false;
-  if (!same_type(heap, e, type)) return type_mismatch(heap, e, name, type, failure);
-  const std::uint64_t block = heap.load(e.block());
+  if (!same_type(p.sound, type)) return type_mismatch(heap, e, name, type, failure);
+  const std::uint64_t block = p.sound.block;
   heap.store(e.state(), state_of(EntryState::destroying));
-  destroy(heap.base() + heap.load(e.object()));
+  destroy(heap.base() + p.sound.object);
   const Entry moved = relocate(heap, name, block, failure, table);
   if (failure) return false;
   if (!heap.release(block + k_block_header, failure)) return false;
@@ -422,7 +438,8 @@ void inspect_directory(const Heap& heap, const std::vector<std::uint64_t>& start
                        std::to_string(state) + " (half-constructed or half-destroyed)";
       return;
     }
-    if (!entry_sound(heap, e) || !is_start(heap.load(e.block()))) {
+    SoundEntry sound;
+    if (!entry_sound(heap, e, sound) || !is_start(sound.block)) {
       result.problem = "directory entry " + std::to_string(i) +
                        " points at no allocated block, or outside its block";
       return;

@@ -127,22 +127,28 @@ std::uint64_t Heap::tag_for(std::uint64_t block) const noexcept {
   return mix(block ^ header().salt.load(std::memory_order_relaxed)) | 1;
 }
 
-std::uint64_t Heap::block_size(std::uint64_t block) const noexcept {
+std::uint64_t Heap::block_word(std::uint64_t block) const noexcept {
   if (block < begin_ || block >= end_ || block % k_granule != 0) return 0;
   if (end_ - block < k_min_block) return 0;
-  const std::uint64_t size = load(block) & k_size_mask;
+  const std::uint64_t word = load(block);
+  const std::uint64_t size = word & k_size_mask;
   if (size < k_min_block || size > end_ - block) return 0;
   if (load(tag_at(block)) != tag_for(block)) return 0;
-  return size;
+  return word;
+}
+
+std::uint64_t Heap::block_size(std::uint64_t block) const noexcept {
+  return block_word(block) & k_size_mask;
 }
 
 bool Heap::block_allocated(std::uint64_t block) const noexcept {
   return (load(block) & k_allocated_bit) != 0;
 }
 
-bool Heap::free_block_valid(std::uint64_t block, std::size_t cls) const noexcept {
-  const std::uint64_t size = block_size(block);
-  return size != 0 && !block_allocated(block) && size_class(size) == cls;
+std::uint64_t Heap::free_block_word(std::uint64_t block, std::size_t cls) const noexcept {
+  const std::uint64_t word = block_word(block);
+  if (word == 0 || (word & k_allocated_bit) != 0) return 0;
+  return size_class(word & k_size_mask) == cls ? word : 0;
 }
 
 std::uint64_t Heap::offset_of(const void* p) const noexcept {
@@ -163,8 +169,9 @@ void Heap::add_figures(std::int64_t free_delta, std::int64_t used_delta) const n
 }
 
 void Heap::set_prev_free(std::uint64_t next, bool free) const noexcept {
-  if (next >= end_ || block_size(next) == 0) return;
-  const std::uint64_t value = load(next);
+  if (next >= end_) return;
+  const std::uint64_t value = block_word(next);
+  if (value == 0) return;
   store(next, free ? value | k_prev_free_bit : value & ~k_prev_free_bit);
 }
 
@@ -218,18 +225,22 @@ bool Heap::push(std::uint64_t block, std::uint64_t size, Failure& failure) {
   return true;
 }
 
-std::uint64_t Heap::find_fit(std::uint64_t need, Failure& failure) {
+std::uint64_t Heap::find_fit(std::uint64_t need, std::uint64_t& found, Failure& failure) {
   HeapHeader& h = header();
   const std::size_t first = size_class(need);
   // A large class holds blocks of mixed sizes: first fit, a bounded scan.
   std::uint64_t at = h.heads[first].load(std::memory_order_relaxed);
   for (int step = 0; at != 0 && step < k_first_fit_scan; ++step) {
-    if (!free_block_valid(at, first)) {
+    const std::uint64_t checked = free_block_word(at, first);
+    if (checked == 0) {
       corrupt(failure, "the free list of class " + std::to_string(first) + " reaches offset " +
                            std::to_string(at) + ", which is not a free block of that class");
       return 0;
     }
-    if ((load(at) & k_size_mask) >= need) return at;
+    if ((checked & k_size_mask) >= need) {
+      found = checked;
+      return at;
+    }
     at = load(next_at(at));
   }
   // Any block of a larger class fits.
@@ -244,11 +255,13 @@ std::uint64_t Heap::find_fit(std::uint64_t need, Failure& failure) {
     cls = word * 64 + static_cast<std::size_t>(lowest_bit(bits));
     const std::uint64_t head = h.heads[cls].load(std::memory_order_relaxed);
     if (head != 0) {
-      if (!free_block_valid(head, cls)) {
+      const std::uint64_t checked = free_block_word(head, cls);
+      if (checked == 0) {
         corrupt(failure, "the free list of class " + std::to_string(cls) + " starts at offset " +
                              std::to_string(head) + ", which is not a free block of that class");
         return 0;
       }
+      found = checked;
       return head;
     }
     // A stale hint: the list is empty.
@@ -281,7 +294,8 @@ std::uint64_t Heap::carve(std::size_t bytes, std::size_t alignment, JournalOp op
   if (need < k_min_block) need = k_min_block;
   const bool over_aligned = alignment > k_granule;
   const std::uint64_t search = over_aligned ? need + alignment + k_min_block : need;
-  std::uint64_t block = find_fit(search, failure);
+  std::uint64_t word = 0;
+  std::uint64_t block = find_fit(search, word, failure);
   if (failure) return 0;
   if (block == 0) {
     failure.set(errc::out_of_space,
@@ -291,9 +305,15 @@ std::uint64_t Heap::carve(std::size_t bytes, std::size_t alignment, JournalOp op
                     " bytes free in all); free some, or create a larger segment");
     return 0;
   }
-  if (!unlink(block, load(block) & k_size_mask, failure)) return 0;
-  std::uint64_t size = load(block) & k_size_mask;
-  std::uint64_t flags = load(block) & k_prev_free_bit;
+  // The size and flags as find_fit checked them, never reloaded: a peer
+  // rewriting the header meanwhile cannot steer the stores below.
+  std::uint64_t size = word & k_size_mask;
+  std::uint64_t flags = word & k_prev_free_bit;
+  if (size < search) {  // find_fit checked it fits: cannot happen
+    corrupt(failure, "the free block at offset " + std::to_string(block) + " is too small");
+    return 0;
+  }
+  if (!unlink(block, size, failure)) return 0;
   if (over_aligned) {
     // Split off a free front so that the payload lands on the alignment.
     const auto base = reinterpret_cast<std::uintptr_t>(base_);
@@ -343,8 +363,9 @@ void Heap::clear_journal() noexcept {
 
 bool Heap::release(std::uint64_t payload, Failure& failure) {
   const std::uint64_t block = payload >= k_block_header ? payload - k_block_header : 0;
-  std::uint64_t size = block_size(block);
-  if (size == 0 || !block_allocated(block)) {
+  const std::uint64_t word = block_word(block);
+  std::uint64_t size = word & k_size_mask;
+  if (size == 0 || (word & k_allocated_bit) == 0) {
     failure.set(errc::invalid_argument,
                 "managed segment " + quoted(name_) + ": the pointer at offset " +
                     std::to_string(payload) +
@@ -356,14 +377,15 @@ bool Heap::release(std::uint64_t payload, Failure& failure) {
   h.journal_block.store(block, std::memory_order_release);
   h.journal_op.store(static_cast<std::uint64_t>(JournalOp::free), std::memory_order_release);
   const std::uint64_t freed_payload = size - k_block_header;
-  std::uint64_t flags = load(block) & k_prev_free_bit;
+  const std::uint64_t flags = word & k_prev_free_bit;
   std::uint64_t start = block;
   std::int64_t headers_gained = 0;
   // Absorb a free successor: the allocated block grows over it (one store).
   const std::uint64_t next = block + size;
   if (next < end_) {
-    const std::uint64_t next_size = block_size(next);
-    if (next_size != 0 && !block_allocated(next)) {
+    const std::uint64_t next_word = block_word(next);
+    const std::uint64_t next_size = next_word & k_size_mask;
+    if (next_size != 0 && (next_word & k_allocated_bit) == 0) {
       if (!unlink(next, next_size, failure)) return false;
       store(block, (size + next_size) | flags | k_allocated_bit);
       store(tag_at(next), 0);
@@ -378,9 +400,10 @@ bool Heap::release(std::uint64_t payload, Failure& failure) {
     const std::uint64_t prev_size = load(block - 8);
     if (prev_size >= k_min_block && prev_size <= block - begin_ && prev_size % k_granule == 0) {
       const std::uint64_t prev = block - prev_size;
-      if (block_size(prev) == prev_size && !block_allocated(prev)) {
+      const std::uint64_t prev_word = block_word(prev);
+      if ((prev_word & k_size_mask) == prev_size && (prev_word & k_allocated_bit) == 0) {
         if (!unlink(prev, prev_size, failure)) return false;
-        const std::uint64_t prev_flags = load(prev) & k_prev_free_bit;
+        const std::uint64_t prev_flags = prev_word & k_prev_free_bit;
         store(prev, (prev_size + size) | prev_flags);  // the one store the walk sees
         store(tag_at(block), 0);
         start = prev;
@@ -413,8 +436,16 @@ bool Heap::is_block_start(std::uint64_t block) const noexcept {
 }
 
 void Heap::mark_free_if_allocated(std::uint64_t block) noexcept {
-  if (!is_block_start(block) || !block_allocated(block)) return;
-  store(block, load(block) & ~k_allocated_bit);
+  if (!is_block_start(block)) return;
+  const std::uint64_t word = load(block);
+  if ((word & k_allocated_bit) == 0) return;
+  store(block, word & ~k_allocated_bit);
+}
+
+void Heap::retire_stale_header(std::uint64_t block) noexcept {
+  if (block < begin_ || block >= end_ || block % k_granule != 0) return;
+  if (end_ - block < k_min_block || is_block_start(block)) return;
+  if (load(tag_at(block)) == tag_for(block)) store(tag_at(block), 0);
 }
 
 }  // namespace detail

@@ -50,12 +50,20 @@ class Heap {
 
   // The block at `block` if it is a valid block header; its size, 0 if not.
   std::uint64_t block_size(std::uint64_t block) const noexcept;
+  // The header word (size and flag bits) of the block at `block`, read once,
+  // if it is a valid block header; 0 if not. Callers take the size and the
+  // flags from this one copy: a peer may rewrite the header meanwhile.
+  std::uint64_t block_word(std::uint64_t block) const noexcept;
   bool block_allocated(std::uint64_t block) const noexcept;
   // A block the walk from the start reaches (O(blocks); for repair).
   bool is_block_start(std::uint64_t block) const noexcept;
   // Marks an allocated block that the walk reaches as free (repair only:
   // the lists and neighbours are rebuilt afterwards).
   void mark_free_if_allocated(std::uint64_t block) noexcept;
+  // Clears the tag of a header the walk does not reach (one a killed
+  // coalesce left inside the free block that absorbed it), so that it can
+  // never pass for a live block again (repair only).
+  void retire_stale_header(std::uint64_t block) noexcept;
 
   // Repair after the lock's holder died: roll back or finish what the
   // journal and the directory say was under way, then rebuild the free
@@ -81,10 +89,17 @@ class Heap {
   bool corrupt(Failure& failure, const std::string& what) const;
 
  private:
-  std::uint64_t find_fit(std::uint64_t need, Failure& failure);
+  // A free block of at least `need` bytes (0: none); `found` gets its
+  // header word as checked, which the caller uses instead of reloading it.
+  std::uint64_t find_fit(std::uint64_t need, std::uint64_t& found, Failure& failure);
   bool unlink(std::uint64_t block, std::uint64_t size, Failure& failure);
   bool push(std::uint64_t block, std::uint64_t size, Failure& failure);
-  bool free_block_valid(std::uint64_t block, std::size_t cls) const noexcept;
+  // The header word of a free block of class `cls` (read once); 0 if the
+  // block is not one.
+  std::uint64_t free_block_word(std::uint64_t block, std::size_t cls) const noexcept;
+  bool free_block_valid(std::uint64_t block, std::size_t cls) const noexcept {
+    return free_block_word(block, cls) != 0;
+  }
   void set_prev_free(std::uint64_t next, bool free) const noexcept;
   void add_figures(std::int64_t free_delta, std::int64_t used_delta) const noexcept;
   void rebuild(Failure& failure);

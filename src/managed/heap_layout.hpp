@@ -59,7 +59,7 @@ struct HeapHeader {
   std::atomic<std::uint64_t> journal_op;
   std::atomic<std::uint64_t> journal_block;
   std::atomic<std::uint64_t> journal_aux;
-  std::atomic<std::uint64_t> reserved1;
+  std::atomic<std::uint64_t> needs_repair;  // 1 from a holder's death until a repair succeeds
   std::atomic<std::uint64_t>
       nonempty[k_class_count / 64];  // a hint: class c's list may be non-empty
   std::atomic<std::uint64_t> reserved2[2];

@@ -43,8 +43,14 @@ HeapLock::HeapLock(Heap& heap, Failure& failure) : heap_(heap) {
   t_held[t_held_count++] = key;
   owns_ = true;
   // The previous holder died inside an operation: finish or roll it back
-  // before anyone goes on.
-  if (mutex.owner_died()) {
+  // before anyone goes on. owner_died() is reported once only, so the death
+  // is also recorded in the heap (needs_repair) and a non-empty journal
+  // counts too: a repair that failed, or whose repairer was killed in turn,
+  // is retried by every later locker until one succeeds.
+  HeapHeader& h = heap.header();
+  if (mutex.owner_died()) h.needs_repair.store(1, std::memory_order_release);
+  if (h.needs_repair.load(std::memory_order_acquire) != 0 ||
+      h.journal_op.load(std::memory_order_acquire) != static_cast<std::uint64_t>(JournalOp::none)) {
     (void)heap.repair(failure);  // on failure the destructor unlocks; the heap stays corrupted
     return;
   }

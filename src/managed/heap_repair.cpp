@@ -44,11 +44,17 @@ bool Heap::repair(Failure& failure) {
   HeapHeader& h = header();
   const std::uint64_t op = h.journal_op.load(std::memory_order_relaxed);
   const std::uint64_t block = h.journal_block.load(std::memory_order_relaxed);
-  if (op == static_cast<std::uint64_t>(JournalOp::allocate) ||
-      op == static_cast<std::uint64_t>(JournalOp::free)) {
-    // A block being carved was never handed out: free it. A block being
-    // freed: finish.
+  if (op == static_cast<std::uint64_t>(JournalOp::allocate)) {
+    // A block being carved was never handed out: free it.
     mark_free_if_allocated(block);
+  } else if (op == static_cast<std::uint64_t>(JournalOp::free)) {
+    // A block being freed: finish. If the walk no longer reaches it, the
+    // free predecessor already absorbed it (one store) but the holder died
+    // before clearing its tag: its old header, still marked allocated and
+    // tagged, lies inside that free block; retire it so that a later free
+    // of the same pointer fails instead of overlapping blocks.
+    mark_free_if_allocated(block);
+    retire_stale_header(block);
   } else if (op == static_cast<std::uint64_t>(JournalOp::grow_directory)) {
     // The switch to the new table is one store: if it happened, the old
     // table goes; if not, the new one.
@@ -64,6 +70,7 @@ bool Heap::repair(Failure& failure) {
   rebuild(failure);
   if (failure) return false;
   clear_journal();
+  h.needs_repair.store(0, std::memory_order_release);
   return true;
 }
 

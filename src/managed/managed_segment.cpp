@@ -255,25 +255,63 @@ bool ManagedSegment::created() const noexcept {
   return impl_ != nullptr && impl_->shm.created();
 }
 
+namespace {
+
+// Runs the caller's constructor and remembers whether it threw, so that the
+// error_code twin can tell T's exceptions (which pass through) from ours
+// (which it reports): for a T whose constructor cannot throw, nothing can.
+struct TrackedConstructor {
+  detail::NamedConstructor construct;
+  void* context;
+  bool threw = false;
+};
+
+void run_tracked(void* where, void* tracked) {
+  auto& t = *static_cast<TrackedConstructor*>(tracked);
+  try {
+    t.construct(where, t.context);
+  } catch (...) {
+    t.threw = true;
+    throw;
+  }
+}
+
+}  // namespace
+
 void* ManagedSegment::named_object(std::string_view name, const detail::ManagedType& type,
                                    detail::NamedMode mode, detail::NamedConstructor construct,
                                    void* context, std::error_code* ec) {
   // Exceptions of T's constructor pass through both forms (the error_code
-  // twin is noexcept only when T's constructor is).
+  // twin is noexcept only when T's constructor is); the twin catches every
+  // other one (bad_alloc building a message or taking the lock).
+  TrackedConstructor tracked{construct, context};
   Failure f;
   void* object = nullptr;
-  if (detail::usable(impl_, f)) {
-    detail::HeapLock lock(impl_->heap, f);
-    if (!f) object = detail::named_lookup(impl_->heap, name, type, mode, construct, context, f);
-  }
-  if (ec == nullptr) {
-    if (f) f.raise();
-  } else {
-    try {
-      detail::report(*ec, f);
-    } catch (...) {
-      *ec = f.code;  // no memory for the sentence: the code alone
+  auto body = [&] {
+    if (detail::usable(impl_, f)) {
+      detail::HeapLock lock(impl_->heap, f);
+      if (!f) {
+        object = detail::named_lookup(impl_->heap, name, type, mode,
+                                      construct != nullptr ? &run_tracked : nullptr, &tracked, f);
+      }
     }
+  };
+  if (ec == nullptr) {
+    body();
+    if (f) f.raise();
+    return object;
+  }
+  try {
+    body();
+  } catch (...) {
+    if (tracked.threw) throw;
+    *ec = std::make_error_code(std::errc::not_enough_memory);
+    return nullptr;
+  }
+  try {
+    detail::report(*ec, f);
+  } catch (...) {
+    *ec = f.code;  // no memory for the sentence: the code alone
   }
   return f ? nullptr : object;
 }

@@ -14,6 +14,7 @@
 #include "../support/child_process.hpp"
 #include "../support/child_role.hpp"
 #include "../support/test_names.hpp"
+#include "managed/heap_layout.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -342,5 +343,54 @@ TEST_SUITE("managed_crash") {
     CHECK(status.exited);
     CHECK(status.code == 0);
     CHECK(seg.check().consistent);
+  }
+
+  TEST_CASE(
+      "a free killed between coalescing into the previous block and clearing its tag: the next "
+      "locker repairs, and freeing the pointer again fails") {
+    test::NameGuard guard(test::unique_name("mk"));
+    auto seg = ManagedSegment::create(guard.name(), 1 << 16);
+    void* front = seg.allocate(64);
+    void* victim = seg.allocate(64);
+    void* back = seg.allocate(64);  // keeps the victim from merging with the free tail
+    REQUIRE(front != nullptr);
+    REQUIRE(victim != nullptr);
+    REQUIRE(back != nullptr);
+    seg.deallocate(front);
+    const HeapCheck before = seg.check();
+    REQUIRE(before.consistent);
+
+    // What a process killed inside deallocate(victim) leaves right after the
+    // one store growing the free predecessor over the victim: the journal
+    // says free(victim), the victim's header is still allocated and tagged.
+    auto* base = static_cast<char*>(seg.segment().data());
+    auto word = [&](std::uint64_t at) -> std::atomic<std::uint64_t>& {
+      return *reinterpret_cast<std::atomic<std::uint64_t>*>(base + at);
+    };
+    auto& header = *reinterpret_cast<detail::HeapHeader*>(base);
+    const std::uint64_t prev = offset_in(seg, front) - detail::k_block_header;
+    const std::uint64_t block = offset_in(seg, victim) - detail::k_block_header;
+    const std::uint64_t prev_word = word(prev).load();
+    const std::uint64_t block_size = word(block).load() & detail::k_size_mask;
+    REQUIRE((prev_word & detail::k_allocated_bit) == 0);
+    REQUIRE((word(block).load() & detail::k_allocated_bit) != 0);
+    REQUIRE(prev + (prev_word & detail::k_size_mask) == block);
+    header.journal_block.store(block);
+    header.journal_op.store(static_cast<std::uint64_t>(detail::JournalOp::free));
+    word(prev).store(((prev_word & detail::k_size_mask) + block_size) |
+                     (prev_word & detail::k_prev_free_bit));
+
+    // No owner death is reported (the mutex was never held by the "dead"
+    // process): the non-empty journal alone makes the next locker repair.
+    const HeapCheck after = seg.check();
+    CHECK(after.consistent);
+    CHECK(after.used_blocks == before.used_blocks - 1);
+    CHECK(header.journal_op.load() == static_cast<std::uint64_t>(detail::JournalOp::none));
+    std::error_code ec;
+    seg.deallocate(victim, ec);
+    CHECK(ec == errc::invalid_argument);
+    CHECK(seg.check().consistent);
+    seg.deallocate(back);
+    CHECK(seg.check().used_blocks == before.used_blocks - 2);
   }
 }

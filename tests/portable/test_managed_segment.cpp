@@ -357,7 +357,7 @@ TEST_SUITE("managed") {
     std::mt19937_64 random(12345);
     for (int round = 0; round < 40; ++round) {
       CAPTURE(round);
-      ManagedSegment::remove(guard.name());
+      (void)ManagedSegment::remove(guard.name());
       auto seg = ManagedSegment::create(guard.name(), 1 << 16);
       std::vector<void*> blocks;
       for (int i = 0; i < 20; ++i) blocks.push_back(seg.allocate(16 + 40 * i));

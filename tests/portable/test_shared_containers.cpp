@@ -574,7 +574,7 @@ TEST_SUITE("shared_containers") {
       targeted_damage(*map);
       CHECK(seg.check().consistent);
     }
-    ManagedSegment::remove(guard.name());
+    (void)ManagedSegment::remove(guard.name());
   }
 
   TEST_CASE("a map built by a child, read by the parent at another address") {
@@ -616,6 +616,6 @@ TEST_SUITE("shared_containers") {
     CHECK(again.find<Map>("records")->find("parent")->second.id == -5);
     CHECK(again.destroy<Map>("records"));
     CHECK(seg.check().consistent);
-    ManagedSegment::remove(guard.name());
+    (void)ManagedSegment::remove(guard.name());
   }
 }
