@@ -8,6 +8,7 @@
 #include <shmkit/errc.hpp>
 #include <shmkit/error.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +47,24 @@ template <class T, class A>
     (void)alloc;
     return true;
   }
+}
+
+// One read of a field in shared memory, which another process may change at
+// any moment: a container loads each field once, checks the copy, and uses
+// only the copy (a second read could see a value that was never checked).
+template <class T>
+[[nodiscard]] T load_once(const T& field) noexcept {
+  static_assert(std::is_trivially_copyable_v<T> && std::is_scalar_v<T>,
+                "load_once reads a scalar field");
+  return *static_cast<const volatile T*>(&field);
+}
+
+// Keeps the compiler from moving stores to shared memory across this point:
+// a process killed between two of them leaves them in program order, so a
+// container can order its updates so that each prefix is sound (or only
+// leaks). Emits no instruction.
+inline void crash_order() noexcept {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
 // The raw pointer a (possibly fancy) pointer holds, without dereferencing it.

@@ -134,8 +134,12 @@ struct StableHash<T, std::enable_if_t<!std::is_integral_v<T> && !std::is_enum_v<
 // Threads: not thread-safe, as std::unordered_map. Guard a shared map with a
 // ProcessMutex (docs/managed.md) in every process that uses it, and after a
 // lock that reports owner_died(), validate() it and repair() it if that
-// fails (the dead holder may have stopped half-way through an insert or
-// erase: at worst a node is lost or the size is off by one).
+// fails. A holder that died half-way through an insert or erase loses at
+// worst that node, or leaves the size off by one. One that died during a
+// rehash (rehash(), reserve(), repair(), or an insert that grows the bucket
+// array: at load factor 1) loses every element already moved to the new
+// array, up to all of them: they leak, and repair() cannot recover them (it
+// keeps those still in the old array and recounts the size).
 //
 // Iterators, references and pointers to elements are process-local; insert
 // invalidates iterators when it grows the bucket array (at load factor 1),
@@ -209,11 +213,17 @@ class SharedHashMap {
   // Takes `other`'s elements (no element is moved); `other` is left empty.
   // A damaged `other` is left alone and this map is empty.
   SharedHashMap(SharedHashMap&& other) noexcept : alloc_(other.alloc_) {
-    if (checked_header(other).problem != nullptr) return;
-    buckets_ = other.buckets_;
-    bucket_count_ = other.bucket_count_;
-    size_ = other.size_;
+    const Header header = checked_header(other);
+    if (header.problem != nullptr) return;
+    // `other` lets go first: a kill before this map takes the elements leaks
+    // them rather than leaving two owners (a double free later).
     other.reset();
+    detail::crash_order();
+    if (header.count == 0) return;
+    buckets_ = BucketPtr(header.buckets);
+    detail::crash_order();
+    bucket_count_ = header.count;
+    size_ = header.size;
   }
   SharedHashMap(const SharedHashMap&) = delete;
   SharedHashMap& operator=(const SharedHashMap&) = delete;
@@ -224,8 +234,13 @@ class SharedHashMap {
     if (checked_structure(*this) == nullptr) {
       destroy_nodes();
       const Header header = checked_header(*this);
+      // Forget the array before freeing it: a kill in between leaks it.
+      reset();
+      detail::crash_order();
       BucketAlloc buckets_alloc = bucket_alloc();
-      if (header.count != 0) BucketTraits::deallocate(buckets_alloc, buckets_, header.count);
+      if (header.count != 0) {
+        BucketTraits::deallocate(buckets_alloc, BucketPtr(header.buckets), header.count);
+      }
     }
     magic_ = 0;  // a use after destruction reads as corrupted
   }
@@ -385,7 +400,7 @@ class SharedHashMap {
   // errc::corrupted (the damaged nodes are never read).
   void reset() noexcept {
     magic_ = k_magic;
-    buckets_ = nullptr;
+    buckets_ = nullptr;  // (a kill between these stores leaves errc::corrupted)
     bucket_count_ = 0;
     size_ = 0;
   }
@@ -403,7 +418,8 @@ class SharedHashMap {
   // invalid_size (more than k_max_bucket_count) or what the allocator throws.
   void rehash(size_type count) {
     if (const char* problem = checked_structure(*this)) throw corrupted(problem);
-    size_type wanted = count < size() ? size() : count;
+    const Header header = checked_header(*this);
+    size_type wanted = count < header.size ? static_cast<size_type>(header.size) : count;
     if (wanted > k_max_bucket_count) {
       throw Error(make_error_code(errc::invalid_size),
                   "shmkit::SharedHashMap: more than k_max_bucket_count buckets asked for; ask "
@@ -412,7 +428,7 @@ class SharedHashMap {
     size_type buckets = 1;
     while (buckets < wanted) buckets *= 2;
     if (wanted == 0) buckets = 0;
-    if (buckets != bucket_count_) rebucket(buckets, checked_header(*this));
+    if (buckets != header.count) rebucket(buckets, header);
   }
   void rehash(size_type count, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
@@ -506,9 +522,13 @@ class SharedHashMap {
   };
 
   // The header after checking it: the bucket array (null when count == 0).
+  // Each field is read once from shared memory and checked; the members
+  // use these copies, never a second read (another process may have changed
+  // the field since the check).
   struct Header {
     NodePtr* buckets = nullptr;
     std::uint64_t count = 0;
+    std::uint64_t size = 0;  // <= count
     const char* problem = nullptr;
   };
   // Where a key is: the link that points at its node, and the node.
@@ -529,9 +549,11 @@ class SharedHashMap {
       header.problem = "its header is not a SharedHashMap's (overwritten, or destroyed)";
       return header;
     }
-    const std::uint64_t count = map.bucket_count_;
+    const std::uint64_t count = detail::load_once(map.bucket_count_);
+    const std::uint64_t size = detail::load_once(map.size_);
+    NodePtr* buckets = detail::raw_pointer(map.buckets_);  // one read of the pointer
     if (count == 0) {
-      if (map.size_ != 0 || map.buckets_ != nullptr) {
+      if (size != 0 || buckets != nullptr) {
         header.problem = "it has elements but no buckets";
       }
       return header;
@@ -540,17 +562,17 @@ class SharedHashMap {
       header.problem = "its bucket count is not a power of two it could have";
       return header;
     }
-    if (map.size_ > count) {
+    if (size > count) {
       header.problem = "its size exceeds its bucket count (the load factor is at most 1)";
       return header;
     }
-    NodePtr* buckets = detail::raw_pointer(map.buckets_);
     if (!detail::shared_range_ok(map.alloc_, buckets, static_cast<size_type>(count))) {
       header.problem = "its bucket array lies outside its segment's heap";
       return header;
     }
     header.buckets = buckets;
     header.count = count;
+    header.size = size;
     return header;
   }
   Header header_or_throw() const {
@@ -573,7 +595,9 @@ class SharedHashMap {
     found.bucket = hash & (header.count - 1);
     found.link = &header.buckets[found.bucket];
     for (std::uint64_t steps = 0; *found.link != nullptr; ++steps) {
-      if (steps >= size_) throw corrupted("a bucket's chain is longer than its size (a cycle?)");
+      if (steps >= header.size) {
+        throw corrupted("a bucket's chain is longer than its size (a cycle?)");
+      }
       Node* node = checked_node(*found.link);
       if (node == nullptr) throw corrupted("a link points outside its segment's heap");
       if (node->hash == hash && Eq{}(node->value.first, key)) {
@@ -592,7 +616,9 @@ class SharedHashMap {
     found.bucket = bucket;
     found.link = &header.buckets[bucket];
     for (std::uint64_t steps = 0; *found.link != nullptr; ++steps) {
-      if (steps >= size_) throw corrupted("a bucket's chain is longer than its size (a cycle?)");
+      if (steps >= header.size) {
+        throw corrupted("a bucket's chain is longer than its size (a cycle?)");
+      }
       Node* node = checked_node(*found.link);
       if (node == nullptr) throw corrupted("a link points outside its segment's heap");
       if (node == target) {
@@ -614,7 +640,7 @@ class SharedHashMap {
     for (std::uint64_t b = 0; b < header.count; ++b) {
       const NodePtr* link = &header.buckets[b];
       while (*link != nullptr) {
-        if (++seen > map.size_) return "its chains hold more elements than its size (a cycle?)";
+        if (++seen > header.size) return "its chains hold more elements than its size (a cycle?)";
         Node* node = map.checked_node(*link);
         if (node == nullptr) return "a link points outside its segment's heap";
         if ((node->hash & (header.count - 1)) != b) return "an element is in the wrong bucket";
@@ -622,7 +648,7 @@ class SharedHashMap {
         if (!visit(node)) return nullptr;
       }
     }
-    if (seen != map.size_) return "its chains hold fewer elements than its size";
+    if (seen != header.size) return "its chains hold fewer elements than its size";
     return nullptr;
   }
   // The structure (header, links, counts) checked; nullptr when sound.
@@ -766,7 +792,14 @@ class SharedHashMap {
   }
   // Moves every node into a new array of `count` buckets (`old`, the current
   // header, and its chains were checked; the allocation is the only step
-  // that can fail, and comes first).
+  // that can fail, and comes first). Not crash-safe: each node leaves its
+  // old chain for a chain of the new array, which nothing in shared memory
+  // points at until the loop ends (a node has one link: it cannot be on
+  // both). A process killed in the loop loses every node moved so far, up to
+  // all of them: they and the new array leak, and repair() cannot find them
+  // (it keeps the nodes still in the old array and recounts the size).
+  // After the loop the header switches to the new array, then the old one
+  // is freed: a kill before the free only leaks it.
   void rebucket(size_type count, const Header& old) {
     BucketAlloc buckets_alloc = bucket_alloc();
     BucketPtr fresh =
@@ -784,9 +817,19 @@ class SharedHashMap {
         array[to] = node;
       }
     }
-    if (old.count != 0) BucketTraits::deallocate(buckets_alloc, buckets_, old.count);
-    buckets_ = fresh;
-    bucket_count_ = count;
+    // Switch in the order that keeps every intermediate header in bounds:
+    // the smaller count is the one stored while the other field changes.
+    if (count < old.count) {
+      bucket_count_ = count;
+      detail::crash_order();
+      buckets_ = fresh;
+    } else {
+      buckets_ = fresh;
+      detail::crash_order();
+      bucket_count_ = count;
+    }
+    detail::crash_order();
+    if (old.count != 0) BucketTraits::deallocate(buckets_alloc, BucketPtr(old.buckets), old.count);
   }
   BucketAlloc bucket_alloc() const noexcept { return BucketAlloc(alloc_); }
 
@@ -844,7 +887,7 @@ class SharedHashMap {
       if (node_->next != nullptr) {
         Node* next = map_->checked_node(node_->next);
         if (next == nullptr) throw map_->corrupted("a link points outside its segment's heap");
-        if (++seen_ >= map_->size_) {
+        if (++seen_ >= header.size) {
           throw map_->corrupted("its chains hold more elements than its size (a cycle?)");
         }
         node_ = next;
@@ -852,10 +895,10 @@ class SharedHashMap {
       }
       const Position next = map_->next_position(header, bucket_ + 1);
       if (next.node == nullptr) {
-        if (from_begin_ && seen_ + 1 != map_->size_) {
+        if (from_begin_ && seen_ + 1 != header.size) {
           throw map_->corrupted("a walk met another number of elements than its size");
         }
-      } else if (++seen_ >= map_->size_) {
+      } else if (++seen_ >= header.size) {
         throw map_->corrupted("its chains hold more elements than its size (a cycle?)");
       }
       bucket_ = next.bucket;

@@ -103,7 +103,7 @@ class BasicSharedString {
   BasicSharedString& operator=(BasicSharedString&& other) {
     if (this == &other) return *this;
     if (alloc_ == other.alloc_) {
-      if (checked_data(other) == nullptr) throw corrupted(&other);
+      if (checked(other).data == nullptr) throw corrupted(&other);
       release();
       steal(other);
     } else {
@@ -121,13 +121,13 @@ class BasicSharedString {
   // Throws errc::corrupted or what the allocator throws; on failure the
   // string is unchanged.
   void assign(std::string_view text) {
-    char* data = writable_data();
-    if (text.size() <= capacity_) {
-      if (!text.empty()) std::memmove(data, text.data(), text.size());
-      set_size(data, text.size());
+    const Checked now = writable();
+    if (text.size() <= now.capacity) {
+      if (!text.empty()) std::memmove(now.data, text.data(), text.size());
+      set_size(now.data, text.size());
       return;
     }
-    replace_buffer(text.size(), data, 0, text);
+    replace_buffer(text.size(), now, 0, text);
   }
   void assign(std::string_view text, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
@@ -137,17 +137,17 @@ class BasicSharedString {
   }
   // Appends `text` (which may point into this string). Errors as assign().
   void append(std::string_view text) {
-    char* data = writable_data();
-    if (text.size() > max_size() - size_) throw too_long();
-    const size_type new_size = static_cast<size_type>(size_) + text.size();
-    if (new_size <= capacity_) {
-      if (!text.empty()) std::memmove(data + size_, text.data(), text.size());
-      set_size(data, new_size);
+    const Checked now = writable();
+    if (text.size() > max_size() - now.size) throw too_long();
+    const size_type new_size = now.size + text.size();
+    if (new_size <= now.capacity) {
+      if (!text.empty()) std::memmove(now.data + now.size, text.data(), text.size());
+      set_size(now.data, new_size);
       return;
     }
     // At least double, so a loop of appends is amortised O(1).
-    const size_type grown = capacity_ > max_size() / 2 ? max_size() : 2 * capacity_;
-    replace_buffer(new_size < grown ? grown : new_size, data, size_, text);
+    const size_type grown = now.capacity > max_size() / 2 ? max_size() : 2 * now.capacity;
+    replace_buffer(new_size < grown ? grown : new_size, now, now.size, text);
   }
   void append(std::string_view text, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
@@ -163,9 +163,9 @@ class BasicSharedString {
   // Makes room for `capacity` bytes without changing the text. Errors as
   // assign().
   void reserve(size_type capacity) {
-    char* data = writable_data();
-    if (capacity <= capacity_) return;
-    replace_buffer(capacity, data, size_, {});
+    const Checked now = writable();
+    if (capacity <= now.capacity) return;
+    replace_buffer(capacity, now, now.size, {});
   }
   void reserve(size_type capacity, std::error_code& ec) noexcept {
     detail::report_to(ec, 0, [&] {
@@ -174,23 +174,29 @@ class BasicSharedString {
     });
   }
   // Empties the text, keeping the capacity. Throws errc::corrupted.
-  void clear() { set_size(writable_data(), 0); }
+  void clear() { set_size(writable().data, 0); }
   void clear(std::error_code& ec) noexcept {
     ec.clear();
-    const char* data = checked_data(*this);
-    if (data == nullptr) {
+    const Checked now = checked(*this);
+    if (now.data == nullptr) {
       ec = make_error_code(errc::corrupted);
       return;
     }
-    set_size(const_cast<char*>(data), 0);
+    set_size(now.data, 0);
   }
   // Forgets the text without reading it: the string is empty and valid
   // again, and a heap block it had leaks. The way out of errc::corrupted.
   void reset() noexcept {
-    heap_ = nullptr;
-    capacity_ = k_inline_capacity;
+    // In this order, so that a process killed between two stores leaves a
+    // string that is sound or reports errc::corrupted, never one that reads
+    // past a block: the size first (0 fits any capacity), the inline text
+    // before the capacity selects it.
     size_ = 0;
     inline_[0] = '\0';
+    detail::crash_order();
+    capacity_ = k_inline_capacity;
+    detail::crash_order();
+    heap_ = nullptr;
   }
 
   // ---- reading ------------------------------------------------------------
@@ -208,37 +214,37 @@ class BasicSharedString {
   // The text, after checking the string. Throws errc::corrupted; the twin
   // returns an empty view (or "" for c_str) and sets `ec`.
   [[nodiscard]] std::string_view view() const {
-    const char* data = checked_data(*this);
-    if (data == nullptr) throw corrupted(this);
-    return std::string_view(data, static_cast<size_type>(size_));
+    const Checked now = checked(*this);
+    if (now.data == nullptr) throw corrupted(this);
+    return std::string_view(now.data, now.size);
   }
   [[nodiscard]] std::string_view view(std::error_code& ec) const noexcept {
     ec.clear();
-    const char* data = checked_data(*this);
-    if (data == nullptr) {
+    const Checked now = checked(*this);
+    if (now.data == nullptr) {
       ec = make_error_code(errc::corrupted);
       return {};
     }
-    return std::string_view(data, static_cast<size_type>(size_));
+    return std::string_view(now.data, now.size);
   }
   operator std::string_view() const { return view(); }  // NOLINT: implicit, as std::string's
   [[nodiscard]] const char* data() const { return view().data(); }
-  [[nodiscard]] char* data() { return writable_data(); }
+  [[nodiscard]] char* data() { return writable().data; }
   // The text followed by its NUL (checked: a string whose NUL was
   // overwritten is errc::corrupted, not read past its end).
   [[nodiscard]] const char* c_str() const {
-    const char* data = checked_data(*this);
-    if (data == nullptr || data[size_] != '\0') throw corrupted(this);
-    return data;
+    const Checked now = checked(*this);
+    if (now.data == nullptr || now.data[now.size] != '\0') throw corrupted(this);
+    return now.data;
   }
   [[nodiscard]] const char* c_str(std::error_code& ec) const noexcept {
     ec.clear();
-    const char* data = checked_data(*this);
-    if (data == nullptr || data[size_] != '\0') {
+    const Checked now = checked(*this);
+    if (now.data == nullptr || now.data[now.size] != '\0') {
       ec = make_error_code(errc::corrupted);
       return "";
     }
-    return data;
+    return now.data;
   }
   // Checks the string's fields and its pointer against the heap (not its
   // text, which may be any bytes). Throws errc::corrupted / sets `ec`.
@@ -278,64 +284,98 @@ class BasicSharedString {
   friend bool operator>=(std::string_view a, const BasicSharedString& b) { return !(a < b); }
 
  private:
-  // The characters of `s` after checking its fields and pointer; nullptr
-  // when they are damaged. The buffer holds capacity_ + 1 bytes.
-  static const char* checked_data(const BasicSharedString& s) noexcept {
-    const std::uint64_t capacity = s.capacity_;
-    if (s.size_ > capacity) return nullptr;
-    if (capacity == k_inline_capacity) return s.inline_;
-    if (capacity < k_inline_capacity || capacity > max_size()) return nullptr;
-    const char* data = detail::raw_pointer(s.heap_);
-    if (!detail::shared_range_ok(s.alloc_, data, static_cast<size_type>(capacity) + 1)) {
-      return nullptr;
+  // A string's fields, each read once from shared memory and checked: the
+  // members use only these copies (a second read of a field could see a
+  // value another process wrote after the check). data is null when the
+  // fields are damaged; else the buffer at data holds capacity + 1 bytes.
+  struct Checked {
+    char* data = nullptr;
+    size_type size = 0;
+    size_type capacity = 0;
+  };
+  static Checked checked(const BasicSharedString& s) noexcept {
+    const std::uint64_t size = detail::load_once(s.size_);
+    const std::uint64_t capacity = detail::load_once(s.capacity_);
+    if (size > capacity) return {};
+    char* data = nullptr;
+    if (capacity == k_inline_capacity) {
+      data = const_cast<char*>(s.inline_);
+    } else {
+      if (capacity < k_inline_capacity || capacity > max_size()) return {};
+      data = detail::raw_pointer(s.heap_);  // one read of the pointer
+      if (!detail::shared_range_ok(s.alloc_, data, static_cast<size_type>(capacity) + 1)) {
+        return {};
+      }
     }
-    return data;
+    return {data, static_cast<size_type>(size), static_cast<size_type>(capacity)};
   }
-  char* writable_data() {
-    const char* data = checked_data(*this);
-    if (data == nullptr) throw corrupted(this);
-    return const_cast<char*>(data);
+  Checked writable() {
+    const Checked now = checked(*this);
+    if (now.data == nullptr) throw corrupted(this);
+    return now;
   }
   void set_size(char* data, size_type size) noexcept {
     data[size] = '\0';
     size_ = size;
   }
+  // Frees the heap block of a string whose fields were `old` (checked), if
+  // it had one. Called only once nothing points at the block any more: a
+  // process killed before the call leaks the block, never leaves the string
+  // pointing at a free one (the heap completes a killed deallocate).
+  void free_block(const Checked& old) noexcept {
+    if (old.data == nullptr || old.capacity == k_inline_capacity) return;
+    detail::crash_order();
+    Traits::deallocate(alloc_, std::pointer_traits<pointer>::pointer_to(*old.data),
+                       old.capacity + 1);
+  }
 
-  // Moves to a new block of `capacity` bytes holding the first `keep` bytes
-  // of `old` then `tail`; frees the old block last (`tail` may lie in it).
-  void replace_buffer(size_type capacity, const char* old, size_type keep, std::string_view tail) {
+  // Moves to a new block of `capacity` (> old.capacity) bytes holding the
+  // first `keep` bytes of `old` then `tail`; switches the fields to it, then
+  // frees the old block (`tail` may lie in it). The stores are ordered so a
+  // kill between any two leaves every buffer in bounds: the new (larger)
+  // block before its capacity, the size last.
+  void replace_buffer(size_type capacity, const Checked& old, size_type keep,
+                      std::string_view tail) {
     if (capacity > max_size()) throw too_long();
     pointer block = Traits::allocate(alloc_, capacity + 1);
     char* fresh = detail::raw_pointer(block);
-    std::memcpy(fresh, old, keep);
+    std::memcpy(fresh, old.data, keep);
     // (memcpy and memmove must not be given a null pointer, even for 0 bytes.)
     if (!tail.empty()) std::memcpy(fresh + keep, tail.data(), tail.size());
     fresh[keep + tail.size()] = '\0';
-    release();
     heap_ = block;
+    detail::crash_order();
     capacity_ = capacity;
+    detail::crash_order();
     size_ = keep + tail.size();
+    free_block(old);
   }
-  // Frees the heap block, if any and if it passes the checks.
+  // Forgets the text (reset()), then frees its heap block if it passed the
+  // checks.
   void release() noexcept {
-    if (capacity_ != k_inline_capacity && checked_data(*this) != nullptr) {
-      Traits::deallocate(alloc_, heap_, static_cast<size_type>(capacity_) + 1);
-    }
+    const Checked old = checked(*this);
     reset();
+    free_block(old);
   }
-  // Takes other's text (other checked first); other becomes empty.
+  // Takes other's text (other checked first); other becomes empty. `other`
+  // lets go of a heap block before this string takes it: a kill in between
+  // leaks it rather than leaving two owners (a double free later).
   void steal(BasicSharedString& other) noexcept {
-    const char* data = checked_data(other);
-    if (data == nullptr) return;  // this stays empty; other is left as it is
-    if (other.capacity_ == k_inline_capacity) {
-      std::memcpy(inline_, other.inline_, sizeof inline_);
-      size_ = other.size_;
-    } else {
-      heap_ = other.heap_;
-      capacity_ = other.capacity_;
-      size_ = other.size_;
+    const Checked taken = checked(other);
+    if (taken.data == nullptr) return;  // this stays empty; other is left as it is
+    if (taken.capacity == k_inline_capacity) {
+      std::memcpy(inline_, taken.data, sizeof inline_);
+      size_ = taken.size;
+      other.reset();
+      return;
     }
     other.reset();
+    detail::crash_order();
+    heap_ = std::pointer_traits<pointer>::pointer_to(*taken.data);
+    detail::crash_order();
+    capacity_ = taken.capacity;
+    detail::crash_order();
+    size_ = taken.size;
   }
 
   static Error corrupted(const void* where) {
