@@ -65,6 +65,8 @@ struct HeapCheck {
 namespace detail {
 
 struct ManagedSegmentImpl;
+// Reaches a handle's implementation for detail::heap_of (src/managed).
+struct ManagedSegmentAccess;
 struct Failure;
 
 // What a named object records about its type.
@@ -293,7 +295,9 @@ class SHMKIT_EXPORT ManagedSegment {
   bool created() const noexcept;
 
  private:
-  friend detail::HeapHeader* detail::heap_of(const ManagedSegment& segment) noexcept;
+  // A friend class, not heap_of itself: a friend redeclaration of an
+  // exported function loses its DLL linkage on MinGW.
+  friend struct detail::ManagedSegmentAccess;
 
   // Every factory: `mode` is a detail::OpenMode.
   static ManagedSegment open_as(std::string_view name, std::size_t size,

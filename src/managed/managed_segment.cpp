@@ -39,8 +39,13 @@ bool usable(const ManagedSegmentImpl* impl, Failure& failure) {
 
 }  // namespace
 
+struct ManagedSegmentAccess {
+  static ManagedSegmentImpl* impl(const ManagedSegment& segment) noexcept { return segment.impl_; }
+};
+
 HeapHeader* heap_of(const ManagedSegment& segment) noexcept {
-  return segment.impl_ != nullptr ? &segment.impl_->heap.header() : nullptr;
+  ManagedSegmentImpl* impl = ManagedSegmentAccess::impl(segment);
+  return impl != nullptr ? &impl->heap.header() : nullptr;
 }
 
 }  // namespace detail

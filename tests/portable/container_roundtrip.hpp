@@ -117,9 +117,11 @@ bool container_roundtrip() {
     CHECK(child_fine);
     CHECK(Kind::check(*c, true));  // the child's element, allocated by the child
     CHECK(Kind::check(*seen, true));
-  } else {
-    CHECK_FALSE(child_fine);
   }
+  // Raw pointers inside: what the child does is undefined. It usually
+  // crashes, but a fresh process may map the segment where the builder did
+  // (Windows often does), and then the raw pointers happen to work: only
+  // the second mapping in this process is a reliable witness.
   CHECK(segment.destroy<C>(Kind::name));
   CHECK(segment.check().consistent);
   (void)ManagedSegment::remove(guard.name());
