@@ -5,9 +5,20 @@
 //   a raw futex ping-pong, pipes, an AF_UNIX socketpair and
 //   Boost.Interprocess message_queue. Every round trip is timed, so p50 and
 //   p99 come out as counters beside the mean;
+// - zero-copy round trip of Ring by size, 64 B to 16 MiB (first and last
+//   cache line written and read on each side): the cost should not grow with
+//   the size;
 // - one-way throughput from 64 B to 1 MiB: Ring copying and zero-copy against
 //   a raw shared-memory SPSC ring (also with Ring's sleeper check added, to
-//   price that check alone) and a plain memcpy.
+//   price that check alone) and a plain memcpy;
+// - the cost per call in one thread (send then receive on one ring, no
+//   cross-core traffic): a raw ring, the raw ring with Ring's two fences,
+//   Ring copying and zero-copy, Queue<T> and Channel; copy against zero-copy
+//   also at 4 KiB and 64 KiB.
+//
+// Every row runs the same number of repetitions in random order with the
+// others (the defaults below), so that each row's ratio to the floor
+// (rtt/raw_atomic) compares numbers taken over the same stretch of time.
 //
 // The parent and the child are pinned to different CPUs when there are two,
 // so that a "round trip" is a cross-core handoff and not a context switch.
@@ -38,6 +49,10 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#ifdef SHMKIT_BENCH_HAVE_ICEORYX
+#include "iceoryx_peer.hpp"
+#endif
 
 #if __has_include(<boost/interprocess/ipc/message_queue.hpp>)
 #include <boost/interprocess/ipc/message_queue.hpp>
@@ -371,6 +386,83 @@ struct ChannelPingPong {
   }
 };
 
+// Zero-copy round trip of `size` bytes: each side reserves a message of the
+// full size, writes its first cache line (the 64-byte Message) and its last
+// one, and commits; the other side peeks, reads both lines in place and
+// releases. Nothing else is touched, so a flat cost by size is what
+// zero-copy promises. Each ring holds at least two messages of the size
+// (64 KiB at least, as the 64-byte round trips; 64 MiB for 16 MiB).
+class RingZeroCopyPingPong {
+ public:
+  explicit RingZeroCopyPingPong(std::size_t size)
+      : size_(std::max(size, k_message_size)),
+        capacity_(std::max(shmkit::k_default_ring_capacity, ring_capacity_for(size_))) {
+    ping_ = shmkit::RingProducer::create(ping_name_, capacity_, options_);
+    pong_ = shmkit::RingConsumer::create(pong_name_, capacity_, options_);
+  }
+  RingZeroCopyPingPong(const RingZeroCopyPingPong&) = delete;
+  RingZeroCopyPingPong& operator=(const RingZeroCopyPingPong&) = delete;
+  ~RingZeroCopyPingPong() {
+    ping_ = shmkit::RingProducer();
+    pong_ = shmkit::RingConsumer();
+    std::error_code ignored;
+    shmkit::RingProducer::remove(ping_name_, {}, ignored);
+    shmkit::RingProducer::remove(pong_name_, {}, ignored);
+  }
+
+  void echo(Control& control) {
+    auto in = shmkit::RingConsumer::open(ping_name_, options_);
+    auto out = shmkit::RingProducer::open(pong_name_, options_);
+    control.ready.store(1, std::memory_order_release);
+    for (Message message{};;) {
+      take(in, message);
+      if (message.sequence == k_stop) return;
+      put(out, message);
+    }
+  }
+  void exchange(Message& message) {
+    put(ping_, message);
+    take(pong_, message);
+  }
+  void stop() {
+    Message message{};
+    message.sequence = k_stop;
+    put(ping_, message);
+  }
+
+ private:
+  static std::size_t ring_capacity_for(std::size_t size) {
+    std::size_t capacity = 1;
+    while (capacity < 2 * (size + 64)) capacity <<= 1;
+    return capacity;
+  }
+  void put(shmkit::RingProducer& ring, const Message& message) const {
+    const shmkit::ByteSpan span = ring.reserve(size_);
+    std::memcpy(span.data, &message, sizeof message);
+    if (size_ > k_message_size) std::memset(span.data + size_ - k_message_size, 0x5a, 64);
+    ring.commit();
+  }
+  void take(shmkit::RingConsumer& ring, Message& message) const {
+    const shmkit::ConstByteSpan span = ring.peek();
+    if (span.size != size_) throw std::runtime_error("a message of the wrong size arrived");
+    std::memcpy(&message, span.data, sizeof message);
+    if (size_ > k_message_size) {
+      std::array<std::byte, k_message_size> last;
+      std::memcpy(last.data(), span.data + size_ - k_message_size, last.size());
+      benchmark::DoNotOptimize(last);
+    }
+    ring.release();
+  }
+
+  const std::string ping_name_ = bench_name("zp");
+  const std::string pong_name_ = bench_name("zq");
+  const shmkit::RingOptions options_ = ring_options_with(shmkit::WaitStrategy::busy);
+  std::size_t size_;
+  std::size_t capacity_;
+  shmkit::RingProducer ping_;
+  shmkit::RingConsumer pong_;
+};
+
 #ifdef SHMKIT_BENCH_HAVE_BOOST
 struct BoostQueuePingPong {
   using Queue = boost::interprocess::message_queue;
@@ -421,14 +513,10 @@ struct BoostQueuePingPong {
 };
 #endif
 
-template <typename Transport>
-void round_trip_bench(benchmark::State& state) {
-  PeerRun<Transport> run;
-  if (!run.start(state, [&](Transport& child_transport, Control& child_control) {
-        child_transport.echo(child_control);
-      }))
-    return;
-  auto& transport = run.transport;
+// Times round trips over `transport`, whose peer is ready, until `state`
+// ends; then stops the peer and calls `join()`.
+template <typename Transport, typename Join>
+void time_round_trips(benchmark::State& state, Transport& transport, Join join) {
   // Written before the clock starts: faulting its pages in while timing
   // would add to the samples.
   std::vector<std::int64_t> samples(static_cast<std::size_t>(state.max_iterations));
@@ -440,26 +528,63 @@ void round_trip_bench(benchmark::State& state) {
     // The first round trips fault in pages and wake the child's loop.
     for (int i = 0; i < 1000; ++i) {
       message.sequence = ++sequence;
-      transport->exchange(message);
+      transport.exchange(message);
     }
     // One clock read per round trip: each sample ends where the next begins.
     auto last = Clock::now();
     for (auto _ : state) {
       message.sequence = ++sequence;
-      transport->exchange(message);
+      transport.exchange(message);
       const auto now = Clock::now();
       samples[taken++] = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last).count();
       last = now;
       echoed &= message.sequence == sequence;
     }
-    transport->stop();
-    run.peers.join();
+    transport.stop();
+    join();
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
   }
   report_round_trips(state, samples, taken, echoed);
 }
+
+// `args` build the transport (in the parent, before the fork).
+template <typename Transport, typename... Args>
+void round_trip_bench(benchmark::State& state, Args... args) {
+  PeerRun<Transport> run;
+  if (!run.start(
+          state,
+          [&](Transport& child_transport, Control& child_control) {
+            child_transport.echo(child_control);
+          },
+          args...))
+    return;
+  time_round_trips(state, *run.transport, [&] { run.peers.join(); });
+}
+
+#ifdef SHMKIT_BENCH_HAVE_ICEORYX
+// iceoryx's peer is not a forked child but this program executed again (see
+// iceoryx_peer.hpp); the parent is pinned as for every other round trip.
+template <bool ZeroCopy>
+void iceoryx_round_trip_bench(benchmark::State& state) {
+  struct Transport {
+    Transport(bool zero_copy, const Pinning& pinning) : pair(zero_copy, pinning) {}
+    IceoryxPingPong pair;
+    void exchange(Message& message) { pair.exchange(&message); }
+    void stop() { pair.stop(); }
+  };
+  const Pinning pinning;
+  std::optional<Transport> transport;
+  try {
+    transport.emplace(ZeroCopy, pinning);
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  time_round_trips(state, *transport, [] {});
+}
+#endif
 
 // ---- one-way throughput -----------------------------------------------------------
 // A stream is built in the parent; send() runs in the parent (producer) and
@@ -646,6 +771,19 @@ struct RawRingPingPong {
   }
 };
 
+// The raw ring in one thread: the same send and receive as the stream, with
+// or without Ring's sleeper check after every index store.
+template <std::size_t Capacity, bool CheckSleepers>
+struct RawSingle {
+  RawRing<Capacity, CheckSleepers> ring;
+
+  explicit RawSingle(std::size_t) {}
+  void round(const std::byte* source, std::byte* sink, std::size_t size) {
+    ring.send(source, size);
+    benchmark::DoNotOptimize(ring.receive(sink));
+  }
+};
+
 template <typename Stream>
 void throughput_bench(benchmark::State& state, std::size_t size) {
   std::vector<std::byte> source(size, std::byte{0x5a});
@@ -694,25 +832,121 @@ void memcpy_bench(benchmark::State& state, std::size_t size) {
   state.SetItemsProcessed(state.iterations());
 }
 
-// One process, one thread: a 64-byte send then its receive on one ring, so
-// the per-message cost of the library's fast paths shows without any
-// cross-core handoff.
-void single_thread_ring_bench(benchmark::State& state) {
-  const std::string name = bench_name("st");
-  {
-    auto producer = shmkit::RingProducer::create(name);
-    auto consumer = shmkit::RingConsumer::open(name);
-    std::array<std::byte, 64> message{};
-    std::array<std::byte, 64> buffer{};
+// ---- one thread --------------------------------------------------------------
+// One process, one thread: a send then its receive on one ring, so the
+// per-message cost of each fast path shows without any cross-core handoff.
+// Every pair is built before the clock starts; round() moves one message of
+// `size` bytes from `source` to `sink` (zero-copy: writes the first byte in
+// place and reads it back in place, as a producer building its message in
+// the ring would, without the copies).
+
+// Rings for the 4 KiB and 64 KiB rows: room for a few messages of 64 KiB.
+constexpr std::size_t k_single_large_capacity = std::size_t{1} << 20;
+
+std::size_t single_capacity(std::size_t size) {
+  return size <= k_message_size ? shmkit::k_default_ring_capacity : k_single_large_capacity;
+}
+
+struct RingCopySingle {
+  const std::string name = bench_name("sc1");
+  shmkit::RingProducer producer;
+  shmkit::RingConsumer consumer;
+
+  explicit RingCopySingle(std::size_t size) {
+    producer = shmkit::RingProducer::create(name, single_capacity(size));
+    consumer = shmkit::RingConsumer::open(name);
+  }
+  RingCopySingle(const RingCopySingle&) = delete;
+  RingCopySingle& operator=(const RingCopySingle&) = delete;
+  ~RingCopySingle() {
+    producer = shmkit::RingProducer();
+    consumer = shmkit::RingConsumer();
+    std::error_code ignored;
+    shmkit::RingProducer::remove(name, {}, ignored);
+  }
+  void round(const std::byte* source, std::byte* sink, std::size_t size) {
+    producer.send(source, size);
+    benchmark::DoNotOptimize(consumer.receive(sink, size));
+  }
+};
+
+struct RingZeroCopySingle : RingCopySingle {
+  using RingCopySingle::RingCopySingle;
+  void round(const std::byte* source, std::byte*, std::size_t size) {
+    const shmkit::ByteSpan out = producer.reserve(size);
+    out.data[0] = source[0];
+    producer.commit();
+    const shmkit::ConstByteSpan in = consumer.peek();
+    benchmark::DoNotOptimize(in.data[0]);
+    consumer.release();
+  }
+};
+
+struct QueueSingle {
+  const std::string name = bench_name("sq1");
+  shmkit::Queue<Message> queue;
+
+  explicit QueueSingle(std::size_t) { queue = shmkit::Queue<Message>::create(name, 64); }
+  QueueSingle(const QueueSingle&) = delete;
+  QueueSingle& operator=(const QueueSingle&) = delete;
+  ~QueueSingle() {
+    queue = shmkit::Queue<Message>();
+    std::error_code ignored;
+    shmkit::Queue<Message>::remove(name, {}, ignored);
+  }
+  void round(const std::byte* source, std::byte* sink, std::size_t) {
+    Message message;
+    std::memcpy(&message, source, sizeof message);
+    queue.push(message);
+    message = queue.pop();
+    std::memcpy(sink, &message, sizeof message);
+  }
+};
+
+// Both ends of one channel in this process: the creator's end sends, the
+// opener's end receives.
+struct ChannelSingle {
+  const std::string name = bench_name("sh1");
+  shmkit::Channel creator;
+  shmkit::Channel opener;
+
+  explicit ChannelSingle(std::size_t) {
+    creator = shmkit::Channel::create(name);
+    opener = shmkit::Channel::open(name);
+  }
+  ChannelSingle(const ChannelSingle&) = delete;
+  ChannelSingle& operator=(const ChannelSingle&) = delete;
+  ~ChannelSingle() {
+    creator = shmkit::Channel();
+    opener = shmkit::Channel();
+    std::error_code ignored;
+    shmkit::Channel::remove(name, {}, ignored);
+  }
+  void round(const std::byte* source, std::byte* sink, std::size_t size) {
+    creator.send(source, size);
+    benchmark::DoNotOptimize(opener.receive(sink, size));
+  }
+};
+
+template <typename Pair>
+void single_thread_bench(benchmark::State& state, std::size_t size) {
+  std::vector<std::byte> source(size, std::byte{0x5a});
+  std::vector<std::byte> sink(size);
+  std::optional<Pair> pair;
+  try {
+    pair.emplace(size);
+    // A few laps of the ring first: page faults are not timed.
+    for (int i = 0; i < 4096; ++i) pair->round(source.data(), sink.data(), size);
     for (auto _ : state) {
-      producer.send(message.data(), message.size());
-      benchmark::DoNotOptimize(consumer.receive(buffer.data(), buffer.size()));
+      pair->round(source.data(), sink.data(), size);
       benchmark::ClobberMemory();
     }
-    state.SetItemsProcessed(state.iterations());
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
   }
-  std::error_code ignored;
-  shmkit::RingProducer::remove(name, {}, ignored);
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
 }
 
 // ---- registration ---------------------------------------------------------------
@@ -730,10 +964,32 @@ void register_stream(const char* kind, std::size_t size) {
       ->Unit(benchmark::kMicrosecond);
 }
 
+template <typename Pair>
+void register_single(const char* kind, std::size_t size) {
+  const std::string name = std::string("single/") + kind + "/" + std::to_string(size);
+  benchmark::RegisterBenchmark(name.c_str(), [size](benchmark::State& state) {
+    single_thread_bench<Pair>(state, size);
+  })->Unit(benchmark::kNanosecond);
+}
+
+constexpr std::size_t k_zero_copy_rtt_sizes[] = {64, 4096, 65536, std::size_t{1} << 20,
+                                                 std::size_t{16} << 20};
+constexpr std::size_t k_single_sizes[] = {64, 4096, 65536};
+
 void register_all() {
   using shmkit::WaitStrategy;
-  benchmark::RegisterBenchmark("single/ring_send_receive/64", &single_thread_ring_bench)
-      ->Unit(benchmark::kNanosecond);
+  for (const std::size_t size : k_single_sizes) {
+    if (size == k_message_size) {
+      register_single<RawSingle<shmkit::k_default_ring_capacity, false>>("raw_ring", size);
+      register_single<RawSingle<shmkit::k_default_ring_capacity, true>>("raw_ring_fenced", size);
+    } else {
+      register_single<RawSingle<k_single_large_capacity, false>>("raw_ring", size);
+    }
+    register_single<RingCopySingle>("ring_copy", size);
+    register_single<RingZeroCopySingle>("ring_zero_copy", size);
+  }
+  register_single<QueueSingle>("queue", k_message_size);
+  register_single<ChannelSingle>("channel", k_message_size);
   register_round_trip("rtt/raw_atomic", &round_trip_bench<AtomicPingPong>);
   register_round_trip("rtt/raw_ring", &round_trip_bench<RawRingPingPong>);
   register_round_trip("rtt/ring_busy", &round_trip_bench<RingPingPong<WaitStrategy::busy>>);
@@ -746,6 +1002,17 @@ void register_all() {
 #ifdef SHMKIT_BENCH_HAVE_BOOST
   register_round_trip("rtt/boost_message_queue", &round_trip_bench<BoostQueuePingPong>);
 #endif
+#ifdef SHMKIT_BENCH_HAVE_ICEORYX
+  register_round_trip("rtt/iceoryx_zero_copy", &iceoryx_round_trip_bench<true>);
+  register_round_trip("rtt/iceoryx_copy", &iceoryx_round_trip_bench<false>);
+#endif
+  for (const std::size_t size : k_zero_copy_rtt_sizes) {
+    benchmark::RegisterBenchmark(
+        ("rtt/ring_zero_copy/" + std::to_string(size)).c_str(),
+        [size](benchmark::State& state) { round_trip_bench<RingZeroCopyPingPong>(state, size); })
+        ->UseRealTime()
+        ->Unit(benchmark::kNanosecond);
+  }
   // Size-major, so that transports compared with each other run close
   // together in time on a machine whose speed drifts.
   for (const std::size_t size : k_stream_sizes) {
@@ -764,6 +1031,14 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef SHMKIT_BENCH_HAVE_ICEORYX
+  // This program executed again as an iceoryx echo peer: nothing else runs.
+  int peer_status = 0;
+  if (shmkit::bench::run_iceoryx_peer_if_asked(argc, argv, peer_status)) return peer_status;
+  benchmark::AddCustomContext("iceoryx", shmkit::bench::iceoryx_description());
+#else
+  benchmark::AddCustomContext("iceoryx", "no (iceoryx_posh or iox-roudi not found at build time)");
+#endif
   // Ten repetitions keep the suite near two minutes (see run_suite).
   static char repetitions[] = "--benchmark_repetitions=10";
 #ifdef SHMKIT_BENCH_HAVE_BOOST
