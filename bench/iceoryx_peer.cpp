@@ -6,6 +6,7 @@
 #include <iceoryx_posh/popo/subscriber.hpp>
 #include <iceoryx_posh/runtime/posh_runtime.hpp>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -74,21 +75,31 @@ bool roudi_listening() {
   return ok;
 }
 
-// Forks and executes `argv` (argv[0] a path). In the child: dies with this
-// process (PR_SET_PDEATHSIG), writes its standard output to standard error
-// (RouDi talks on stdout, where the benchmark may be writing its JSON), is
-// optionally pinned. -1 if fork failed.
-pid_t launch(const std::vector<std::string>& arguments, const Pinning* pinning) {
+// Forks and executes `argv` (argv[0] a path). In the child: gets `death`
+// when this process dies (PR_SET_PDEATHSIG), writes its standard output to
+// standard error (RouDi talks on stdout, where the benchmark may be writing
+// its JSON), and is pinned as `pinning` pins children, or (null) may run on
+// every CPU: the parent is pinned to one while a benchmark runs, and RouDi,
+// started then, must not stay on the parent's CPU for the later ones.
+// -1 if fork failed.
+pid_t launch(const std::vector<std::string>& arguments, const Pinning* pinning, int death) {
   std::vector<char*> argv;
   for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::prctl(PR_SET_PDEATHSIG, death);
   if (::getppid() != parent) ::_exit(127);
   ::dup2(STDERR_FILENO, STDOUT_FILENO);
-  if (pinning != nullptr) pinning->pin_child();
+  if (pinning != nullptr) {
+    pinning->pin_child();
+  } else {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+    ::sched_setaffinity(0, sizeof all, &all);
+  }
   ::execv(argv[0], argv.data());
   ::_exit(127);
 }
@@ -119,7 +130,9 @@ class Roudi {
     // reverse order, so the runtime (created below) goes before RouDi.
     std::atexit(&Roudi::stop_at_exit);
     pid_ =
-        launch({ICEORYX_ROUDI_PATH, "--log-level", "warning", "--monitoring-mode", "off"}, nullptr);
+        // SIGTERM if the benchmark dies: RouDi then removes its shared memory.
+        launch({ICEORYX_ROUDI_PATH, "--log-level", "warning", "--monitoring-mode", "off"}, nullptr,
+               SIGTERM);
     if (pid_ < 0) fail("cannot fork iox-roudi");
     const auto deadline = Clock::now() + k_start_timeout;
     while (!roudi_listening()) {
@@ -267,8 +280,8 @@ IceoryxPingPong::IceoryxPingPong(bool zero_copy, const Pinning& pinning) : impl_
   const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (length <= 0) throw std::runtime_error("cannot read /proc/self/exe");
   self[length] = '\0';
-  impl_->peer =
-      launch({self, k_peer_flag, zero_copy ? "zero_copy" : "copy", impl_->instance}, &pinning);
+  impl_->peer = launch({self, k_peer_flag, zero_copy ? "zero_copy" : "copy", impl_->instance},
+                       &pinning, SIGKILL);
   if (impl_->peer < 0) throw std::runtime_error("cannot fork the iceoryx peer");
   // Both directions connected: RouDi's discovery loop links ports within
   // some tens of milliseconds.
