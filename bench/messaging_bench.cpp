@@ -1039,7 +1039,7 @@ int main(int argc, char** argv) {
 #else
   benchmark::AddCustomContext("iceoryx", "no (iceoryx_posh or iox-roudi not found at build time)");
 #endif
-  // Ten repetitions keep the suite near two minutes (see run_suite).
+  // Ten repetitions keep the suite near four minutes (see run_suite).
   static char repetitions[] = "--benchmark_repetitions=10";
 #ifdef SHMKIT_BENCH_HAVE_BOOST
   benchmark::AddCustomContext("boost_message_queue", "yes");
