@@ -129,10 +129,9 @@ class Roudi {
     // The stop handler first: atexit handlers and static destructors run in
     // reverse order, so the runtime (created below) goes before RouDi.
     std::atexit(&Roudi::stop_at_exit);
-    pid_ =
-        // SIGTERM if the benchmark dies: RouDi then removes its shared memory.
-        launch({ICEORYX_ROUDI_PATH, "--log-level", "warning", "--monitoring-mode", "off"}, nullptr,
-               SIGTERM);
+    // SIGTERM if the benchmark dies: RouDi then removes its shared memory.
+    pid_ = launch({ICEORYX_ROUDI_PATH, "--log-level", "warning", "--monitoring-mode", "off"},
+                  nullptr, SIGTERM);
     if (pid_ < 0) fail("cannot fork iox-roudi");
     const auto deadline = Clock::now() + k_start_timeout;
     while (!roudi_listening()) {
