@@ -387,15 +387,17 @@ struct ChannelPingPong {
 };
 
 // Zero-copy round trip of `size` bytes: each side reserves a message of the
-// full size, writes its first cache line (the 64-byte Message) and its last
-// one, and commits; the other side peeks, reads both lines in place and
-// releases. Nothing else is touched, so a flat cost by size is what
-// zero-copy promises. Each ring holds at least two messages of the size
-// (64 KiB at least, as the 64-byte round trips; 64 MiB for 16 MiB).
+// full size, writes the cache line that holds its first byte (from that byte
+// on: the sequence number, then a pattern) and the one that holds its last
+// (up to that byte), and commits; the other side peeks, reads the same bytes
+// in place and releases. Nothing else is touched, so a flat cost by size is
+// what zero-copy promises; at 64 B the two lines are the whole message. Each
+// ring holds at least two messages of the size (64 KiB at least, as the
+// 64-byte round trips; 64 MiB for 16 MiB).
 class RingZeroCopyPingPong {
  public:
   explicit RingZeroCopyPingPong(std::size_t size)
-      : size_(std::max(size, k_message_size)),
+      : size_(std::max(size, sizeof(std::uint64_t))),
         capacity_(std::max(shmkit::k_default_ring_capacity, ring_capacity_for(size_))) {
     ping_ = shmkit::RingProducer::create(ping_name_, capacity_, options_);
     pong_ = shmkit::RingConsumer::create(pong_name_, capacity_, options_);
@@ -436,24 +438,41 @@ class RingZeroCopyPingPong {
     while (capacity < 2 * (size + 64)) capacity <<= 1;
     return capacity;
   }
+  // The message's bytes in the cache line of its first byte: [0, first_end),
+  // and in the line of its last byte: [last_begin, size). Mappings are page
+  // aligned, so both sides find the same lines.
+  struct Ends {
+    std::size_t first_end;
+    std::size_t last_begin;
+  };
+  static Ends ends(const std::byte* data, std::size_t size) {
+    const auto at = reinterpret_cast<std::uintptr_t>(data);
+    const std::size_t first_end =
+        std::min(size, std::max<std::size_t>(sizeof(std::uint64_t), k_line - at % k_line));
+    const std::size_t last_line = (at + size - 1) / k_line * k_line - at;
+    return {first_end, std::max(first_end, last_line)};
+  }
   void put(shmkit::RingProducer& ring, const Message& message) const {
     const shmkit::ByteSpan span = ring.reserve(size_);
-    std::memcpy(span.data, &message, sizeof message);
-    if (size_ > k_message_size) std::memset(span.data + size_ - k_message_size, 0x5a, 64);
+    const Ends e = ends(span.data, size_);
+    std::memcpy(span.data, &message.sequence, sizeof message.sequence);
+    std::memset(span.data + sizeof message.sequence, 0x5a, e.first_end - sizeof message.sequence);
+    std::memset(span.data + e.last_begin, 0x5a, size_ - e.last_begin);
     ring.commit();
   }
   void take(shmkit::RingConsumer& ring, Message& message) const {
     const shmkit::ConstByteSpan span = ring.peek();
     if (span.size != size_) throw std::runtime_error("a message of the wrong size arrived");
-    std::memcpy(&message, span.data, sizeof message);
-    if (size_ > k_message_size) {
-      std::array<std::byte, k_message_size> last;
-      std::memcpy(last.data(), span.data + size_ - k_message_size, last.size());
-      benchmark::DoNotOptimize(last);
-    }
+    const Ends e = ends(span.data, size_);
+    std::array<std::byte, 2 * k_line> seen;
+    std::memcpy(seen.data(), span.data, e.first_end);
+    std::memcpy(seen.data() + k_line, span.data + e.last_begin, size_ - e.last_begin);
+    benchmark::DoNotOptimize(seen);
+    std::memcpy(&message.sequence, seen.data(), sizeof message.sequence);
     ring.release();
   }
 
+  static constexpr std::size_t k_line = 64;
   const std::string ping_name_ = bench_name("zp");
   const std::string pong_name_ = bench_name("zq");
   const shmkit::RingOptions options_ = ring_options_with(shmkit::WaitStrategy::busy);
