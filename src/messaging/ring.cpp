@@ -126,25 +126,46 @@ void RingProducer::close() noexcept {
 }
 
 ByteSpan RingProducer::reserve_at(std::size_t size, Deadline deadline, std::error_code* ec) {
+  bool spun = false;
+  if (impl_ != nullptr) {
+    auto& core = impl_->core;
+    ByteSpan span;
+    detail::FastResult result = core.try_reserve_fast(size, span);
+    if (result == detail::FastResult::not_now) {
+      spun = true;
+      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
+                                          [&] { return core.try_reserve_fast(size, span); });
+    }
+    if (result == detail::FastResult::done) {
+      if (ec != nullptr) ec->clear();
+      return span;
+    }
+  }
   return detail::run_reporting(ec, [&](Failure& f) -> ByteSpan {
     auto* impl = detail::checked_impl(impl_, "RingProducer", f);
-    return impl != nullptr ? impl->core.reserve(size, deadline, f) : ByteSpan{};
+    return impl != nullptr ? impl->core.reserve(size, deadline, f, spun) : ByteSpan{};
   });
 }
 
 void RingProducer::commit(std::size_t used) {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(used)) return;
   detail::throwing([&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
       impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit(std::size_t used, std::error_code& ec) noexcept {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(used)) {
+    ec.clear();
+    return;
+  }
   detail::without_throwing(ec, [&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
       impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit() {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(impl_->core.reserved_size())) return;
   detail::throwing([&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
@@ -152,6 +173,10 @@ void RingProducer::commit() {
   });
 }
 void RingProducer::commit(std::error_code& ec) noexcept {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(impl_->core.reserved_size())) {
+    ec.clear();
+    return;
+  }
   detail::without_throwing(ec, [&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
@@ -176,11 +201,21 @@ void RingProducer::flush() noexcept {
 
 bool RingProducer::send_at(const void* data, std::size_t size, Deadline deadline,
                            std::error_code* ec) {
-  if (impl_ != nullptr && impl_->core.try_send_fast(data, size)) {
-    if (ec != nullptr) ec->clear();
-    return true;
+  bool spun = false;
+  if (impl_ != nullptr) {
+    auto& core = impl_->core;
+    detail::FastResult result = core.try_send_fast(data, size);
+    if (result == detail::FastResult::not_now) {
+      spun = true;
+      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
+                                          [&] { return core.try_send_fast(data, size); });
+    }
+    if (result == detail::FastResult::done) {
+      if (ec != nullptr) ec->clear();
+      return true;
+    }
   }
-  return detail::send_general(impl_, data, size, deadline, ec);
+  return detail::send_general(impl_, data, size, deadline, ec, spun);
 }
 
 std::size_t RingProducer::send_batch_at(const ConstByteSpan* messages, std::size_t count,
@@ -300,9 +335,24 @@ void RingConsumer::close() noexcept {
 }
 
 ConstByteSpan RingConsumer::peek_at(Deadline deadline, std::error_code* ec) {
+  bool spun = false;
+  if (impl_ != nullptr) {
+    auto& core = impl_->core;
+    ConstByteSpan message;
+    detail::FastResult result = core.try_peek_fast(message);
+    if (result == detail::FastResult::not_now) {
+      spun = true;
+      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
+                                          [&] { return core.try_peek_fast(message); });
+    }
+    if (result == detail::FastResult::done) {
+      if (ec != nullptr) ec->clear();
+      return message;
+    }
+  }
   return detail::run_reporting(ec, [&](Failure& f) -> ConstByteSpan {
     auto* impl = detail::checked_impl(impl_, "RingConsumer", f);
-    return impl != nullptr ? impl->core.peek(deadline, f) : ConstByteSpan{};
+    return impl != nullptr ? impl->core.peek(deadline, f, spun) : ConstByteSpan{};
   });
 }
 void RingConsumer::release() noexcept {
@@ -311,14 +361,21 @@ void RingConsumer::release() noexcept {
 
 std::optional<std::size_t> RingConsumer::receive_at(void* buffer, std::size_t capacity,
                                                     Deadline deadline, std::error_code* ec) {
+  bool spun = false;
   if (impl_ != nullptr) {
-    const std::size_t size = impl_->core.try_receive_fast(buffer, capacity);
-    if (size != SIZE_MAX) {
+    auto& core = impl_->core;
+    std::size_t size = core.try_receive_fast(buffer, capacity);
+    if (size == detail::k_receive_empty) {
+      spun = true;
+      size = detail::spin_for_fast_path(core.wait_options(), deadline, size,
+                                        [&] { return core.try_receive_fast(buffer, capacity); });
+    }
+    if (size < detail::k_receive_empty) {
       if (ec != nullptr) ec->clear();
       return size;
     }
   }
-  return detail::receive_general(impl_, buffer, capacity, deadline, ec);
+  return detail::receive_general(impl_, buffer, capacity, deadline, ec, spun);
 }
 
 bool RingConsumer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {

@@ -7,8 +7,8 @@ namespace detail {
 namespace {
 
 bool send_one(ProducerCore& producer, const void* data, std::size_t size, Deadline deadline,
-              Failure& f) {
-  const ByteSpan span = producer.reserve(size, deadline, f);
+              bool spun, Failure& f) {
+  const ByteSpan span = producer.reserve(size, deadline, f, spun);
   if (!span) return false;
   if (size != 0) std::memcpy(span.data, data, size);
   producer.commit(size, true, f);
@@ -16,8 +16,9 @@ bool send_one(ProducerCore& producer, const void* data, std::size_t size, Deadli
 }
 
 std::optional<std::size_t> receive_into(ConsumerCore& consumer, void* buffer, std::size_t capacity,
-                                        Deadline deadline, const std::string& name, Failure& f) {
-  const ConstByteSpan message = consumer.peek(deadline, f);
+                                        Deadline deadline, bool spun, const std::string& name,
+                                        Failure& f) {
+  const ConstByteSpan message = consumer.peek(deadline, f, spun);
   if (!message) return std::nullopt;
   if (message.size > capacity) {
     consumer.unpeek_last();
@@ -35,19 +36,19 @@ std::optional<std::size_t> receive_into(ConsumerCore& consumer, void* buffer, st
 }  // namespace
 
 bool send_general(RingProducerImpl* impl, const void* data, std::size_t size, Deadline deadline,
-                  std::error_code* ec) {
+                  std::error_code* ec, bool spun) {
   return run_reporting(ec, [&](Failure& f) {
     return checked_impl(impl, "RingProducer", f) != nullptr &&
-           send_one(impl->core, data, size, deadline, f);
+           send_one(impl->core, data, size, deadline, spun, f);
   });
 }
 
 std::optional<std::size_t> receive_general(RingConsumerImpl* impl, void* buffer,
                                            std::size_t capacity, Deadline deadline,
-                                           std::error_code* ec) {
+                                           std::error_code* ec, bool spun) {
   return run_reporting(ec, [&](Failure& f) -> std::optional<std::size_t> {
     if (checked_impl(impl, "RingConsumer", f) == nullptr) return std::nullopt;
-    return receive_into(impl->core, buffer, capacity, deadline, impl->name, f);
+    return receive_into(impl->core, buffer, capacity, deadline, spun, impl->name, f);
   });
 }
 

@@ -63,12 +63,13 @@ Impl* checked_impl(Impl* impl, const char* type, Failure& failure) {
 // The general paths of a copying send and receive, taken when the fast path
 // (ProducerCore::try_send_fast, ConsumerCore::try_receive_fast) declines. In
 // a file of their own, so that the compiler cannot merge them into the fast
-// path's function and make it pay for their set-up.
+// path's function and make it pay for their set-up. `spun`: the fast path
+// has spun already.
 bool send_general(RingProducerImpl* impl, const void* data, std::size_t size, Deadline deadline,
-                  std::error_code* ec);
+                  std::error_code* ec, bool spun);
 std::optional<std::size_t> receive_general(RingConsumerImpl* impl, void* buffer,
                                            std::size_t capacity, Deadline deadline,
-                                           std::error_code* ec);
+                                           std::error_code* ec, bool spun);
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE

@@ -149,15 +149,19 @@ class WaitSetImpl {
       const auto now = Clock::now();
       if (now >= deadline) return keys;
       collect(polls, targets, announced);
+      bool backstop = false;
       if (!announced.empty()) {
         // Pairs with the wakers' fence (peer_wait.hpp): either they see
-        // our announcement and wake us, or we see their change now.
+        // our announcement and wake us, or we see their change now. Ring
+        // wakers may skip theirs: the heavy barrier runs it for them.
         std::atomic_thread_fence(std::memory_order_seq_cst);
+        backstop = heavy_barrier_exists() && !heavy_barrier();
         keys = ready_keys();
         if (!keys.empty()) return keys;
       }
-      Deadline slice =
-          deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
+      const auto longest =
+          backstop ? Clock::duration(k_backstop_slice) : Clock::duration(k_peer_check_interval);
+      Deadline slice = deadline - now > longest ? now + longest : deadline;
       if (polls) {
         slice = std::min(slice, now + poll);
         poll = std::min(poll * 2, k_max_poll);
