@@ -183,19 +183,22 @@ inline constexpr std::uint32_t k_fast_spin_round = 64;
 
 // The spin of a fast path: calls attempt() until it returns anything but
 // `pending`, for at most the strategy's spin (busy: k_fast_spin_limit, never
-// past `deadline`; blocking: not at all), and returns that, or `pending`
-// when the spin is over: the caller then takes its general path, which
-// reports errors, watches the peer and sleeps. Inline and free of the
-// clock for the first k_fast_spin_round attempts, so that a peer that
-// answers within a microsecond costs no more than the attempts.
+// past `deadline`; blocking, or a try_ call's Deadline(): one attempt), and
+// returns that, or `pending` when the spin is over: the caller then takes
+// its general path, which reports errors, watches the peer and sleeps.
+// Inline and free of the clock for the first k_fast_spin_round attempts, so
+// that a peer that answers within a microsecond costs no more than them.
 template <typename T, typename Attempt>
 T spin_for_fast_path(const WaitOptions& options, Deadline deadline, T pending, Attempt&& attempt) {
-  if (options.strategy == WaitStrategy::blocking) return pending;
+  T result = attempt();
+  if (result != pending || options.strategy == WaitStrategy::blocking || deadline == Deadline()) {
+    return result;
+  }
   Deadline end{};
   for (bool timed = false;;) {
     for (std::uint32_t i = 0; i < k_fast_spin_round; ++i) {
       cpu_relax();
-      const T result = attempt();
+      result = attempt();
       if (result != pending) return result;
     }
     const auto now = std::chrono::steady_clock::now();

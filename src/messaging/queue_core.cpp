@@ -103,18 +103,14 @@ class QueueImpl {
   // there was none); -1 take the general path, which reports the
   // corruption.
   int push_fast(const void* element, Deadline deadline) noexcept {
-    int result = try_push(element, nullptr);
-    if (result == 0) {
-      result = spin_for_fast_path(wait_, deadline, 0, [&] { return try_push(element, nullptr); });
-    }
+    const int result =
+        spin_for_fast_path(wait_, deadline, 0, [&] { return try_push(element, nullptr); });
     if (result > 0) wake_only(consumer_words(), 1, fenceless_);
     return result;
   }
   int pop_fast(void* element, Deadline deadline) noexcept {
-    int result = try_pop(element, nullptr);
-    if (result == 0) {
-      result = spin_for_fast_path(wait_, deadline, 0, [&] { return try_pop(element, nullptr); });
-    }
+    const int result =
+        spin_for_fast_path(wait_, deadline, 0, [&] { return try_pop(element, nullptr); });
     if (result > 0) wake_only(producer_words(), 1, fenceless_);
     return result;
   }

@@ -126,25 +126,14 @@ void RingProducer::close() noexcept {
 }
 
 ByteSpan RingProducer::reserve_at(std::size_t size, Deadline deadline, std::error_code* ec) {
-  bool spun = false;
   if (impl_ != nullptr) {
-    auto& core = impl_->core;
     ByteSpan span;
-    detail::FastResult result = core.try_reserve_fast(size, span);
-    if (result == detail::FastResult::not_now) {
-      spun = true;
-      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
-                                          [&] { return core.try_reserve_fast(size, span); });
-    }
-    if (result == detail::FastResult::done) {
+    if (impl_->core.try_reserve_fast(size, span) == detail::FastResult::done) {
       if (ec != nullptr) ec->clear();
       return span;
     }
   }
-  return detail::run_reporting(ec, [&](Failure& f) -> ByteSpan {
-    auto* impl = detail::checked_impl(impl_, "RingProducer", f);
-    return impl != nullptr ? impl->core.reserve(size, deadline, f, spun) : ByteSpan{};
-  });
+  return detail::reserve_general(impl_, size, deadline, ec);
 }
 
 void RingProducer::commit(std::size_t used) {
@@ -201,21 +190,11 @@ void RingProducer::flush() noexcept {
 
 bool RingProducer::send_at(const void* data, std::size_t size, Deadline deadline,
                            std::error_code* ec) {
-  bool spun = false;
-  if (impl_ != nullptr) {
-    auto& core = impl_->core;
-    detail::FastResult result = core.try_send_fast(data, size);
-    if (result == detail::FastResult::not_now) {
-      spun = true;
-      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
-                                          [&] { return core.try_send_fast(data, size); });
-    }
-    if (result == detail::FastResult::done) {
-      if (ec != nullptr) ec->clear();
-      return true;
-    }
+  if (impl_ != nullptr && impl_->core.try_send_fast(data, size) == detail::FastResult::done) {
+    if (ec != nullptr) ec->clear();
+    return true;
   }
-  return detail::send_general(impl_, data, size, deadline, ec, spun);
+  return detail::send_general(impl_, data, size, deadline, ec);
 }
 
 std::size_t RingProducer::send_batch_at(const ConstByteSpan* messages, std::size_t count,
@@ -335,25 +314,14 @@ void RingConsumer::close() noexcept {
 }
 
 ConstByteSpan RingConsumer::peek_at(Deadline deadline, std::error_code* ec) {
-  bool spun = false;
   if (impl_ != nullptr) {
-    auto& core = impl_->core;
     ConstByteSpan message;
-    detail::FastResult result = core.try_peek_fast(message);
-    if (result == detail::FastResult::not_now) {
-      spun = true;
-      result = detail::spin_for_fast_path(core.wait_options(), deadline, result,
-                                          [&] { return core.try_peek_fast(message); });
-    }
-    if (result == detail::FastResult::done) {
+    if (impl_->core.try_peek_fast(message) == detail::FastResult::done) {
       if (ec != nullptr) ec->clear();
       return message;
     }
   }
-  return detail::run_reporting(ec, [&](Failure& f) -> ConstByteSpan {
-    auto* impl = detail::checked_impl(impl_, "RingConsumer", f);
-    return impl != nullptr ? impl->core.peek(deadline, f, spun) : ConstByteSpan{};
-  });
+  return detail::peek_general(impl_, deadline, ec);
 }
 void RingConsumer::release() noexcept {
   if (impl_ != nullptr) impl_->core.release();
@@ -361,21 +329,19 @@ void RingConsumer::release() noexcept {
 
 std::optional<std::size_t> RingConsumer::receive_at(void* buffer, std::size_t capacity,
                                                     Deadline deadline, std::error_code* ec) {
-  bool spun = false;
   if (impl_ != nullptr) {
-    auto& core = impl_->core;
-    std::size_t size = core.try_receive_fast(buffer, capacity);
-    if (size == detail::k_receive_empty) {
-      spun = true;
-      size = detail::spin_for_fast_path(core.wait_options(), deadline, size,
-                                        [&] { return core.try_receive_fast(buffer, capacity); });
-    }
+    const std::size_t size = impl_->core.try_receive_fast(buffer, capacity);
     if (size < detail::k_receive_empty) {
       if (ec != nullptr) ec->clear();
-      return size;
+      // Engaged through emplace(): GCC 12 builds `return size;` with a byte
+      // store and a word load of the flag, a store-forwarding stall that
+      // costs more than the rest of this path.
+      std::optional<std::size_t> received;
+      received.emplace(size);
+      return received;
     }
   }
-  return detail::receive_general(impl_, buffer, capacity, deadline, ec, spun);
+  return detail::receive_general(impl_, buffer, capacity, deadline, ec);
 }
 
 bool RingConsumer::wait_for_peer_at(Deadline deadline, std::error_code* ec) {

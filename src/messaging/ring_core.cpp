@@ -12,24 +12,10 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-constexpr std::uint64_t align8(std::uint64_t n) noexcept {
-  return (n + 7) & ~std::uint64_t{7};
-}
-
-struct RecordHeader {
-  std::uint32_t length;      // k_record_padding set: padding to the end
-  std::uint32_t generation;  // the committing producer's; never 0
-};
-static_assert(sizeof(RecordHeader) == k_record_header_size);
-
 void corrupted(Failure& failure, const std::string& what, const std::string& detail) {
   failure.set(errc::corrupted, what + ": " + detail +
                                    "; the ring's memory was overwritten, remove it and create "
                                    "it again");
-}
-
-bool valid_span(std::uint64_t older, std::uint64_t newer, std::size_t capacity) noexcept {
-  return newer >= older && newer - older <= capacity && (older & 7) == 0 && (newer & 7) == 0;
 }
 
 }  // namespace
@@ -252,40 +238,6 @@ void ProducerCore::commit(std::size_t used, bool publish_now, Failure& failure) 
   if (publish_now) publish();
 }
 
-FastResult ProducerCore::fast_room(std::uint64_t need) noexcept {
-  if (need > capacity_ - (head_ & (capacity_ - 1))) return FastResult::general;  // padding first
-  if (need > free_bytes()) {
-    const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
-    if (!valid_span(tail, published_head_, capacity_)) return FastResult::general;
-    cached_tail_ = tail;
-    if (need > free_bytes()) return FastResult::not_now;
-  }
-  return FastResult::done;
-}
-
-FastResult ProducerCore::try_send_fast(const void* data, std::size_t size) noexcept {
-  if (reserved_ || size > max_message_size()) return FastResult::general;
-  const std::uint64_t need = align8(k_record_header_size + size);
-  const FastResult room = fast_room(need);
-  if (room != FastResult::done) return room;
-  write_header(head_, size);
-  if (size != 0) std::memcpy(data_ + (head_ & (capacity_ - 1)) + k_record_header_size, data, size);
-  head_ += need;
-  publish();
-  return FastResult::done;
-}
-
-FastResult ProducerCore::try_reserve_fast(std::size_t size, ByteSpan& span) noexcept {
-  if (reserved_ || size > max_message_size()) return FastResult::general;
-  const FastResult room = fast_room(align8(k_record_header_size + size));
-  if (room != FastResult::done) return room;
-  reserved_at_ = head_;
-  reserved_size_ = size;
-  reserved_ = true;
-  span = ByteSpan{data_ + (head_ & (capacity_ - 1)) + k_record_header_size, size};
-  return FastResult::done;
-}
-
 bool ProducerCore::await_peer(Deadline deadline) {
   return wait_for_peer(
              wait_, deadline,
@@ -319,13 +271,6 @@ WaitHook ProducerCore::wait_hook(std::size_t message_size) const {
   hook.signal = &shared_->space_signal;
   hook.waiter = space_waiter_;
   return hook;
-}
-
-void ProducerCore::publish() noexcept {
-  if (published_head_ == head_) return;
-  shared_->head.store(head_, std::memory_order_release);
-  published_head_ = head_;
-  wake_sleepers(consumer_words(), 1, fenceless_);
 }
 
 // ---- consumer ---------------------------------------------------------------
@@ -425,58 +370,6 @@ ConstByteSpan ConsumerCore::peek(Deadline deadline, Failure& failure, bool spun)
   }
 }
 
-std::size_t ConsumerCore::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
-  if (peeked_end_ != tail_) return k_receive_general;
-  if (cached_head_ == tail_) {
-    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
-    if (head == tail_) return k_receive_empty;
-    if (!valid_span(tail_, head, capacity_)) return k_receive_general;
-    cached_head_ = head;
-  }
-  const std::uint64_t available = cached_head_ - tail_;
-  const std::uint64_t offset = tail_ & (capacity_ - 1);
-  RecordHeader header;
-  std::memcpy(&header, data_ + offset, sizeof header);
-  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
-  // (A length with the padding bit makes a record longer than any ring, so
-  // the size checks also send padding to the general path.)
-  if (header.generation == 0 || record > capacity_ - offset || record > available ||
-      header.length > capacity) {
-    return k_receive_general;  // padding, a large message, or garbage: parse() judges it
-  }
-  // Stored before the copy, so that nothing but the length lives across it.
-  message_generation_ = header.generation;
-  if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
-  peeked_end_ = tail_ + record;
-  release();
-  return header.length;
-}
-
-FastResult ConsumerCore::try_peek_fast(ConstByteSpan& message) noexcept {
-  if (peeked_end_ == cached_head_) {
-    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
-    if (head == peeked_end_) return FastResult::not_now;
-    if (!valid_span(tail_, head, capacity_) || head < peeked_end_) return FastResult::general;
-    cached_head_ = head;
-  }
-  const std::uint64_t available = cached_head_ - peeked_end_;
-  const std::uint64_t offset = peeked_end_ & (capacity_ - 1);
-  RecordHeader header;
-  std::memcpy(&header, data_ + offset, sizeof header);  // one copy: judged, then used
-  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
-  // Padding (its length bit makes the record too long) and garbage go to
-  // parse(), which frees the one and reports the other.
-  if (header.generation == 0 || record > capacity_ - offset || record > available) {
-    return FastResult::general;
-  }
-  last_peek_at_ = peeked_end_;
-  last_peek_generation_ = message_generation_;
-  message_generation_ = header.generation;
-  peeked_end_ += record;
-  message = ConstByteSpan{data_ + offset + k_record_header_size, header.length};
-  return FastResult::done;
-}
-
 bool ConsumerCore::await_peer(Deadline deadline) {
   return wait_for_peer(
              wait_, deadline,
@@ -497,14 +390,6 @@ WaitHook ConsumerCore::wait_hook() const {
   hook.signal = &shared_->data_signal;
   hook.waiter = data_waiter_;
   return hook;
-}
-
-void ConsumerCore::release() noexcept {
-  if (peeked_end_ == tail_) return;
-  tail_ = peeked_end_;
-  last_peek_at_ = tail_;
-  shared_->tail.store(tail_, std::memory_order_release);
-  wake_sleepers(producer_words(), 1, fenceless_);
 }
 
 }  // namespace detail

@@ -53,6 +53,47 @@ static_assert(k_max_ring_capacity - k_record_header_size == k_max_record_length,
 // clean close, pack_slot(identity) while a process holds it.
 inline constexpr std::uint64_t k_endpoint_closed = 1;
 
+inline constexpr std::uint64_t align8(std::uint64_t n) noexcept {
+  return (n + 7) & ~std::uint64_t{7};
+}
+
+struct RecordHeader {
+  std::uint32_t length;      // k_record_padding set: padding to the end
+  std::uint32_t generation;  // the committing producer's; never 0
+};
+static_assert(sizeof(RecordHeader) == k_record_header_size);
+
+// A message's bytes. Up to 64 bytes as two overlapping copies of a constant
+// size, which the compiler turns into a few vector moves: a call to the
+// library's memcpy costs more than the copy itself at these sizes.
+inline void copy_message(void* to, const void* from, std::size_t size) noexcept {
+  auto* out = static_cast<unsigned char*>(to);
+  const auto* in = static_cast<const unsigned char*>(from);
+  if (size > 64) {
+    std::memcpy(out, in, size);
+  } else if (size >= 32) {
+    std::memcpy(out, in, 32);
+    std::memcpy(out + size - 32, in + size - 32, 32);
+  } else if (size >= 16) {
+    std::memcpy(out, in, 16);
+    std::memcpy(out + size - 16, in + size - 16, 16);
+  } else if (size >= 8) {
+    std::memcpy(out, in, 8);
+    std::memcpy(out + size - 8, in + size - 8, 8);
+  } else if (size >= 4) {
+    std::memcpy(out, in, 4);
+    std::memcpy(out + size - 4, in + size - 4, 4);
+  } else {
+    for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
+  }
+}
+
+// Whether [older, newer) can be the bytes between two indices of a ring of
+// `capacity`: in order, within the capacity, on record boundaries.
+inline bool valid_span(std::uint64_t older, std::uint64_t newer, std::size_t capacity) noexcept {
+  return newer >= older && newer - older <= capacity && (older & 7) == 0 && (newer & 7) == 0;
+}
+
 struct alignas(64) RingShared {
   std::uint64_t capacity;     // data bytes: a power of two
   std::uint64_t data_offset;  // from the start of this block to the data area
@@ -306,6 +347,109 @@ class ConsumerCore {
   bool heavy_ = false;
   PeerPresence producer_;
 };
+
+// ---- the fast paths, inline: each send and receive is one call ------------
+
+inline FastResult ProducerCore::fast_room(std::uint64_t need) noexcept {
+  if (need > capacity_ - (head_ & (capacity_ - 1))) return FastResult::general;  // padding first
+  if (need > free_bytes()) {
+    const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
+    if (!valid_span(tail, published_head_, capacity_)) return FastResult::general;
+    cached_tail_ = tail;
+    if (need > free_bytes()) return FastResult::not_now;
+  }
+  return FastResult::done;
+}
+
+inline FastResult ProducerCore::try_send_fast(const void* data, std::size_t size) noexcept {
+  if (reserved_ || size > max_message_size()) return FastResult::general;
+  const std::uint64_t need = align8(k_record_header_size + size);
+  const FastResult room = fast_room(need);
+  if (room != FastResult::done) return room;
+  write_header(head_, size);
+  copy_message(data_ + (head_ & (capacity_ - 1)) + k_record_header_size, data, size);
+  head_ += need;
+  publish();
+  return FastResult::done;
+}
+
+inline FastResult ProducerCore::try_reserve_fast(std::size_t size, ByteSpan& span) noexcept {
+  if (reserved_ || size > max_message_size()) return FastResult::general;
+  const FastResult room = fast_room(align8(k_record_header_size + size));
+  if (room != FastResult::done) return room;
+  reserved_at_ = head_;
+  reserved_size_ = size;
+  reserved_ = true;
+  span = ByteSpan{data_ + (head_ & (capacity_ - 1)) + k_record_header_size, size};
+  return FastResult::done;
+}
+
+inline void ProducerCore::publish() noexcept {
+  if (published_head_ == head_) return;
+  shared_->head.store(head_, std::memory_order_release);
+  published_head_ = head_;
+  wake_sleepers(consumer_words(), 1, fenceless_);
+}
+
+inline std::size_t ConsumerCore::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
+  if (peeked_end_ != tail_) return k_receive_general;
+  if (cached_head_ == tail_) {
+    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+    if (head == tail_) return k_receive_empty;
+    if (!valid_span(tail_, head, capacity_)) return k_receive_general;
+    cached_head_ = head;
+  }
+  const std::uint64_t available = cached_head_ - tail_;
+  const std::uint64_t offset = tail_ & (capacity_ - 1);
+  RecordHeader header;
+  std::memcpy(&header, data_ + offset, sizeof header);
+  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
+  // (A length with the padding bit makes a record longer than any ring, so
+  // the size checks also send padding to the general path.)
+  if (header.generation == 0 || record > capacity_ - offset || record > available ||
+      header.length > capacity) {
+    return k_receive_general;  // padding, a large message, or garbage: parse() judges it
+  }
+  // Stored before the copy, so that nothing but the length lives across it.
+  message_generation_ = header.generation;
+  copy_message(buffer, data_ + offset + k_record_header_size, header.length);
+  peeked_end_ = tail_ + record;
+  release();
+  return header.length;
+}
+
+inline FastResult ConsumerCore::try_peek_fast(ConstByteSpan& message) noexcept {
+  if (peeked_end_ == cached_head_) {
+    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
+    if (head == peeked_end_) return FastResult::not_now;
+    if (!valid_span(tail_, head, capacity_) || head < peeked_end_) return FastResult::general;
+    cached_head_ = head;
+  }
+  const std::uint64_t available = cached_head_ - peeked_end_;
+  const std::uint64_t offset = peeked_end_ & (capacity_ - 1);
+  RecordHeader header;
+  std::memcpy(&header, data_ + offset, sizeof header);  // one copy: judged, then used
+  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
+  // Padding (its length bit makes the record too long) and garbage go to
+  // parse(), which frees the one and reports the other.
+  if (header.generation == 0 || record > capacity_ - offset || record > available) {
+    return FastResult::general;
+  }
+  last_peek_at_ = peeked_end_;
+  last_peek_generation_ = message_generation_;
+  message_generation_ = header.generation;
+  peeked_end_ += record;
+  message = ConstByteSpan{data_ + offset + k_record_header_size, header.length};
+  return FastResult::done;
+}
+
+inline void ConsumerCore::release() noexcept {
+  if (peeked_end_ == tail_) return;
+  tail_ = peeked_end_;
+  last_peek_at_ = tail_;
+  shared_->tail.store(tail_, std::memory_order_release);
+  wake_sleepers(producer_words(), 1, fenceless_);
+}
 
 }  // namespace detail
 SHMKIT_END_NAMESPACE
