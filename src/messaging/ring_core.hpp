@@ -63,31 +63,6 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == k_record_header_size);
 
-// A message's bytes. Up to 64 bytes as two overlapping copies of a constant
-// size, which the compiler turns into a few vector moves: a call to the
-// library's memcpy costs more than the copy itself at these sizes.
-inline void copy_message(void* to, const void* from, std::size_t size) noexcept {
-  auto* out = static_cast<unsigned char*>(to);
-  const auto* in = static_cast<const unsigned char*>(from);
-  if (size > 64) {
-    std::memcpy(out, in, size);
-  } else if (size >= 32) {
-    std::memcpy(out, in, 32);
-    std::memcpy(out + size - 32, in + size - 32, 32);
-  } else if (size >= 16) {
-    std::memcpy(out, in, 16);
-    std::memcpy(out + size - 16, in + size - 16, 16);
-  } else if (size >= 8) {
-    std::memcpy(out, in, 8);
-    std::memcpy(out + size - 8, in + size - 8, 8);
-  } else if (size >= 4) {
-    std::memcpy(out, in, 4);
-    std::memcpy(out + size - 4, in + size - 4, 4);
-  } else {
-    for (std::size_t i = 0; i < size; ++i) out[i] = in[i];
-  }
-}
-
 // Whether [older, newer) can be the bytes between two indices of a ring of
 // `capacity`: in order, within the capacity, on record boundaries.
 inline bool valid_span(std::uint64_t older, std::uint64_t newer, std::size_t capacity) noexcept {
@@ -367,7 +342,7 @@ inline FastResult ProducerCore::try_send_fast(const void* data, std::size_t size
   const FastResult room = fast_room(need);
   if (room != FastResult::done) return room;
   write_header(head_, size);
-  copy_message(data_ + (head_ & (capacity_ - 1)) + k_record_header_size, data, size);
+  if (size != 0) std::memcpy(data_ + (head_ & (capacity_ - 1)) + k_record_header_size, data, size);
   head_ += need;
   publish();
   return FastResult::done;
@@ -412,7 +387,7 @@ inline std::size_t ConsumerCore::try_receive_fast(void* buffer, std::size_t capa
   }
   // Stored before the copy, so that nothing but the length lives across it.
   message_generation_ = header.generation;
-  copy_message(buffer, data_ + offset + k_record_header_size, header.length);
+  if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
   peeked_end_ = tail_ + record;
   release();
   return header.length;
