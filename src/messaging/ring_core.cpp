@@ -270,6 +270,7 @@ WaitHook ProducerCore::wait_hook(std::size_t message_size) const {
   hook.sleepers = &shared_->producer_sleepers;
   hook.signal = &shared_->space_signal;
   hook.waiter = space_waiter_;
+  hook.fenceless_wakers = heavy_;
   return hook;
 }
 
@@ -389,6 +390,7 @@ WaitHook ConsumerCore::wait_hook() const {
   hook.sleepers = &shared_->consumer_sleepers;
   hook.signal = &shared_->data_signal;
   hook.waiter = data_waiter_;
+  hook.fenceless_wakers = heavy_;
   return hook;
 }
 

@@ -158,6 +158,19 @@ SHMKIT_CHILD_ROLE(ring_wakeup_peer) {
   return exchange(out, in);
 }
 
+// args: ring broken. Sends k_ring_messages on the ring, sleeping when it is full.
+SHMKIT_CHILD_ROLE(ring_wakeup_sender) {
+  const LongSleepSlices slices;
+  const BrokenHeavyBarrier broken(args.at(1) == "1");
+  auto out = RingProducer::open(args.at(0), ring_options("blocking"));
+  unsigned char message[72];
+  for (std::uint64_t sequence = 0; sequence < k_ring_messages; ++sequence) {
+    const std::size_t size = make_message(sequence, message);
+    if (!out.send_for(message, size, k_operation_timeout)) return 1;
+  }
+  return 0;
+}
+
 // args: queue strategy broken. Pops from the queue, pushes to "<queue>r".
 SHMKIT_CHILD_ROLE(queue_wakeup_peer) {
   const LongSleepSlices slices;
@@ -187,6 +200,34 @@ TEST_SUITE("wakeups") {
         CHECK(exchange(out, in) == 0);
         CHECK(peer.wait(std::chrono::minutes(5)).code == 0);
       }
+    }
+  }
+
+  TEST_CASE("a WaitSet loses no wake-up: it sleeps on a tiny ring a blocking producer fills") {
+    for (const char* broken : {"0", "1"}) {
+      const std::string broken_barrier = broken;
+      CAPTURE(broken_barrier);
+      const LongSleepSlices slices;
+      const BrokenHeavyBarrier breaker(broken_barrier == "1");
+      test::NameGuard guard(test::unique_name("ws"));
+      auto in = RingConsumer::create(guard.name(), 256, ring_options("blocking"));
+      WaitSet set;
+      const std::size_t key = set.add(in);
+      auto sender = test::Child::spawn("ring_wakeup_sender", {guard.name(), broken});
+      unsigned char buffer[72];
+      std::uint64_t sequence = 0;
+      int failure = 0;
+      while (sequence < k_ring_messages && failure == 0) {
+        if (const auto size = in.try_receive(buffer, sizeof buffer)) {
+          if (!check_message(sequence, buffer, *size)) failure = 3;
+          ++sequence;
+          continue;
+        }
+        const auto keys = set.wait_for(k_operation_timeout);
+        if (keys.size() != 1 || keys[0] != key) failure = 2;
+      }
+      CHECK(failure == 0);
+      CHECK(sender.wait(std::chrono::minutes(5)).code == 0);
     }
   }
 
