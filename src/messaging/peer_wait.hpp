@@ -145,6 +145,13 @@ WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const Sl
       return ready() ? WaitResult::ready : WaitResult::timed_out;
     }
   }
+  // A deadline that has passed (a try_ form) gets one look, never an
+  // announcement: that would cost a heavy barrier on every failed try.
+  if (Clock::now() >= deadline) {
+    if (ready()) return WaitResult::ready;
+    if (peer_gone()) return ready() ? WaitResult::ready : WaitResult::peer_gone;
+    return WaitResult::timed_out;
+  }
   for (;;) {
     const std::uint32_t seen = words.signal.load(std::memory_order_acquire);
     words.sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -178,8 +185,11 @@ WaitResult wait_for_peer(const WaitOptions& options, Deadline deadline, const Sl
 // peer's answer never waits for the general path, short enough that a dead
 // peer is still noticed about k_peer_check_interval later.
 inline constexpr auto k_fast_spin_limit = std::chrono::milliseconds(1);
-// Attempts between two clock reads of a fast-path spin.
-inline constexpr std::uint32_t k_fast_spin_round = 64;
+// Attempts between two clock reads of a fast-path spin; also the least an
+// adaptive endpoint spins (spin = 0 included) before it sleeps, as before
+// the fast paths: a peer answering within a microsecond never waits for a
+// wake-up.
+inline constexpr std::uint32_t k_fast_spin_round = 256;
 
 // The spin of a fast path: calls attempt() until it returns anything but
 // `pending`, for at most the strategy's spin (busy: k_fast_spin_limit, never
@@ -204,9 +214,12 @@ T spin_for_fast_path(const WaitOptions& options, Deadline deadline, T pending, A
     const auto now = std::chrono::steady_clock::now();
     if (!timed) {
       timed = true;
-      const auto spin = options.strategy == WaitStrategy::busy
-                            ? std::chrono::steady_clock::duration(k_fast_spin_limit)
-                            : std::chrono::steady_clock::duration(options.spin);
+      // At most k_fast_spin_limit for either strategy (converted after the
+      // cap, so a huge spin cannot overflow): the general path watches the
+      // peer, the fast spin does not.
+      const std::chrono::microseconds limit = k_fast_spin_limit;
+      const auto spin = std::chrono::steady_clock::duration(
+          options.strategy == WaitStrategy::busy ? limit : std::min(options.spin, limit));
       end = deadline - now > spin ? now + spin : deadline;
     }
     if (now >= end) return pending;
@@ -215,9 +228,13 @@ T spin_for_fast_path(const WaitOptions& options, Deadline deadline, T pending, A
 
 // The options of a general path that follows a fast path's spin: an
 // adaptive endpoint has spun already and sleeps at once.
+// (One whose spin is longer than the fast spin's cap spins on there, with
+// the peer watched.)
 inline WaitOptions after_fast_spin(const WaitOptions& options) noexcept {
   WaitOptions rest = options;
-  if (rest.strategy == WaitStrategy::adaptive) rest.strategy = WaitStrategy::blocking;
+  if (rest.strategy == WaitStrategy::adaptive && rest.spin <= k_fast_spin_limit) {
+    rest.strategy = WaitStrategy::blocking;
+  }
   return rest;
 }
 

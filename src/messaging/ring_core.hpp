@@ -331,7 +331,12 @@ inline FastResult ProducerCore::fast_room(std::uint64_t need) noexcept {
     const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
     if (!valid_span(tail, published_head_, capacity_)) return FastResult::general;
     cached_tail_ = tail;
-    if (need > free_bytes()) return FastResult::not_now;
+    if (need > free_bytes()) {
+      // Our own deferred commits may be what the consumer needs to drain
+      // the ring: visible before we spin, as the general path does.
+      publish();
+      return FastResult::not_now;
+    }
   }
   return FastResult::done;
 }

@@ -21,7 +21,7 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 // Registers this process for heavy barriers that others issue (once per
-// process; a forked child registers again). True when registered: only then
+// process; a forked child inherits it, exec clears it). True when registered: only then
 // may a waker in this process skip its fence. Called where an endpoint is
 // opened, never on a message's path.
 bool register_for_heavy_barrier() noexcept;
