@@ -14,6 +14,7 @@
 #include "core/name_check.hpp"
 #include "messaging/peer_wait.hpp"
 #include "segment/segment_options.hpp"
+#include "sync/process_barrier.hpp"
 #include "sync/sync_segment.hpp"
 
 #include <shmkit/name.hpp>
@@ -93,30 +94,52 @@ class QueueImpl {
         cell_size_(cell_size),
         element_size_(element_size),
         name_(std::move(name)),
-        wait_(wait) {}
+        wait_(wait),
+        fenceless_(register_for_heavy_barrier()),
+        heavy_(heavy_barrier_exists()) {}
 
-  bool push(const void* element, Deadline deadline, Failure& failure) {
+  // The common case, with no error plumbing: a push that succeeds at once
+  // or within the fast spin. 1 pushed; 0 still full (the spin is over, or
+  // there was none); -1 take the general path, which reports the
+  // corruption.
+  int push_fast(const void* element, Deadline deadline) noexcept {
+    const int result =
+        spin_for_fast_path(wait_, deadline, 0, [&] { return try_push(element, nullptr); });
+    if (result > 0) wake_only(consumer_words(), 1, fenceless_);
+    return result;
+  }
+  int pop_fast(void* element, Deadline deadline) noexcept {
+    const int result =
+        spin_for_fast_path(wait_, deadline, 0, [&] { return try_pop(element, nullptr); });
+    if (result > 0) wake_only(producer_words(), 1, fenceless_);
+    return result;
+  }
+
+  // `spun`: push_fast() has spun already (an adaptive handle sleeps).
+  bool push(const void* element, Deadline deadline, Failure& failure, bool spun) {
+    const WaitOptions wait = spun ? after_fast_spin(wait_) : wait_;
     for (;;) {
-      const int result = try_push(element, failure);
+      const int result = try_push(element, &failure);
       if (result != 0) {
-        if (result > 0) wake_only(consumer_words(), 1);
+        if (result > 0) wake_only(consumer_words(), 1, fenceless_);
         return result > 0;
       }
       const WaitResult waited = wait_for_peer(
-          wait_, deadline, producer_words(), [&] { return has_space(); }, [] { return false; });
+          wait, deadline, producer_words(), [&] { return has_space(); }, [] { return false; });
       if (waited != WaitResult::ready) return false;
     }
   }
 
-  bool pop(void* element, Deadline deadline, Failure& failure) {
+  bool pop(void* element, Deadline deadline, Failure& failure, bool spun) {
+    const WaitOptions wait = spun ? after_fast_spin(wait_) : wait_;
     for (;;) {
-      const int result = try_pop(element, failure);
+      const int result = try_pop(element, &failure);
       if (result != 0) {
-        if (result > 0) wake_only(producer_words(), 1);
+        if (result > 0) wake_only(producer_words(), 1, fenceless_);
         return result > 0;
       }
       const WaitResult waited = wait_for_peer(
-          wait_, deadline, consumer_words(), [&] { return has_item(); }, [] { return false; });
+          wait, deadline, consumer_words(), [&] { return has_item(); }, [] { return false; });
       if (waited != WaitResult::ready) return false;
     }
   }
@@ -133,8 +156,30 @@ class QueueImpl {
     return cells_ + (position & (capacity_ - 1)) * cell_size_ + 8;
   }
 
-  // 1 pushed, 0 full, -1 corrupted.
-  int try_push(const void* element, Failure& failure) {
+  // The element's bytes, copied with a constant size where it is a common
+  // one (the compiler then moves it in a few registers instead of calling
+  // memcpy).
+  void copy_element(void* to, const void* from) const noexcept {
+    switch (element_size_) {
+      case 8:
+        std::memcpy(to, from, 8);
+        return;
+      case 16:
+        std::memcpy(to, from, 16);
+        return;
+      case 32:
+        std::memcpy(to, from, 32);
+        return;
+      case 64:
+        std::memcpy(to, from, 64);
+        return;
+      default:
+        std::memcpy(to, from, element_size_);
+    }
+  }
+
+  // 1 pushed, 0 full, -1 corrupted (reported in `failure` unless null).
+  int try_push(const void* element, Failure* failure) {
     std::uint64_t position = shared_->enqueue_pos.load(std::memory_order_relaxed);
     for (;;) {
       const std::uint64_t seq = sequence(position).load(std::memory_order_acquire);
@@ -142,7 +187,7 @@ class QueueImpl {
       if (diff == 0) {
         if (shared_->enqueue_pos.compare_exchange_weak(position, position + 1,
                                                        std::memory_order_relaxed)) {
-          std::memcpy(payload(position), element, element_size_);
+          copy_element(payload(position), element);
           sequence(position).store(position + 1, std::memory_order_release);
           return 1;
         }
@@ -156,7 +201,7 @@ class QueueImpl {
     }
   }
 
-  int try_pop(void* element, Failure& failure) {
+  int try_pop(void* element, Failure* failure) {
     std::uint64_t position = shared_->dequeue_pos.load(std::memory_order_relaxed);
     for (;;) {
       const std::uint64_t seq = sequence(position).load(std::memory_order_acquire);
@@ -164,7 +209,7 @@ class QueueImpl {
       if (diff == 0) {
         if (shared_->dequeue_pos.compare_exchange_weak(position, position + 1,
                                                        std::memory_order_relaxed)) {
-          std::memcpy(element, payload(position), element_size_);
+          copy_element(element, payload(position));
           sequence(position).store(position + capacity_, std::memory_order_release);
           return 1;
         }
@@ -178,12 +223,13 @@ class QueueImpl {
     }
   }
 
-  int corrupted(Failure& failure, std::uint64_t position, std::uint64_t seq) {
-    failure.set(errc::corrupted, "queue " + quoted(name_) + ": the cell for position " +
-                                     std::to_string(position) + " has sequence " +
-                                     std::to_string(seq) +
-                                     ", which no healthy queue can have; remove it and create "
-                                     "it again");
+  int corrupted(Failure* failure, std::uint64_t position, std::uint64_t seq) {
+    if (failure == nullptr) return -1;
+    failure->set(errc::corrupted, "queue " + quoted(name_) + ": the cell for position " +
+                                      std::to_string(position) + " has sequence " +
+                                      std::to_string(seq) +
+                                      ", which no healthy queue can have; remove it and create "
+                                      "it again");
     return -1;
   }
 
@@ -199,10 +245,10 @@ class QueueImpl {
   }
 
   SleepWords consumer_words() const {
-    return {shared_->consumer_sleepers, shared_->items_signal, *segment_.waiters[0]};
+    return {shared_->consumer_sleepers, shared_->items_signal, *segment_.waiters[0], heavy_};
   }
   SleepWords producer_words() const {
-    return {shared_->producer_sleepers, shared_->space_signal, *segment_.waiters[1]};
+    return {shared_->producer_sleepers, shared_->space_signal, *segment_.waiters[1], heavy_};
   }
 
   SyncSegment segment_;
@@ -213,6 +259,10 @@ class QueueImpl {
   std::size_t element_size_;
   std::string name_;
   WaitOptions wait_;
+  // As a ring's (ring_core.hpp): this process skips the waker's fence;
+  // sleepers pay with a heavy barrier.
+  bool fenceless_;
+  bool heavy_;
 };
 
 namespace {
@@ -346,14 +396,33 @@ bool QueueCore::exists(std::string_view name, const QueueOptions& options, std::
 }
 
 bool QueueCore::push(const void* element, Deadline deadline, std::error_code* ec) {
+  bool spun = false;
+  if (impl_ != nullptr) {
+    const int result = impl_->push_fast(element, deadline);
+    if (result > 0) {
+      if (ec != nullptr) ec->clear();
+      return true;
+    }
+    spun = result == 0;
+  }
   return run(ec, [&](Failure& f) {
-    return usable(impl_, "push", f) && impl_->push(element, deadline, f);
+    return usable(impl_, "push", f) && impl_->push(element, deadline, f, spun);
   });
 }
 
 bool QueueCore::pop(void* element, Deadline deadline, std::error_code* ec) {
-  return run(
-      ec, [&](Failure& f) { return usable(impl_, "pop", f) && impl_->pop(element, deadline, f); });
+  bool spun = false;
+  if (impl_ != nullptr) {
+    const int result = impl_->pop_fast(element, deadline);
+    if (result > 0) {
+      if (ec != nullptr) ec->clear();
+      return true;
+    }
+    spun = result == 0;
+  }
+  return run(ec, [&](Failure& f) {
+    return usable(impl_, "pop", f) && impl_->pop(element, deadline, f, spun);
+  });
 }
 
 std::size_t QueueCore::capacity() const noexcept {

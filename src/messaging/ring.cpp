@@ -126,25 +126,35 @@ void RingProducer::close() noexcept {
 }
 
 ByteSpan RingProducer::reserve_at(std::size_t size, Deadline deadline, std::error_code* ec) {
-  return detail::run_reporting(ec, [&](Failure& f) -> ByteSpan {
-    auto* impl = detail::checked_impl(impl_, "RingProducer", f);
-    return impl != nullptr ? impl->core.reserve(size, deadline, f) : ByteSpan{};
-  });
+  if (impl_ != nullptr) {
+    ByteSpan span;
+    if (impl_->core.try_reserve_fast(size, span) == detail::FastResult::done) {
+      if (ec != nullptr) ec->clear();
+      return span;
+    }
+  }
+  return detail::reserve_general(impl_, size, deadline, ec);
 }
 
 void RingProducer::commit(std::size_t used) {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(used)) return;
   detail::throwing([&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
       impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit(std::size_t used, std::error_code& ec) noexcept {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(used)) {
+    ec.clear();
+    return;
+  }
   detail::without_throwing(ec, [&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f))
       impl->core.commit(used, true, f);
   });
 }
 void RingProducer::commit() {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(impl_->core.reserved_size())) return;
   detail::throwing([&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
@@ -152,6 +162,10 @@ void RingProducer::commit() {
   });
 }
 void RingProducer::commit(std::error_code& ec) noexcept {
+  if (impl_ != nullptr && impl_->core.try_commit_fast(impl_->core.reserved_size())) {
+    ec.clear();
+    return;
+  }
   detail::without_throwing(ec, [&](Failure& f) {
     if (auto* impl = detail::checked_impl(impl_, "RingProducer", f)) {
       impl->core.commit(impl->core.reserved_size(), true, f);
@@ -176,7 +190,7 @@ void RingProducer::flush() noexcept {
 
 bool RingProducer::send_at(const void* data, std::size_t size, Deadline deadline,
                            std::error_code* ec) {
-  if (impl_ != nullptr && impl_->core.try_send_fast(data, size)) {
+  if (impl_ != nullptr && impl_->core.try_send_fast(data, size) == detail::FastResult::done) {
     if (ec != nullptr) ec->clear();
     return true;
   }
@@ -300,10 +314,14 @@ void RingConsumer::close() noexcept {
 }
 
 ConstByteSpan RingConsumer::peek_at(Deadline deadline, std::error_code* ec) {
-  return detail::run_reporting(ec, [&](Failure& f) -> ConstByteSpan {
-    auto* impl = detail::checked_impl(impl_, "RingConsumer", f);
-    return impl != nullptr ? impl->core.peek(deadline, f) : ConstByteSpan{};
-  });
+  if (impl_ != nullptr) {
+    ConstByteSpan message;
+    if (impl_->core.try_peek_fast(message) == detail::FastResult::done) {
+      if (ec != nullptr) ec->clear();
+      return message;
+    }
+  }
+  return detail::peek_general(impl_, deadline, ec);
 }
 void RingConsumer::release() noexcept {
   if (impl_ != nullptr) impl_->core.release();
@@ -313,9 +331,14 @@ std::optional<std::size_t> RingConsumer::receive_at(void* buffer, std::size_t ca
                                                     Deadline deadline, std::error_code* ec) {
   if (impl_ != nullptr) {
     const std::size_t size = impl_->core.try_receive_fast(buffer, capacity);
-    if (size != SIZE_MAX) {
+    if (size < detail::k_receive_empty) {
       if (ec != nullptr) ec->clear();
-      return size;
+      // Engaged through emplace(): GCC 12 builds `return size;` with a byte
+      // store and a word load of the flag, a store-forwarding stall that
+      // costs more than the rest of this path.
+      std::optional<std::size_t> received;
+      received.emplace(size);
+      return received;
     }
   }
   return detail::receive_general(impl_, buffer, capacity, deadline, ec);

@@ -3,6 +3,7 @@
 
 #include "core/process_identity.hpp"
 #include "segment/segment_header.hpp"
+#include "sync/process_barrier.hpp"
 
 #include <cstddef>
 #include <cstring>
@@ -11,24 +12,10 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 namespace {
 
-constexpr std::uint64_t align8(std::uint64_t n) noexcept {
-  return (n + 7) & ~std::uint64_t{7};
-}
-
-struct RecordHeader {
-  std::uint32_t length;      // k_record_padding set: padding to the end
-  std::uint32_t generation;  // the committing producer's; never 0
-};
-static_assert(sizeof(RecordHeader) == k_record_header_size);
-
 void corrupted(Failure& failure, const std::string& what, const std::string& detail) {
   failure.set(errc::corrupted, what + ": " + detail +
                                    "; the ring's memory was overwritten, remove it and create "
                                    "it again");
-}
-
-bool valid_span(std::uint64_t older, std::uint64_t newer, std::size_t capacity) noexcept {
-  return newer >= older && newer - older <= capacity && (older & 7) == 0 && (newer & 7) == 0;
 }
 
 }  // namespace
@@ -146,6 +133,8 @@ ProducerCore::ProducerCore(RingShared& shared, std::size_t capacity, WordWaiter&
   shared_ = &shared;
   generation_ = next_generation(shared.producer_generation);
   consumer_ = PeerPresence(shared.consumer, shared.consumer_generation);
+  fenceless_ = register_for_heavy_barrier();
+  heavy_ = heavy_barrier_exists();
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
   // Taking over from an earlier producer: continue after what it published.
   // Whatever it reserved but never committed is simply overwritten.
@@ -176,7 +165,7 @@ bool ProducerCore::refresh_tail(Failure& failure) {
   return true;
 }
 
-ByteSpan ProducerCore::reserve(std::size_t size, Deadline deadline, Failure& failure) {
+ByteSpan ProducerCore::reserve(std::size_t size, Deadline deadline, Failure& failure, bool spun) {
   if (reserved_) {
     failure.set(errc::invalid_state,
                 what_ + ": reserve() while a reservation is open; commit() it first");
@@ -202,8 +191,7 @@ ByteSpan ProducerCore::reserve(std::size_t size, Deadline deadline, Failure& fai
       if (wanted > free_bytes()) {
         publish();  // our own deferred commits may be what fills the ring
         const WaitResult result = wait_for_peer(
-            wait_, deadline,
-            SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_},
+            spun ? after_fast_spin(wait_) : wait_, deadline, producer_words(),
             [&] {
               return capacity_ - (head_ - shared_->tail.load(std::memory_order_acquire)) >= wanted;
             },
@@ -244,33 +232,10 @@ void ProducerCore::commit(std::size_t used, bool publish_now, Failure& failure) 
                     std::to_string(reserved_size_) + "; commit at most what was reserved");
     return;
   }
-  const RecordHeader header{static_cast<std::uint32_t>(used), generation_};
-  std::memcpy(data_ + (reserved_at_ & (capacity_ - 1)), &header, sizeof header);
+  write_header(reserved_at_, used);
   head_ = reserved_at_ + align8(k_record_header_size + used);
   reserved_ = false;
   if (publish_now) publish();
-}
-
-bool ProducerCore::try_send_fast(const void* data, std::size_t size) noexcept {
-  if (reserved_ || size > max_message_size()) return false;
-  const std::uint64_t need = align8(k_record_header_size + size);
-  const std::uint64_t offset = head_ & (capacity_ - 1);
-  if (need > capacity_ - offset) return false;
-  if (need > free_bytes()) {
-    const std::uint64_t tail = shared_->tail.load(std::memory_order_acquire);
-    if (!valid_span(tail, published_head_, capacity_)) return false;
-    cached_tail_ = tail;
-    if (need > free_bytes()) return false;
-  }
-  // The header's two words stored one by one: cheaper here than building it.
-  const auto length = static_cast<std::uint32_t>(size);
-  std::memcpy(data_ + offset + offsetof(RecordHeader, length), &length, sizeof length);
-  std::memcpy(data_ + offset + offsetof(RecordHeader, generation), &generation_,
-              sizeof generation_);
-  if (size != 0) std::memcpy(data_ + offset + k_record_header_size, data, size);
-  head_ += need;
-  publish();
-  return true;
 }
 
 bool ProducerCore::await_peer(Deadline deadline) {
@@ -305,14 +270,8 @@ WaitHook ProducerCore::wait_hook(std::size_t message_size) const {
   hook.sleepers = &shared_->producer_sleepers;
   hook.signal = &shared_->space_signal;
   hook.waiter = space_waiter_;
+  hook.fenceless_wakers = heavy_;
   return hook;
-}
-
-void ProducerCore::publish() noexcept {
-  if (published_head_ == head_) return;
-  shared_->head.store(head_, std::memory_order_release);
-  published_head_ = head_;
-  wake_sleepers(SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_}, 1);
 }
 
 // ---- consumer ---------------------------------------------------------------
@@ -329,6 +288,8 @@ ConsumerCore::ConsumerCore(RingShared& shared, std::size_t capacity, WordWaiter&
   shared_ = &shared;
   generation_ = next_generation(shared.consumer_generation);
   producer_ = PeerPresence(shared.producer, shared.producer_generation);
+  fenceless_ = register_for_heavy_barrier();
+  heavy_ = heavy_barrier_exists();
   data_ = reinterpret_cast<std::byte*>(&shared) + sizeof(RingShared);
   tail_ = peeked_end_ = last_peek_at_ = shared.tail.load(std::memory_order_acquire);
   cached_head_ = tail_;
@@ -392,13 +353,12 @@ ConstByteSpan ConsumerCore::parse(Failure& failure) {
   }
 }
 
-ConstByteSpan ConsumerCore::peek(Deadline deadline, Failure& failure) {
+ConstByteSpan ConsumerCore::peek(Deadline deadline, Failure& failure, bool spun) {
   for (;;) {
     const ConstByteSpan message = parse(failure);
     if (message || failure) return message;
     const WaitResult result = wait_for_peer(
-        wait_, deadline,
-        SleepWords{shared_->consumer_sleepers, shared_->data_signal, *data_waiter_},
+        spun ? after_fast_spin(wait_) : wait_, deadline, consumer_words(),
         [&] { return shared_->head.load(std::memory_order_acquire) != cached_head_; },
         [&] { return producer_.gone(); });
     if (result == WaitResult::timed_out) return {};
@@ -409,33 +369,6 @@ ConstByteSpan ConsumerCore::peek(Deadline deadline, Failure& failure) {
       return {};
     }
   }
-}
-
-std::size_t ConsumerCore::try_receive_fast(void* buffer, std::size_t capacity) noexcept {
-  constexpr std::size_t k_general = SIZE_MAX;
-  if (peeked_end_ != tail_) return k_general;
-  if (cached_head_ == tail_) {
-    const std::uint64_t head = shared_->head.load(std::memory_order_acquire);
-    if (head == tail_ || !valid_span(tail_, head, capacity_)) return k_general;
-    cached_head_ = head;
-  }
-  const std::uint64_t available = cached_head_ - tail_;
-  const std::uint64_t offset = tail_ & (capacity_ - 1);
-  RecordHeader header;
-  std::memcpy(&header, data_ + offset, sizeof header);
-  const std::uint64_t record = align8(k_record_header_size + std::uint64_t{header.length});
-  // (A length with the padding bit makes a record longer than any ring, so
-  // the size checks also send padding to the general path.)
-  if (header.generation == 0 || record > capacity_ - offset || record > available ||
-      header.length > capacity) {
-    return k_general;  // padding, a large message, or garbage: parse() judges it
-  }
-  // Stored before the copy, so that nothing but the length lives across it.
-  message_generation_ = header.generation;
-  if (header.length != 0) std::memcpy(buffer, data_ + offset + k_record_header_size, header.length);
-  peeked_end_ = tail_ + record;
-  release();
-  return header.length;
 }
 
 bool ConsumerCore::await_peer(Deadline deadline) {
@@ -457,15 +390,8 @@ WaitHook ConsumerCore::wait_hook() const {
   hook.sleepers = &shared_->consumer_sleepers;
   hook.signal = &shared_->data_signal;
   hook.waiter = data_waiter_;
+  hook.fenceless_wakers = heavy_;
   return hook;
-}
-
-void ConsumerCore::release() noexcept {
-  if (peeked_end_ == tail_) return;
-  tail_ = peeked_end_;
-  last_peek_at_ = tail_;
-  shared_->tail.store(tail_, std::memory_order_release);
-  wake_sleepers(SleepWords{shared_->producer_sleepers, shared_->space_signal, *space_waiter_}, 1);
 }
 
 }  // namespace detail

@@ -60,12 +60,17 @@ Impl* checked_impl(Impl* impl, const char* type, Failure& failure) {
   return impl;
 }
 
-// The general paths of a copying send and receive, taken when the fast path
-// (ProducerCore::try_send_fast, ConsumerCore::try_receive_fast) declines. In
-// a file of their own, so that the compiler cannot merge them into the fast
-// path's function and make it pay for their set-up.
+// The general paths of reserve, send, peek and receive, taken when the
+// inline fast path (ring_core.hpp) declines: they spin on the fast path while
+// the ring is full or empty (spin_for_fast_path), then wait, report errors
+// and take padding. In a file of their own, so that the compiler cannot
+// merge them into the fast path's function and make it pay for their
+// set-up (saved registers, a stack frame).
+ByteSpan reserve_general(RingProducerImpl* impl, std::size_t size, Deadline deadline,
+                         std::error_code* ec);
 bool send_general(RingProducerImpl* impl, const void* data, std::size_t size, Deadline deadline,
                   std::error_code* ec);
+ConstByteSpan peek_general(RingConsumerImpl* impl, Deadline deadline, std::error_code* ec);
 std::optional<std::size_t> receive_general(RingConsumerImpl* impl, void* buffer,
                                            std::size_t capacity, Deadline deadline,
                                            std::error_code* ec);

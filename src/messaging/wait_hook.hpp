@@ -27,6 +27,9 @@ struct WaitHook {
   std::atomic<std::uint32_t>* sleepers = nullptr;  // null for a kernel-handle hook
   std::atomic<std::uint32_t>* signal = nullptr;
   WordWaiter* waiter = nullptr;
+  // The object's wakers may skip their fence (peer_wait.hpp, rings): a
+  // sleeper runs the heavy barrier after announcing itself.
+  bool fenceless_wakers = false;
   void* native_handle = nullptr;  // Win32 HANDLE for a kernel-handle hook, else null
   // Undoes what a successful wait on native_handle took (SetEvent on an
   // auto-reset event, ReleaseSemaphore on a semaphore); null if nothing.

@@ -148,16 +148,19 @@ class WaitSetImpl {
       if (!keys.empty()) return keys;
       const auto now = Clock::now();
       if (now >= deadline) return keys;
-      collect(polls, targets, announced);
+      const bool fenceless_wakers = collect(polls, targets, announced);
+      bool backstop = false;
       if (!announced.empty()) {
         // Pairs with the wakers' fence (peer_wait.hpp): either they see
-        // our announcement and wake us, or we see their change now.
+        // our announcement and wake us, or we see their change now. Ring
+        // wakers may skip theirs: the heavy barrier runs it for them.
         std::atomic_thread_fence(std::memory_order_seq_cst);
+        backstop = fenceless_wakers && !heavy_barrier();
         keys = ready_keys();
         if (!keys.empty()) return keys;
       }
-      Deadline slice =
-          deadline - now > k_peer_check_interval ? now + k_peer_check_interval : deadline;
+      const auto longest = backstop ? Clock::duration(k_backstop_slice) : sleep_slice();
+      Deadline slice = deadline - now > longest ? now + longest : deadline;
       if (polls) {
         slice = std::min(slice, now + poll);
         poll = std::min(poll * 2, k_max_poll);
@@ -258,9 +261,11 @@ class WaitSetImpl {
   // Called with the lock held: what to sleep on, announcing this wait on
   // every word (except where wait_any() only polls, and would never take
   // the wake-ups meant for it). The vectors have room for every entry, so
-  // nothing here allocates (or throws) once a count is raised.
-  void collect(bool polls, std::vector<WaitTarget>& targets,
+  // nothing here allocates (or throws) once a count is raised. True when an
+  // announced object's wakers may skip their fence (WaitHook).
+  bool collect(bool polls, std::vector<WaitTarget>& targets,
                std::vector<std::atomic<std::uint32_t>*>& announced) {
+    bool fenceless_wakers = false;
     for (const auto& entry : entries_) {
       if (entry == nullptr || entry->removed) continue;
       const WaitHook& hook = entry->hook;
@@ -273,6 +278,7 @@ class WaitSetImpl {
         target.waiter = hook.waiter;
         hook.sleepers->fetch_add(1, std::memory_order_seq_cst);
         announced.push_back(hook.sleepers);
+        fenceless_wakers = fenceless_wakers || hook.fenceless_wakers;
       } else if (hook.native_handle != nullptr) {
         target.native_handle = hook.native_handle;
         target.give_back = hook.give_back;
@@ -281,6 +287,7 @@ class WaitSetImpl {
       }
       targets.push_back(target);
     }
+    return fenceless_wakers;
   }
 
   // The watcher thread: sleeps until an entry is ready and sets the handle;

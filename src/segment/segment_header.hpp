@@ -24,7 +24,10 @@ SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
 inline constexpr std::uint64_t k_segment_magic = 0x31766b6d68730a7fULL;  // "\x7f\nshmkv1"
-inline constexpr std::uint32_t k_layout_version = 1;
+// 2: rings and queues moved the wake-up ordering from the waker's fence to
+// the sleeper's heavy barrier (src/sync/process_barrier.hpp); a sleeper of
+// layout 1 would not pair with a waker of layout 2, so they are refused.
+inline constexpr std::uint32_t k_layout_version = 2;
 inline constexpr std::size_t k_header_size = 512;  // a multiple of 64: data() stays aligned
 inline constexpr std::size_t k_attach_slots = 48;
 inline constexpr std::size_t k_header_name_size = 32;
