@@ -18,9 +18,9 @@
 //
 // Pool segment: a TopicPoolPreamble, then sample i at
 // k_topic_pool_data_offset + i * stride: a TopicSampleHeader (written by the
-// loaning publisher before it publishes; read only when a late joiner is
-// given the history, receives read the queue entry) and sample_size payload
-// bytes.
+// publisher as it publishes, when the topic keeps a history; read only when a
+// late joiner is given the history, receives read the queue entry) and
+// sample_size payload bytes.
 // stride = round_up(k_topic_sample_header_size + sample_size, 64).
 #pragma once
 
@@ -35,10 +35,11 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-// "TPC2", in the sync preamble. TPC2: queue entries carry what a receiver
+// "TPC3", in the sync preamble. TPC2: queue entries carry what a receiver
 // needs (no pool header read), each queue's head and tail on lines of their
-// own, the space sleepers on a line of their own.
-inline constexpr std::uint32_t k_topic_layout = 0x54504332;
+// own, the space sleepers on a line of their own. TPC3: the delivery journal
+// in each publisher slot.
+inline constexpr std::uint32_t k_topic_layout = 0x54504333;
 inline constexpr std::uint64_t k_topic_pool_magic = 0x314c4f4f50435054ull;  // "TPCPOOL1"
 
 // The state starts 8 bytes into the 64-byte aligned data (after the sync
@@ -88,11 +89,18 @@ struct TopicConfigWords {
 };
 static_assert(sizeof(TopicConfigWords) == 64);
 
+// `delivering`/`delivering_sequence`: the delivery journal. A publish
+// stores index + 1 and the sequence number of the sample it is delivering
+// before it sets the receivers' bits, and 0 once every entry is pushed; a
+// publisher that died in between leaves them, and the reclamation pass then
+// clears the bit of each receiver whose queue did not get its entry
+// (reclaim_locked). Only the slot's holder writes them, under the topic lock.
 struct alignas(64) TopicPublisherSlot {
   std::atomic<std::uint64_t> identity;
   std::atomic<std::uint32_t> generation;  // of the attach that holds (or held) it
-  std::uint32_t reserved0;
-  std::uint8_t reserved[48];
+  std::atomic<std::uint32_t> delivering;  // sample index + 1 being delivered, 0 none
+  std::atomic<std::uint64_t> delivering_sequence;
+  std::uint8_t reserved[40];
 };
 static_assert(sizeof(TopicPublisherSlot) == 64);
 
