@@ -212,7 +212,7 @@ void reclaim_locked(TopicSegment& t) noexcept {
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
     const std::uint64_t word = t.control->publishers[j].identity.load(std::memory_order_acquire);
     if (slot_occupied(word) && slot_alive(word)) {
-      keep |= publisher_bit(j);
+      keep |= publisher_bit(j) | spare_bit(j);
       live_publisher = true;
     } else if (!slot_claimable(word)) {
       gone_publishers |= std::uint64_t{1} << j;  // dead, released or garbage
@@ -258,7 +258,7 @@ int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32
     if (!slot_claimable(p.identity.load(std::memory_order_acquire))) continue;
     // A closed publisher left no loans (it cleared them), and a dead one's
     // were cleared by the reclamation pass before this.
-    clear_holder_bits(t, publisher_bit(j));
+    clear_holder_bits(t, publisher_bit(j) | spare_bit(j));
     p.delivering.store(0, std::memory_order_relaxed);  // settled above, or garbage
     generation = next_generation(t.control->publisher_attaches);
     p.generation.store(generation, std::memory_order_relaxed);
@@ -326,7 +326,7 @@ void release_publisher_slot(TopicSegment& t, std::size_t slot, std::uint64_t sel
   TopicPublisherSlot& p = t.control->publishers[slot];
   // Only if it is still ours: a slot taken over (we were judged dead) is not.
   if (p.identity.load(std::memory_order_acquire) != self) return;
-  clear_holder_bits(t, publisher_bit(slot));
+  clear_holder_bits(t, publisher_bit(slot) | spare_bit(slot));
   p.identity.store(locked ? k_topic_slot_closed : k_topic_slot_released, std::memory_order_release);
 }
 
@@ -524,7 +524,8 @@ std::size_t live_subscribers(const TopicSegment& t) noexcept {
 std::size_t free_sample_count(const TopicSegment& t) noexcept {
   std::size_t n = 0;
   for (std::size_t k = 0; k < t.config.sample_count; ++k) {
-    n += t.holders[k].load(std::memory_order_acquire) == 0 ? 1 : 0;
+    const std::uint64_t word = t.holders[k].load(std::memory_order_acquire);
+    n += word == 0 || is_spare_word(word, t.config.max_publishers) ? 1 : 0;
   }
   return n;
 }

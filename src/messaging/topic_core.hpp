@@ -7,7 +7,9 @@
 // word is 0. A loan sets the publisher's bit (CAS from 0); publish sets one
 // bit per receiving subscriber and the history bit, then clears the
 // publisher's; a subscriber's drop clears its bit. Whoever turns the word to
-// 0 wakes the publishers waiting for space.
+// 0 wakes the publishers waiting for space. After a publish, the publisher
+// claims its next loan's sample ahead (a spare, topic_layout.hpp): free to
+// any loan that finds no free sample.
 #pragma once
 
 #include <shmkit/config.hpp>

@@ -53,8 +53,13 @@ inline constexpr unsigned k_topic_lock_waiter =
 inline constexpr unsigned k_topic_waiter_slots = k_topic_lock_waiter + 1;
 
 // holders bits: subscriber slot i (queued, or received and not yet
-// dropped), publisher slot j (on loan), kept by the history ring. A sample is
-// free iff its holders word is 0.
+// dropped), publisher slot j (on loan), kept by the history ring, and the
+// spare mark of publisher slot j. A sample is free iff its holders word is 0.
+// A spare is a sample publisher j claimed ahead of its next loan (right after
+// a publish, while it waits for whatever comes next): its word is exactly
+// spare_word(j); its publisher turns it into a loan (spare_word(j) ->
+// publisher_bit(j)) with a compare-and-swap, and so may any publisher that
+// finds no free sample, so a spare never starves anyone. Counted as free.
 constexpr std::uint64_t subscriber_bit(std::size_t slot) noexcept {
   return std::uint64_t{1} << slot;
 }
@@ -62,6 +67,20 @@ constexpr std::uint64_t publisher_bit(std::size_t slot) noexcept {
   return std::uint64_t{1} << (32 + slot);
 }
 inline constexpr std::uint64_t k_history_bit = std::uint64_t{1} << 40;
+constexpr std::uint64_t spare_bit(std::size_t slot) noexcept {
+  return std::uint64_t{1} << (48 + slot);
+}
+constexpr std::uint64_t spare_word(std::size_t slot) noexcept {
+  return publisher_bit(slot) | spare_bit(slot);
+}
+// Whether `word` is the spare of one of the first `publishers` slots.
+constexpr bool is_spare_word(std::uint64_t word, std::size_t publishers) noexcept {
+  if ((word >> 48) == 0) return false;
+  for (std::size_t j = 0; j < publishers; ++j) {
+    if (word == spare_word(j)) return true;
+  }
+  return false;
+}
 
 inline constexpr std::size_t k_topic_sample_header_size = 64;
 inline constexpr std::size_t k_topic_pool_data_offset = 64;

@@ -494,6 +494,39 @@ TEST_SUITE("topic") {
     CHECK(topic.free_samples() == 4);
   }
 
+  TEST_CASE("a publisher's spare (claimed ahead of its next loan) never keeps a loan waiting") {
+    TopicGuard guard("ts");
+    auto topic = Topic::create(guard.name(), {8, 2, 2, 1, 2, 0, 0});
+    auto raw = NamedSharedMemory::open(guard.name(), raw_options());
+    detail::TopicControl& control = control_of(raw);
+    auto* holders = reinterpret_cast<std::atomic<std::uint64_t>*>(
+        reinterpret_cast<std::byte*>(&control) + detail::topic_offsets(control.config).holders);
+    auto subscriber = Subscriber::open(guard.name());
+    auto a = Publisher::open(guard.name());
+    auto b = Publisher::open(guard.name());
+    a.publish_copy("a", 1);            // queued for the subscriber; a claims the other sample ahead
+    CHECK(topic.free_samples() == 1);  // a spare counts as free
+    CHECK(
+        (holders[0].load() == detail::spare_word(0) || holders[1].load() == detail::spare_word(0)));
+    // b finds no free sample: it takes a's spare.
+    Loan loan = b.try_loan(1);
+    REQUIRE(loan);
+    CHECK(topic.free_samples() == 0);
+    CHECK_FALSE(a.try_loan(1));  // its spare is gone, and nothing else is free
+    CHECK(b.try_publish(loan));
+    CHECK(subscriber.try_receive().sequence() == 1);
+    CHECK(subscriber.try_receive().sequence() == 2);
+    CHECK(topic.free_samples() == 2);  // b's spare (claimed after its publish) and one free
+    Loan again = a.try_loan(1);
+    CHECK(again);
+    again = Loan();
+    // Closing a publisher gives its spare back.
+    b.close();
+    a.close();
+    CHECK(holders[0].load() == 0);
+    CHECK(holders[1].load() == 0);
+  }
+
   TEST_CASE("late joiners get up to `history` of the last samples, oldest first") {
     TopicGuard guard("th");
     auto publisher = Publisher::open_or_create(guard.name(), {16, 16, 1, 4, 8, 4, 0});
