@@ -267,7 +267,7 @@ Publisher Publisher::open_at(std::string_view topic_name, const TopicConfig* con
     impl->wait = options.wait;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self, detail::topic_local_lock(topic->name));
+                                   impl->self, detail::topic_local_lock(topic->name, impl->self));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {

@@ -277,7 +277,7 @@ Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOpti
     impl->block = options.overflow == OverflowPolicy::block_publisher;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self, detail::topic_local_lock(topic->name));
+                                   impl->self, detail::topic_local_lock(topic->name, impl->self));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {

@@ -50,7 +50,7 @@ bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
 
 }  // namespace
 
-TopicLocalLock& topic_local_lock(const std::string& name) {
+TopicLocalLock& topic_local_lock(const std::string& name, std::uint64_t self) {
   // Never destroyed (see the declaration); entries are never erased, so a
   // reference stays valid, and topics are opened seldom enough for one mutex.
   static std::mutex* const guard = new std::mutex;
@@ -58,6 +58,12 @@ TopicLocalLock& topic_local_lock(const std::string& name) {
   const std::lock_guard<std::mutex> hold(*guard);
   std::unique_ptr<TopicLocalLock>& entry = (*locks)[name];
   if (!entry) entry = std::make_unique<TopicLocalLock>();
+  if (entry->process != self) {
+    // The first attach of a fork() child: the counts are its parent's.
+    entry->handles.store(0, std::memory_order_relaxed);
+    entry->fast_held.store(false, std::memory_order_relaxed);
+    entry->process = self;
+  }
   return *entry;
 }
 
@@ -69,7 +75,7 @@ TopicLock::TopicLock(TopicControl& control, WordWaiter& waiter, std::uint64_t se
 
 TopicLock& TopicLock::operator=(TopicLock&& other) noexcept {
   if (this != &other) {
-    if (local_ != nullptr) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
+    if (counted()) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
     control_ = other.control_;
     waiter_ = other.waiter_;
     local_ = std::exchange(other.local_, nullptr);
@@ -80,7 +86,12 @@ TopicLock& TopicLock::operator=(TopicLock&& other) noexcept {
 }
 
 TopicLock::~TopicLock() {
-  if (local_ != nullptr) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
+  if (counted()) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+bool TopicLock::counted() const noexcept {
+  // Not a handle a fork() child inherited: its count is not the child's.
+  return local_ != nullptr && local_->process == self_;
 }
 
 Deadline topic_lock_grace_deadline() noexcept {

@@ -66,11 +66,16 @@ struct TopicLocalLock {
   std::timed_mutex mutex;
   std::atomic<std::uint32_t> handles{0};  // TopicLocks attached to this name
   std::atomic<bool> fast_held{false};     // the only handle holds the word without `mutex`
+  // pack_slot() of the process whose handles are counted: a fork() child
+  // inherits its parent's counts (of handles it must not use) and starts
+  // its own at its first attach.
+  std::uint64_t process = 0;
 };
 
-// The state of topic `name` in this process (never freed: a handle in a
-// static object may close after this file's statics are gone).
-TopicLocalLock& topic_local_lock(const std::string& name);
+// The state of topic `name` in this process `self` (pack_slot()); never
+// freed: a handle in a static object may close after this file's statics
+// are gone.
+TopicLocalLock& topic_local_lock(const std::string& name, std::uint64_t self);
 
 class TopicLock {
  public:
@@ -91,6 +96,7 @@ class TopicLock {
 
  private:
   TopicLockResult lock_shared_word(Deadline deadline) noexcept;
+  bool counted() const noexcept;
 
   TopicControl* control_ = nullptr;
   WordWaiter* waiter_ = nullptr;
