@@ -117,14 +117,15 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
     const std::uint64_t size = e.size.load(std::memory_order_relaxed);
     const std::uint64_t sequence = e.sequence.load(std::memory_order_relaxed);
     const std::uint32_t generation = e.publisher_generation.load(std::memory_order_relaxed);
-    // A publisher dropping the oldest for us may take it first: look again.
-    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_seq_cst)) continue;
     if (index < t.config.sample_count) {
-      // Both in flight at once: the payload's first line (the caller reads
-      // it next) and the holders line (read below, written by the drop).
+      // Both in flight at once, and while the tail moves: the payload's
+      // first line (the caller reads it next) and the holders line (read
+      // below, written by the drop).
       prefetch_for_read(t.sample_header(index) + k_topic_sample_header_size);
       prefetch_for_write(&t.holders[index]);
     }
+    // A publisher dropping the oldest for us may take it first: look again.
+    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_seq_cst)) continue;
     if (index >= t.config.sample_count ||
         (t.holders[index].load(std::memory_order_acquire) & bit) == 0) {
       t.corrupted(f, "this subscriber's queue names sample " + std::to_string(index) +
