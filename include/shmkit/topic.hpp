@@ -94,7 +94,9 @@ class SHMKIT_EXPORT Topic {
   // The validated config the topic was created with.
   TopicConfig config() const noexcept;
   // Samples nobody holds now (not on loan, queued, received or kept for
-  // history). A snapshot: it may change as soon as it is returned.
+  // history; a publisher's spare, claimed ahead of its next loan, counts as
+  // free: any loan may take it). A snapshot: it may change as soon as it is
+  // returned.
   std::size_t free_samples() const noexcept;
   // Publishers and subscribers attached now whose processes are alive.
   std::size_t publisher_count() const noexcept;

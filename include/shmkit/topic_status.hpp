@@ -53,7 +53,7 @@ struct TopicStatus {
   std::uint64_t published = 0;   // the last sequence number given (samples published so far)
   std::uint64_t pool_bytes = 0;  // the pool segment's data: sample_count samples of `stride` bytes
   std::uint64_t stride = 0;      // pool bytes per sample, its 64-byte header included
-  std::size_t free_samples = 0;  // nobody holds them
+  std::size_t free_samples = 0;  // nobody holds them (or a publisher's spare, free to any loan)
   std::size_t samples_in_use = 0;  // sample_count - free_samples
   std::size_t on_loan = 0;         // held by a publisher (loaned, not yet published)
   std::size_t in_history = 0;      // kept for late subscribers

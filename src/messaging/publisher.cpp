@@ -52,44 +52,71 @@ void reclaim_now(PublisherImpl& impl, Deadline deadline) {
   impl.last_reclaim = TopicClock::now();
 }
 
-// Where the scan for the next loan starts after sample k: one holders line
-// (8 words) further on, so that the next loan looks at a line other than
-// the one the subscribers are about to write (dropping sample k), and
-// prefetch_next_loan() can fetch it while they do.
-constexpr std::size_t k_holders_per_line = 8;
+// Where the scan for the next loan starts after sample k: two holders lines
+// (16 words) further on, so that the next loan (the spare claimed right
+// after publishing k) looks at a line other than the one the subscribers are
+// about to write (dropping sample k), and not the one beside it either
+// (which a core's adjacent-line prefetcher may fetch along with it).
+constexpr std::size_t k_loan_hint_step = 16;
 std::uint32_t next_loan_hint(std::size_t k, std::size_t count) noexcept {
-  const std::size_t next = k + k_holders_per_line;
+  const std::size_t next = k + k_loan_hint_step;
   return static_cast<std::uint32_t>(next < count ? next : next % count);
 }
 
-// After a publish, while the subscribers take it: the holders line and the
-// first payload line of the sample the next loan will most likely take,
-// fetched for writing, so that the loan and the writes into it do not wait
-// for the subscribers' cores (they dropped and read that sample last).
-void prefetch_next_loan(const TopicSegment& t) noexcept {
-  const std::size_t k =
-      t.control->loan_hint.load(std::memory_order_relaxed) % t.config.sample_count;
-  prefetch_for_write(&t.holders[k]);
-  prefetch_for_write(t.sample_header(k) + k_topic_sample_header_size);
-}
-
-// Claims a free sample for this publisher; -1 when none is free.
-long claim_sample(PublisherImpl& impl) noexcept {
-  TopicSegment& t = *impl.topic;
+// Claims a free sample, setting its word to `claimed`; -1 when none is free.
+long claim_free(TopicSegment& t, std::uint64_t claimed) noexcept {
   const std::size_t count = t.config.sample_count;
-  const std::uint64_t bit = publisher_bit(impl.slot);
-  const std::size_t start = t.control->loan_hint.load(std::memory_order_relaxed) % count;
-  for (std::size_t n = 0; n < count; ++n) {
-    std::size_t k = start + n;
-    if (k >= count) k -= count;
+  std::size_t k = t.control->loan_hint.load(std::memory_order_relaxed);
+  if (k >= count) k %= count;
+  for (std::size_t n = 0; n < count; ++n, ++k) {
+    if (k == count) k = 0;
     std::uint64_t expected = 0;
     if (t.holders[k].load(std::memory_order_relaxed) == 0 &&
-        t.holders[k].compare_exchange_strong(expected, bit, std::memory_order_acq_rel)) {
+        t.holders[k].compare_exchange_strong(expected, claimed, std::memory_order_acq_rel)) {
       t.control->loan_hint.store(next_loan_hint(k, count), std::memory_order_relaxed);
       return static_cast<long>(k);
     }
   }
   return -1;
+}
+
+// Claims a sample for a loan of this publisher: its spare if it still has
+// it, else a free one, else another publisher's spare (a spare never keeps
+// a loan waiting); -1 when there is none.
+long claim_sample(PublisherImpl& impl) noexcept {
+  TopicSegment& t = *impl.topic;
+  const std::uint64_t bit = publisher_bit(impl.slot);
+  const std::uint32_t spare = std::exchange(impl.spare, k_no_spare);
+  if (spare < t.config.sample_count) {
+    std::uint64_t expected = spare_word(impl.slot);
+    if (t.holders[spare].compare_exchange_strong(expected, bit, std::memory_order_acq_rel)) {
+      return static_cast<long>(spare);
+    }
+    // Taken by a publisher that found the pool empty.
+  }
+  const long index = claim_free(t, bit);
+  if (index >= 0) return index;
+  for (std::size_t k = 0; k < t.config.sample_count; ++k) {
+    std::uint64_t word = t.holders[k].load(std::memory_order_relaxed);
+    if (!is_spare_word(word, t.config.max_publishers)) continue;
+    if (t.holders[k].compare_exchange_strong(word, bit, std::memory_order_acq_rel)) {
+      return static_cast<long>(k);
+    }
+  }
+  return -1;
+}
+
+// After a publish, while the caller goes on to wait for a reply or the next
+// thing to send: the next loan's sample is claimed now (a spare), so that
+// the loan finds its word and payload in this core's cache instead of
+// taking them from the subscribers' cores (they dropped and read it last).
+void claim_spare(PublisherImpl& impl) noexcept {
+  if (impl.spare != k_no_spare) return;
+  TopicSegment& t = *impl.topic;
+  const long index = claim_free(t, spare_word(impl.slot));
+  if (index < 0) return;
+  impl.spare = static_cast<std::uint32_t>(index);
+  prefetch_for_write(t.sample_header(static_cast<std::size_t>(index)) + k_topic_sample_header_size);
 }
 
 long take_sample(PublisherImpl& impl, Deadline deadline) {
@@ -240,7 +267,7 @@ Publisher Publisher::open_at(std::string_view topic_name, const TopicConfig* con
     impl->wait = options.wait;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self, detail::topic_local_mutex(topic->name));
+                                   impl->self, detail::topic_local_lock(topic->name, impl->self));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {
@@ -326,6 +353,7 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
       if (round >= 2 && detail::TopicClock::now() >= deadline) return false;
       std::size_t blocked = 0;
       std::uint64_t blocked_word = 0;
+      bool delivered = false;
       {
         detail::TopicLockGuard guard(impl->lock, deadline);
         if (!guard.locked) return false;
@@ -341,10 +369,14 @@ bool Publisher::publish_at(Loan& loan, Deadline deadline, std::error_code* ec) {
             t, impl->tails, impl->slot, impl->generation, index, loan.size(), blocked);
         if (result == detail::DeliverResult::delivered) {
           LoanAccess::consume(loan);
-          detail::prefetch_next_loan(t);
-          return true;
+          delivered = true;
+        } else {
+          blocked_word = t.control->subscribers[blocked].identity.load(std::memory_order_acquire);
         }
-        blocked_word = t.control->subscribers[blocked].identity.load(std::memory_order_acquire);
+      }
+      if (delivered) {
+        detail::claim_spare(*impl);  // off the lock, after the subscribers were told
+        return true;
       }
       // A live block_publisher subscriber's queue is full: wait for room, for
       // it to leave, or for it to die (looked at once per interval; the next

@@ -117,14 +117,15 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
     const std::uint64_t size = e.size.load(std::memory_order_relaxed);
     const std::uint64_t sequence = e.sequence.load(std::memory_order_relaxed);
     const std::uint32_t generation = e.publisher_generation.load(std::memory_order_relaxed);
-    // A publisher dropping the oldest for us may take it first: look again.
-    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_seq_cst)) continue;
     if (index < t.config.sample_count) {
-      // Both in flight at once: the payload's first line (the caller reads
-      // it next) and the holders line (read below, written by the drop).
+      // Both in flight at once, and while the tail moves: the payload's
+      // first line (the caller reads it next) and the holders line (read
+      // below, written by the drop).
       prefetch_for_read(t.sample_header(index) + k_topic_sample_header_size);
       prefetch_for_write(&t.holders[index]);
     }
+    // A publisher dropping the oldest for us may take it first: look again.
+    if (!s.tail.compare_exchange_strong(tail, tail + 1, std::memory_order_seq_cst)) continue;
     if (index >= t.config.sample_count ||
         (t.holders[index].load(std::memory_order_acquire) & bit) == 0) {
       t.corrupted(f, "this subscriber's queue names sample " + std::to_string(index) +
@@ -151,16 +152,24 @@ Sample pop(SubscriberImpl& impl, Failure& f) {
 // reported by pop() instead of waited on.
 // `at` and `entry` remember where the last look found the tail, so that a
 // spinning receive does not divide by the depth on every turn.
+// The head is looked at on the first look and every 16th after it only: a
+// spinning receive that read it on every turn would hold the head's line
+// shared, and the publisher's store of the head (right after the entry's
+// stamp, which is all a healthy queue needs) would wait to take it back.
+// Only garbage moves the head without stamping the entry, and that is still
+// reported, a few turns later (or, for a sleeping receive, at one of the
+// next wake-ups or at its deadline; garbage that never moves the head looks
+// like an empty queue anyway).
 bool receive_ready(const TopicSegment& t, std::size_t slot, std::size_t depth, std::uint64_t& at,
-                   const TopicQueueEntry*& entry) noexcept {
+                   const TopicQueueEntry*& entry, std::uint32_t& looks) noexcept {
   const TopicSubscriberSlot& s = t.control->subscribers[slot];
   const std::uint64_t tail = s.tail.load(std::memory_order_acquire);
   if (entry == nullptr || tail != at) {
     at = tail;
     entry = &t.queue_of(slot)[tail % depth];
   }
-  return entry->stamp.load(std::memory_order_acquire) == tail + 1 ||
-         s.head.load(std::memory_order_acquire) != tail;
+  if (entry->stamp.load(std::memory_order_acquire) == tail + 1) return true;
+  return (looks++ & 15) == 0 && s.head.load(std::memory_order_acquire) != tail;
 }
 
 bool queue_ready(const TopicSegment& t, std::size_t slot) noexcept {
@@ -277,7 +286,7 @@ Subscriber Subscriber::open_at(std::string_view topic_name, const SubscriberOpti
     impl->block = options.overflow == OverflowPolicy::block_publisher;
     impl->self = detail::pack_slot(detail::current_process());
     impl->lock = detail::TopicLock(*topic->control, *topic->waiters[detail::k_topic_lock_waiter],
-                                   impl->self, detail::topic_local_mutex(topic->name));
+                                   impl->self, detail::topic_local_lock(topic->name, impl->self));
     {
       detail::TopicLockGuard guard(impl->lock, deadline_after(options.open_timeout));
       if (!guard.locked) {
@@ -334,9 +343,10 @@ Sample Subscriber::receive_at(Deadline deadline, std::error_code* ec) {
       if (again && detail::TopicClock::now() >= deadline) return Sample();
       std::uint64_t at = 0;
       const detail::TopicQueueEntry* entry = nullptr;
+      std::uint32_t looks = 0;
       const detail::WaitResult waited = detail::wait_for_peer(
           impl->wait, deadline, t.data_words(impl->slot),
-          [&] { return detail::receive_ready(t, impl->slot, impl->depth, at, entry); },
+          [&] { return detail::receive_ready(t, impl->slot, impl->depth, at, entry, looks); },
           [&] { return impl->publishers.gone(); });
       if (waited == detail::WaitResult::timed_out) return Sample();
       if (waited == detail::WaitResult::peer_gone) {

@@ -149,6 +149,48 @@ void finish_half_push(TopicSegment& t, std::size_t i) noexcept {
   }
 }
 
+// Whether subscriber `i`'s queue got its entry for the delivery of sample
+// `index` numbered `sequence`: nothing was pushed after that delivery (its
+// publisher died in it, holding the lock, and the pass runs under the lock
+// that was taken over from it, after finish_half_push()), so if the entry
+// was pushed it is the last one, at head - 1, whether or not the subscriber
+// has taken it since.
+bool last_entry_names(const TopicSegment& t, std::size_t i, std::uint32_t index,
+                      std::uint64_t sequence) noexcept {
+  const TopicSubscriberSlot& s = t.control->subscribers[i];
+  const std::uint32_t depth = s.queue_depth.load(std::memory_order_relaxed);
+  if (depth < 1 || depth > t.config.max_queue_depth) return true;  // garbage: left alone
+  const std::uint64_t head = s.head.load(std::memory_order_acquire);
+  if (head == 0) return false;
+  const TopicQueueEntry& e = t.queue_of(i)[(head - 1) % depth];
+  return e.stamp.load(std::memory_order_acquire) == head &&
+         e.index.load(std::memory_order_relaxed) == index &&
+         e.sequence.load(std::memory_order_relaxed) == sequence;
+}
+
+// Publisher slot `j`'s delivery journal, left by a publisher that died
+// between setting its receivers' bits and pushing their entries: each
+// receiver whose queue did not get the entry has a bit on the sample that no
+// entry and no Sample of it names (a receiver holds the sample only through
+// an entry pushed to it: while on loan, only the publisher's bit was set),
+// which would keep the sample until that subscriber closes. Cleared here,
+// and the journal with it.
+void settle_abandoned_delivery(TopicSegment& t, std::size_t j) noexcept {
+  TopicPublisherSlot& p = t.control->publishers[j];
+  const std::uint32_t delivering = p.delivering.load(std::memory_order_acquire);
+  if (delivering == 0) return;
+  const std::uint64_t sequence = p.delivering_sequence.load(std::memory_order_relaxed);
+  const std::uint32_t index = delivering - 1;
+  if (index < t.config.sample_count) {
+    const std::uint64_t word = t.holders[index].load(std::memory_order_acquire);
+    for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
+      if ((word & subscriber_bit(i)) == 0) continue;
+      if (!last_entry_names(t, i, index, sequence)) drop_reference(t, index, subscriber_bit(i));
+    }
+  }
+  p.delivering.store(0, std::memory_order_relaxed);
+}
+
 }  // namespace
 
 void reclaim_locked(TopicSegment& t) noexcept {
@@ -157,6 +199,12 @@ void reclaim_locked(TopicSegment& t) noexcept {
       finish_half_push(t, i);
     }
   }
+  // A live publisher's journal is empty whenever the lock is free (and we
+  // hold it): only a gone one can have left one.
+  for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
+    const std::uint64_t word = t.control->publishers[j].identity.load(std::memory_order_acquire);
+    if (!slot_alive(word)) settle_abandoned_delivery(t, j);
+  }
   std::uint64_t keep = t.config.history > 0 ? k_history_bit : 0;
   std::uint64_t gone_publishers = 0;
   std::uint64_t gone_subscribers = 0;
@@ -164,7 +212,7 @@ void reclaim_locked(TopicSegment& t) noexcept {
   for (std::size_t j = 0; j < t.config.max_publishers; ++j) {
     const std::uint64_t word = t.control->publishers[j].identity.load(std::memory_order_acquire);
     if (slot_occupied(word) && slot_alive(word)) {
-      keep |= publisher_bit(j);
+      keep |= publisher_bit(j) | spare_bit(j);
       live_publisher = true;
     } else if (!slot_claimable(word)) {
       gone_publishers |= std::uint64_t{1} << j;  // dead, released or garbage
@@ -210,7 +258,8 @@ int claim_publisher_slot_locked(TopicSegment& t, std::uint64_t self, std::uint32
     if (!slot_claimable(p.identity.load(std::memory_order_acquire))) continue;
     // A closed publisher left no loans (it cleared them), and a dead one's
     // were cleared by the reclamation pass before this.
-    clear_holder_bits(t, publisher_bit(j));
+    clear_holder_bits(t, publisher_bit(j) | spare_bit(j));
+    p.delivering.store(0, std::memory_order_relaxed);  // settled above, or garbage
     generation = next_generation(t.control->publisher_attaches);
     p.generation.store(generation, std::memory_order_relaxed);
     p.identity.store(self, std::memory_order_release);
@@ -277,7 +326,7 @@ void release_publisher_slot(TopicSegment& t, std::size_t slot, std::uint64_t sel
   TopicPublisherSlot& p = t.control->publishers[slot];
   // Only if it is still ours: a slot taken over (we were judged dead) is not.
   if (p.identity.load(std::memory_order_acquire) != self) return;
-  clear_holder_bits(t, publisher_bit(slot));
+  clear_holder_bits(t, publisher_bit(slot) | spare_bit(slot));
   p.identity.store(locked ? k_topic_slot_closed : k_topic_slot_released, std::memory_order_release);
 }
 
@@ -366,15 +415,17 @@ DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot
   }
   const std::uint64_t sequence = c.sequence.load(std::memory_order_relaxed) + 1;
   c.sequence.store(sequence, std::memory_order_relaxed);
-  // The pool's header: for late joiners given this sample from the history
-  // (receives read the queue entry).
-  TopicSampleHeader header{};
-  header.sequence = sequence;
-  header.size = size;
-  header.publisher_generation = generation;
-  header.publisher_slot = static_cast<std::uint32_t>(slot);
-  std::memcpy(t.sample_header(index), &header, sizeof header);
   if (t.config.history > 0) {
+    // The pool's header: for late joiners given this sample from the
+    // history, its only readers (receives read the queue entry), so a topic
+    // without a history does not write it: one line less to take from the
+    // subscribers' cores, which may hold it beside the payload.
+    TopicSampleHeader header{};
+    header.sequence = sequence;
+    header.size = size;
+    header.publisher_generation = generation;
+    header.publisher_slot = static_cast<std::uint32_t>(slot);
+    std::memcpy(t.sample_header(index), &header, sizeof header);
     // The entry first, then its bit: a publisher dying between the two
     // leaves an entry whose sample is not kept (skipped by late joiners),
     // never a kept sample no entry names (and reclaim_locked clears such a
@@ -401,6 +452,12 @@ DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot
   // clears bits we never set, and anything we set for it is cleared by the
   // next reclamation pass, which frees such slots only after clearing their
   // bits.
+  // The journal first (released by the holders store below): a publisher
+  // dying from here until it is cleared leaves bits the reclamation pass
+  // must be able to tell from references a receiver really has.
+  TopicPublisherSlot& journal = c.publishers[slot];
+  journal.delivering_sequence.store(sequence, std::memory_order_relaxed);
+  journal.delivering.store(index + 1, std::memory_order_relaxed);
   const std::uint64_t mine = publisher_bit(slot);
   const std::uint64_t before = t.holders[index].load(std::memory_order_relaxed);
   const std::uint64_t after = (before | receivers) & ~mine;
@@ -444,6 +501,7 @@ DeliverResult deliver_locked(TopicSegment& t, TailCache& tails, std::size_t slot
     }
     wake_everyone(t.data_words(i));
   }
+  journal.delivering.store(0, std::memory_order_release);
   return DeliverResult::delivered;
 }
 
@@ -466,7 +524,8 @@ std::size_t live_subscribers(const TopicSegment& t) noexcept {
 std::size_t free_sample_count(const TopicSegment& t) noexcept {
   std::size_t n = 0;
   for (std::size_t k = 0; k < t.config.sample_count; ++k) {
-    n += t.holders[k].load(std::memory_order_acquire) == 0 ? 1 : 0;
+    const std::uint64_t word = t.holders[k].load(std::memory_order_acquire);
+    n += word == 0 || is_spare_word(word, t.config.max_publishers) ? 1 : 0;
   }
   return n;
 }

@@ -7,7 +7,9 @@
 // word is 0. A loan sets the publisher's bit (CAS from 0); publish sets one
 // bit per receiving subscriber and the history bit, then clears the
 // publisher's; a subscriber's drop clears its bit. Whoever turns the word to
-// 0 wakes the publishers waiting for space.
+// 0 wakes the publishers waiting for space. After a publish, the publisher
+// claims its next loan's sample ahead (a spare, topic_layout.hpp): free to
+// any loan that finds no free sample.
 #pragma once
 
 #include <shmkit/config.hpp>
@@ -26,8 +28,15 @@ namespace detail {
 // on what any load or store sees). For writing: the line comes exclusive,
 // so the store or read-modify-write that follows does not wait for another
 // core to give it up.
+// On x86 the builtin asks for PREFETCHW only when the build targets it
+// (-mprfchw, not in the baseline x86-64 target); without, it emits a read
+// prefetch, which leaves the line shared and the store still waiting. So the
+// instruction is spelt out: every x86-64 CPU since 2014 (and AMD's since
+// 2003) has it, and older ones treat its encoding as a NOP.
 inline void prefetch_for_write(const void* p) noexcept {
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#elif defined(__GNUC__) || defined(__clang__)
   __builtin_prefetch(p, 1, 3);
 #else
   (void)p;

@@ -38,9 +38,15 @@ struct TopicEndpoint {
   bool in_owner_process() const noexcept;
 };
 
+inline constexpr std::uint32_t k_no_spare = ~std::uint32_t{0};
+
 struct PublisherImpl : TopicEndpoint {
   TopicClock::time_point last_reclaim{};
   std::uint32_t publishes = 0;
+  // The sample claimed ahead of the next loan (topic_layout.hpp, spare_word),
+  // or k_no_spare. Released with the slot's bits; another publisher finding
+  // no free sample may take it, which the next loan notices.
+  std::uint32_t spare = k_no_spare;
   TailCache tails;  // used under the topic lock only
   ~PublisherImpl();
 };

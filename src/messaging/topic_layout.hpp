@@ -18,9 +18,9 @@
 //
 // Pool segment: a TopicPoolPreamble, then sample i at
 // k_topic_pool_data_offset + i * stride: a TopicSampleHeader (written by the
-// loaning publisher before it publishes; read only when a late joiner is
-// given the history, receives read the queue entry) and sample_size payload
-// bytes.
+// publisher as it publishes, when the topic keeps a history; read only when a
+// late joiner is given the history, receives read the queue entry) and
+// sample_size payload bytes.
 // stride = round_up(k_topic_sample_header_size + sample_size, 64).
 #pragma once
 
@@ -35,10 +35,11 @@
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
 
-// "TPC2", in the sync preamble. TPC2: queue entries carry what a receiver
+// "TPC3", in the sync preamble. TPC2: queue entries carry what a receiver
 // needs (no pool header read), each queue's head and tail on lines of their
-// own, the space sleepers on a line of their own.
-inline constexpr std::uint32_t k_topic_layout = 0x54504332;
+// own, the space sleepers on a line of their own. TPC3: the delivery journal
+// in each publisher slot.
+inline constexpr std::uint32_t k_topic_layout = 0x54504333;
 inline constexpr std::uint64_t k_topic_pool_magic = 0x314c4f4f50435054ull;  // "TPCPOOL1"
 
 // The state starts 8 bytes into the 64-byte aligned data (after the sync
@@ -52,8 +53,13 @@ inline constexpr unsigned k_topic_lock_waiter =
 inline constexpr unsigned k_topic_waiter_slots = k_topic_lock_waiter + 1;
 
 // holders bits: subscriber slot i (queued, or received and not yet
-// dropped), publisher slot j (on loan), kept by the history ring. A sample is
-// free iff its holders word is 0.
+// dropped), publisher slot j (on loan), kept by the history ring, and the
+// spare mark of publisher slot j. A sample is free iff its holders word is 0.
+// A spare is a sample publisher j claimed ahead of its next loan (right after
+// a publish, while it waits for whatever comes next): its word is exactly
+// spare_word(j); its publisher turns it into a loan (spare_word(j) ->
+// publisher_bit(j)) with a compare-and-swap, and so may any publisher that
+// finds no free sample, so a spare never starves anyone. Counted as free.
 constexpr std::uint64_t subscriber_bit(std::size_t slot) noexcept {
   return std::uint64_t{1} << slot;
 }
@@ -61,6 +67,20 @@ constexpr std::uint64_t publisher_bit(std::size_t slot) noexcept {
   return std::uint64_t{1} << (32 + slot);
 }
 inline constexpr std::uint64_t k_history_bit = std::uint64_t{1} << 40;
+constexpr std::uint64_t spare_bit(std::size_t slot) noexcept {
+  return std::uint64_t{1} << (48 + slot);
+}
+constexpr std::uint64_t spare_word(std::size_t slot) noexcept {
+  return publisher_bit(slot) | spare_bit(slot);
+}
+// Whether `word` is the spare of one of the first `publishers` slots.
+constexpr bool is_spare_word(std::uint64_t word, std::size_t publishers) noexcept {
+  if ((word >> 48) == 0) return false;
+  for (std::size_t j = 0; j < publishers; ++j) {
+    if (word == spare_word(j)) return true;
+  }
+  return false;
+}
 
 inline constexpr std::size_t k_topic_sample_header_size = 64;
 inline constexpr std::size_t k_topic_pool_data_offset = 64;
@@ -88,11 +108,18 @@ struct TopicConfigWords {
 };
 static_assert(sizeof(TopicConfigWords) == 64);
 
+// `delivering`/`delivering_sequence`: the delivery journal. A publish
+// stores index + 1 and the sequence number of the sample it is delivering
+// before it sets the receivers' bits, and 0 once every entry is pushed; a
+// publisher that died in between leaves them, and the reclamation pass then
+// clears the bit of each receiver whose queue did not get its entry
+// (reclaim_locked). Only the slot's holder writes them, under the topic lock.
 struct alignas(64) TopicPublisherSlot {
   std::atomic<std::uint64_t> identity;
   std::atomic<std::uint32_t> generation;  // of the attach that holds (or held) it
-  std::uint32_t reserved0;
-  std::uint8_t reserved[48];
+  std::atomic<std::uint32_t> delivering;  // sample index + 1 being delivered, 0 none
+  std::atomic<std::uint64_t> delivering_sequence;
+  std::uint8_t reserved[40];
 };
 static_assert(sizeof(TopicPublisherSlot) == 64);
 

@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
 
 SHMKIT_BEGIN_NAMESPACE
 namespace detail {
@@ -19,9 +23,6 @@ using Clock = std::chrono::steady_clock;
 // runs: the bound on noticing a dead holder.
 constexpr auto k_lock_liveness_slice = std::chrono::milliseconds(5);
 constexpr int k_lock_spins = 200;
-
-// The process-local mutexes, chosen by a hash of the topic's name.
-constexpr std::size_t k_local_mutexes = 32;
 
 bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
   if (local.try_lock()) return true;
@@ -49,11 +50,48 @@ bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
 
 }  // namespace
 
-std::timed_mutex& topic_local_mutex(const std::string& name) noexcept {
-  // Never destroyed: a handle in a static object may close after the
-  // statics of this file are gone.
-  static std::timed_mutex* const mutexes = new std::timed_mutex[k_local_mutexes];
-  return mutexes[std::hash<std::string>{}(name) % k_local_mutexes];
+TopicLocalLock& topic_local_lock(const std::string& name, std::uint64_t self) {
+  // Never destroyed (see the declaration); entries are never erased, so a
+  // reference stays valid, and topics are opened seldom enough for one mutex.
+  static std::mutex* const guard = new std::mutex;
+  static auto* const locks = new std::unordered_map<std::string, std::unique_ptr<TopicLocalLock>>;
+  const std::lock_guard<std::mutex> hold(*guard);
+  std::unique_ptr<TopicLocalLock>& entry = (*locks)[name];
+  if (!entry) entry = std::make_unique<TopicLocalLock>();
+  if (entry->process != self) {
+    // The first attach of a fork() child: the counts are its parent's.
+    entry->handles.store(0, std::memory_order_relaxed);
+    entry->fast_held.store(false, std::memory_order_relaxed);
+    entry->process = self;
+  }
+  return *entry;
+}
+
+TopicLock::TopicLock(TopicControl& control, WordWaiter& waiter, std::uint64_t self,
+                     TopicLocalLock& local) noexcept
+    : control_(&control), waiter_(&waiter), local_(&local), self_(self) {
+  local_->handles.fetch_add(1, std::memory_order_seq_cst);
+}
+
+TopicLock& TopicLock::operator=(TopicLock&& other) noexcept {
+  if (this != &other) {
+    if (counted()) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
+    control_ = other.control_;
+    waiter_ = other.waiter_;
+    local_ = std::exchange(other.local_, nullptr);
+    self_ = other.self_;
+    fast_ = std::exchange(other.fast_, false);
+  }
+  return *this;
+}
+
+TopicLock::~TopicLock() {
+  if (counted()) local_->handles.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+bool TopicLock::counted() const noexcept {
+  // Not a handle a fork() child inherited: its count is not the child's.
+  return local_ != nullptr && local_->process == self_;
 }
 
 Deadline topic_lock_grace_deadline() noexcept {
@@ -61,28 +99,43 @@ Deadline topic_lock_grace_deadline() noexcept {
 }
 
 TopicLockResult TopicLock::lock(Deadline deadline) noexcept {
-  if (!take_local(*local_, deadline)) return TopicLockResult::timed_out;
+  // The only handle of this process on the topic: no sibling to keep out,
+  // so the shared word alone (topic_lock.hpp). Uncontended only; anything
+  // else goes the general way.
+  if (local_->handles.load(std::memory_order_seq_cst) == 1) {
+    local_->fast_held.store(true, std::memory_order_relaxed);
+    std::uint64_t expected = 0;
+    if (control_->lock_owner.compare_exchange_strong(expected, self_, std::memory_order_seq_cst,
+                                                     std::memory_order_relaxed)) {
+      fast_ = true;
+      return TopicLockResult::acquired;
+    }
+    local_->fast_held.store(false, std::memory_order_relaxed);
+  }
+  if (!take_local(local_->mutex, deadline)) return TopicLockResult::timed_out;
   const TopicLockResult result = lock_shared_word(deadline);
-  if (result == TopicLockResult::timed_out) local_->unlock();
+  if (result == TopicLockResult::timed_out) local_->mutex.unlock();
   return result;
 }
 
 TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
+  // Every read of the word acquires: one that finds our word written by a
+  // sibling's fast path then sees its `fast_held` raised.
   std::atomic<std::uint64_t>& owner = control_->lock_owner;
   std::uint64_t seen = 0;
   if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                    std::memory_order_relaxed)) {
+                                    std::memory_order_acquire)) {
     return TopicLockResult::acquired;
   }
   for (int spin = 0; spin < k_lock_spins && seen != 0 && seen != self_; ++spin) {
     cpu_relax();
-    seen = owner.load(std::memory_order_relaxed);
+    seen = owner.load(std::memory_order_acquire);
   }
   auto next_check = Clock::now() + k_lock_liveness_slice;
   for (;;) {
     if (seen == 0) {
       if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                        std::memory_order_relaxed)) {
+                                        std::memory_order_acquire)) {
         return TopicLockResult::acquired;
       }
       if (seen == 0) {
@@ -92,14 +145,16 @@ TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
     }
     const auto now = Clock::now();
     const bool last_chance = now >= deadline;
-    // Our own word while this thread holds the local mutex: no thread of
-    // ours holds the lock, so the word names no holder (garbage, or a word
-    // left by a takeover gone wrong): taken over at once, like a dead one's.
-    const bool ours = seen == self_;
+    // Our own word while this thread holds the local mutex and no handle of
+    // ours holds it through the fast path: no thread of ours holds the lock,
+    // so the word names no holder (garbage, or a word left by a takeover
+    // gone wrong): taken over at once, like a dead one's. With `fast_held`
+    // raised, it is a live holder's (we wait, and look again).
+    const bool ours = seen == self_ && !local_->fast_held.load(std::memory_order_acquire);
     if (ours || last_chance || now >= next_check) {
       if (ours || !is_alive(seen >> 32, seen, k_slot_start_time_mask)) {
         if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                          std::memory_order_relaxed)) {
+                                          std::memory_order_acquire)) {
           return TopicLockResult::acquired_owner_died;
         }
         if (!last_chance) continue;
@@ -116,7 +171,7 @@ TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
       waiter_->wait(control_->lock_signal, signal, std::min(deadline, next_check));
     }
     control_->lock_sleepers.fetch_sub(1, std::memory_order_relaxed);
-    seen = owner.load(std::memory_order_relaxed);
+    seen = owner.load(std::memory_order_acquire);
   }
 }
 
@@ -134,7 +189,14 @@ void TopicLock::unlock() noexcept {
       waiter_->wake(control_->lock_signal, 1);
     }
   }
-  local_->unlock();
+  if (fast_) {
+    // After the word: a sibling that still reads our word there sees the
+    // flag raised and waits, never takes it over.
+    fast_ = false;
+    local_->fast_held.store(false, std::memory_order_release);
+  } else {
+    local_->mutex.unlock();
+  }
 }
 
 }  // namespace detail

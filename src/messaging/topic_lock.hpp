@@ -3,12 +3,21 @@
 // mutex (src/sync/owner_word_mutex.cpp) with an eventcount for sleepers.
 //
 // The word is 0 or pack_slot() of the holding process, so it tells processes
-// apart, not threads. The threads of one process are therefore serialised
-// first by a process-local mutex (one of a few, chosen by the topic's name),
-// held from lock() to unlock(): the shared word is contended only between
-// processes, and a word that names this process while this thread holds the
-// local mutex names no holder at all (garbage, or a takeover that went wrong)
-// and is taken over like a dead holder's.
+// apart, not threads. The threads of one process therefore share a
+// process-local state per topic name (TopicLocalLock): while this process
+// has one handle on the topic (the usual case), that handle takes the shared
+// word directly, raising `fast_held` first (released by the word's
+// compare-and-swap, so whoever reads our word there sees it raised); with
+// more, each handle first takes the process-local mutex, held from lock() to
+// unlock(), so that the shared word is contended only between processes, and
+// a word that names this process while this thread holds the local mutex and
+// `fast_held` is down names no holder at all (garbage, or a takeover that
+// went wrong) and is taken over like a dead holder's. The handle count grows
+// before a handle's first lock and shrinks after its last unlock (seq_cst,
+// as the fast path's read of it and the word's operations): a handle that
+// attaches while the only one holds the word through the fast path finds
+// `fast_held` raised and waits like behind any live holder, and the fast
+// holder's next lock sees the new count and takes the local mutex.
 //
 // A contended locker spins briefly, then sleeps on lock_signal in short
 // slices and checks after each whether the holder still runs; a dead holder's
@@ -34,6 +43,7 @@
 
 #include <shmkit/deadline.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -51,19 +61,33 @@ enum class TopicLockResult { acquired, acquired_owner_died, timed_out };
 // naming a live process, makes this matter.
 inline constexpr auto k_topic_lock_grace = std::chrono::seconds(1);
 
-// The process-local mutex that serialises this process's threads on the
-// lock of topic `name` (shared by every handle on that name; two names may
-// share one, which costs only some parallelism: nobody holds two topic locks).
-std::timed_mutex& topic_local_mutex(const std::string& name) noexcept;
+// What the threads of one process share about the lock of one topic name.
+struct TopicLocalLock {
+  std::timed_mutex mutex;
+  std::atomic<std::uint32_t> handles{0};  // TopicLocks attached to this name
+  std::atomic<bool> fast_held{false};     // the only handle holds the word without `mutex`
+  // pack_slot() of the process whose handles are counted: a fork() child
+  // inherits its parent's counts (of handles it must not use) and starts
+  // its own at its first attach.
+  std::uint64_t process = 0;
+};
+
+// The state of topic `name` in this process `self` (pack_slot()); never
+// freed: a handle in a static object may close after this file's statics
+// are gone.
+TopicLocalLock& topic_local_lock(const std::string& name, std::uint64_t self);
 
 class TopicLock {
  public:
   TopicLock() = default;
-  // `self` is pack_slot() of this process; `local` is topic_local_mutex() of
-  // the topic's name.
+  // `self` is pack_slot() of this process; `local` is topic_local_lock() of
+  // the topic's name. Counted in local.handles until destroyed.
   TopicLock(TopicControl& control, WordWaiter& waiter, std::uint64_t self,
-            std::timed_mutex& local) noexcept
-      : control_(&control), waiter_(&waiter), local_(&local), self_(self) {}
+            TopicLocalLock& local) noexcept;
+  TopicLock(const TopicLock&) = delete;
+  TopicLock& operator=(const TopicLock&) = delete;
+  TopicLock& operator=(TopicLock&& other) noexcept;
+  ~TopicLock();
 
   // Waits until `deadline` (a passed one: a bounded spin and one liveness
   // look).
@@ -72,11 +96,13 @@ class TopicLock {
 
  private:
   TopicLockResult lock_shared_word(Deadline deadline) noexcept;
+  bool counted() const noexcept;
 
   TopicControl* control_ = nullptr;
   WordWaiter* waiter_ = nullptr;
-  std::timed_mutex* local_ = nullptr;
+  TopicLocalLock* local_ = nullptr;
   std::uint64_t self_ = 0;
+  bool fast_ = false;  // held through the fast path (no local mutex)
 };
 
 // Holds the lock for a scope. `owner_died` tells the caller to run the full

@@ -274,11 +274,11 @@ class TopicReader {
       }
     }
 
-    // Bits a holders word may have: a subscriber slot, a publisher slot,
-    // the history.
+    // Bits a holders word may have: a subscriber slot, a publisher slot (and
+    // its spare mark), the history.
     std::uint64_t allowed = k_history_bit;
     for (std::size_t i = 0; i < subscribers; ++i) allowed |= subscriber_bit(i);
-    for (std::size_t j = 0; j < publishers; ++j) allowed |= publisher_bit(j);
+    for (std::size_t j = 0; j < publishers; ++j) allowed |= publisher_bit(j) | spare_bit(j);
     const auto* holders =
         reinterpret_cast<const std::atomic<std::uint64_t>*>(base_ + offsets_.holders);
     status.free_samples = status.on_loan = status.in_history = 0;
@@ -287,7 +287,8 @@ class TopicReader {
       if ((bits & ~allowed) != 0) {
         return corrupt(failure, "sample " + std::to_string(k) + " names holders that cannot exist");
       }
-      if (bits == 0) {
+      // A publisher's spare is free for any loan (topic_layout.hpp).
+      if (bits == 0 || is_spare_word(bits, publishers)) {
         ++status.free_samples;
         continue;
       }

@@ -168,6 +168,47 @@ SHMKIT_CHILD_ROLE(topic_lock_squatter) {
   return 1;
 }
 
+// args: topic progress. A publisher killed inside a publish, after setting
+// its receivers' bits and before pushing all their entries: loans a sample,
+// then (through a raw mapping, as deliver_locked does) takes the topic lock,
+// writes its delivery journal, sets the bits of subscriber slots 0 and 1,
+// pushes the entry of slot 0 only, records that, and waits to be killed.
+SHMKIT_CHILD_ROLE(topic_dying_deliverer) {
+  auto publisher = Publisher::open(args.at(0));
+  auto raw = NamedSharedMemory::open(args.at(0), raw_options());
+  auto shm = NamedSharedMemory::open(args.at(1));
+  detail::TopicControl& control = control_of(raw);
+  auto* holders = reinterpret_cast<std::atomic<std::uint64_t>*>(
+      reinterpret_cast<std::byte*>(&control) + detail::topic_offsets(control.config).holders);
+  Loan loan = publisher.loan(8);
+  fill_sample(loan.data(), loan.size(), 1);
+  const std::size_t slot = 0;  // the first publisher
+  std::uint32_t index = 0;
+  while (index < control.config.sample_count && holders[index].load() == 0) ++index;
+  if (index == control.config.sample_count) return 2;
+  const std::uint64_t self = detail::pack_slot(detail::current_process());
+  std::uint64_t unlocked = 0;
+  if (!control.lock_owner.compare_exchange_strong(unlocked, self)) return 3;
+  const std::uint64_t sequence = control.sequence.load() + 1;
+  control.sequence.store(sequence);
+  control.publishers[slot].delivering_sequence.store(sequence);
+  control.publishers[slot].delivering.store(index + 1);
+  holders[index].store(detail::subscriber_bit(0) | detail::subscriber_bit(1));
+  auto& subscriber = control.subscribers[0];
+  const std::uint64_t head = subscriber.head.load();
+  detail::TopicQueueEntry& entry =
+      queue_entries(control)[head % subscriber.queue_depth.load()];  // slot 0's queue
+  entry.sequence.store(sequence);
+  entry.size.store(8);
+  entry.index.store(index);
+  entry.publisher_generation.store(control.publishers[slot].generation.load());
+  entry.stamp.store(head + 1);
+  subscriber.head.store(head + 1);
+  progress_of(shm).stage.store(1);
+  std::this_thread::sleep_for(120s);
+  return 1;
+}
+
 // args: topic. Creates the topic and exits: its creator is then dead.
 SHMKIT_CHILD_ROLE(topic_create_exit) {
   (void)Topic::create(args.at(0), TopicConfig{64, 4});
@@ -419,6 +460,71 @@ TEST_SUITE("topic") {
     CHECK_FALSE(ec);
     CHECK(sample.sequence() == 3);
     CHECK(sample.publisher_generation() == 2);
+  }
+
+  TEST_CASE("publisher killed between setting receivers' bits and pushing: the pool refills") {
+    TopicGuard guard("tj");
+    test::NameGuard progress_guard(test::unique_name("tjp"));
+    auto progress_shm = NamedSharedMemory::create(progress_guard.name(), sizeof(Progress));
+    Progress& progress = progress_of(progress_shm);
+    auto topic = Topic::create(guard.name(), {8, 4, 2, 2, 4, 0, 0});
+    auto pushed = Subscriber::open(guard.name());
+    auto skipped = Subscriber::open(guard.name());
+    REQUIRE(pushed.slot() == 0);
+    REQUIRE(skipped.slot() == 1);
+    auto child = test::Child::spawn("topic_dying_deliverer", {guard.name(), progress_guard.name()});
+    REQUIRE(test::eventually([&] { return progress.stage.load() == 1; }, 60s));
+    child.kill();
+    CHECK(child.wait().killed);
+    CHECK(topic.free_samples() == 3);
+    // Slot 0 got its entry and takes the sample before anyone reclaims.
+    Sample sample = pushed.try_receive();
+    REQUIRE(sample);
+    CHECK(check_sample(sample.data(), sample.size(), 1));
+    // A newcomer takes the dead holder's lock over and runs the pass: slot
+    // 1's bit (no entry, no Sample) goes, slot 0's (a Sample) stays.
+    auto publisher = Publisher::open(guard.name());
+    CHECK(topic.free_samples() == 3);
+    CHECK_FALSE(skipped.try_receive());
+    sample = Sample();
+    CHECK(topic.free_samples() == 4);
+    publisher.publish_copy("x", 1);
+    CHECK(pushed.try_receive().sequence() == 2);
+    CHECK(skipped.try_receive().sequence() == 2);
+    CHECK(topic.free_samples() == 4);
+  }
+
+  TEST_CASE("a publisher's spare (claimed ahead of its next loan) never keeps a loan waiting") {
+    TopicGuard guard("ts");
+    auto topic = Topic::create(guard.name(), {8, 2, 2, 1, 2, 0, 0});
+    auto raw = NamedSharedMemory::open(guard.name(), raw_options());
+    detail::TopicControl& control = control_of(raw);
+    auto* holders = reinterpret_cast<std::atomic<std::uint64_t>*>(
+        reinterpret_cast<std::byte*>(&control) + detail::topic_offsets(control.config).holders);
+    auto subscriber = Subscriber::open(guard.name());
+    auto a = Publisher::open(guard.name());
+    auto b = Publisher::open(guard.name());
+    a.publish_copy("a", 1);            // queued for the subscriber; a claims the other sample ahead
+    CHECK(topic.free_samples() == 1);  // a spare counts as free
+    CHECK(
+        (holders[0].load() == detail::spare_word(0) || holders[1].load() == detail::spare_word(0)));
+    // b finds no free sample: it takes a's spare.
+    Loan loan = b.try_loan(1);
+    REQUIRE(loan);
+    CHECK(topic.free_samples() == 0);
+    CHECK_FALSE(a.try_loan(1));  // its spare is gone, and nothing else is free
+    CHECK(b.try_publish(loan));
+    CHECK(subscriber.try_receive().sequence() == 1);
+    CHECK(subscriber.try_receive().sequence() == 2);
+    CHECK(topic.free_samples() == 2);  // b's spare (claimed after its publish) and one free
+    Loan again = a.try_loan(1);
+    CHECK(again);
+    again = Loan();
+    // Closing a publisher gives its spare back.
+    b.close();
+    a.close();
+    CHECK(holders[0].load() == 0);
+    CHECK(holders[1].load() == 0);
   }
 
   TEST_CASE("late joiners get up to `history` of the last samples, oldest first") {
