@@ -181,7 +181,11 @@ void settle_abandoned_delivery(TopicSegment& t, std::size_t j) noexcept {
   if (delivering == 0) return;
   const std::uint64_t sequence = p.delivering_sequence.load(std::memory_order_relaxed);
   const std::uint32_t index = delivering - 1;
-  if (index < t.config.sample_count) {
+  // A delivery abandoned under the lock was the last one numbered: the
+  // first takeover settles it before anyone publishes again. Any other
+  // journal is garbage, and clears nothing (it could drop a live bit).
+  const bool last_numbered = sequence == t.control->sequence.load(std::memory_order_relaxed);
+  if (last_numbered && index < t.config.sample_count) {
     const std::uint64_t word = t.holders[index].load(std::memory_order_acquire);
     for (std::size_t i = 0; i < t.config.max_subscribers; ++i) {
       if ((word & subscriber_bit(i)) == 0) continue;

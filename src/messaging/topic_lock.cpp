@@ -50,19 +50,57 @@ bool take_local(std::timed_mutex& local, Deadline deadline) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Serialises this process's lookups in the table of local locks (held for
+// a map lookup only). Not a std::mutex: a fork() child finds this held only
+// if a parent thread was inside at the fork, a thread the child does not
+// have, so a holder word naming another process is taken over.
+class AttachGuard {
+ public:
+  explicit AttachGuard(std::atomic<std::uint64_t>& holder, std::uint64_t self) noexcept
+      : holder_(holder), self_(self) {
+    for (;;) {
+      std::uint64_t seen = 0;
+      if (holder_.compare_exchange_weak(seen, self_, std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+        return;
+      }
+      if (seen != 0 && seen != self_ &&
+          holder_.compare_exchange_strong(seen, self_, std::memory_order_acquire,
+                                          std::memory_order_relaxed)) {
+        return;  // our parent's, inherited across fork()
+      }
+      cpu_relax();
+    }
+  }
+  AttachGuard(const AttachGuard&) = delete;
+  AttachGuard& operator=(const AttachGuard&) = delete;
+  ~AttachGuard() { holder_.store(0, std::memory_order_release); }
+
+ private:
+  std::atomic<std::uint64_t>& holder_;
+  std::uint64_t self_;
+};
+
+}  // namespace
+
 TopicLocalLock& topic_local_lock(const std::string& name, std::uint64_t self) {
-  // Never destroyed (see the declaration); entries are never erased, so a
-  // reference stays valid, and topics are opened seldom enough for one mutex.
-  static std::mutex* const guard = new std::mutex;
+  // Never destroyed (see the declaration); entries are never freed, so a
+  // reference stays valid, and topics are opened seldom enough for one guard.
+  static auto* const holder = new std::atomic<std::uint64_t>(0);
   static auto* const locks = new std::unordered_map<std::string, std::unique_ptr<TopicLocalLock>>;
-  const std::lock_guard<std::mutex> hold(*guard);
+  const AttachGuard hold(*holder, self);
   std::unique_ptr<TopicLocalLock>& entry = (*locks)[name];
-  if (!entry) entry = std::make_unique<TopicLocalLock>();
-  if (entry->process != self) {
-    // The first attach of a fork() child: the counts are its parent's.
-    entry->handles.store(0, std::memory_order_relaxed);
-    entry->fast_held.store(false, std::memory_order_relaxed);
-    entry->process = self;
+  if (entry && entry->process.load(std::memory_order_relaxed) != self) {
+    // The first attach of a fork() child: the entry is its parent's. Its
+    // inherited handles keep pointing at it (they never lock: topic.hpp),
+    // so it is left alive, not freed.
+    static_cast<void>(entry.release());
+  }
+  if (!entry) {
+    entry = std::make_unique<TopicLocalLock>();
+    entry->process.store(self, std::memory_order_relaxed);
   }
   return *entry;
 }
@@ -91,7 +129,7 @@ TopicLock::~TopicLock() {
 
 bool TopicLock::counted() const noexcept {
   // Not a handle a fork() child inherited: its count is not the child's.
-  return local_ != nullptr && local_->process == self_;
+  return local_ != nullptr && local_->process.load(std::memory_order_relaxed) == self_;
 }
 
 Deadline topic_lock_grace_deadline() noexcept {
@@ -119,23 +157,23 @@ TopicLockResult TopicLock::lock(Deadline deadline) noexcept {
 }
 
 TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
-  // Every read of the word acquires: one that finds our word written by a
+  // Every access to the word is seq_cst (topic_lock.hpp): one that finds our word written by a
   // sibling's fast path then sees its `fast_held` raised.
   std::atomic<std::uint64_t>& owner = control_->lock_owner;
   std::uint64_t seen = 0;
-  if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                    std::memory_order_acquire)) {
+  if (owner.compare_exchange_strong(seen, self_, std::memory_order_seq_cst,
+                                    std::memory_order_seq_cst)) {
     return TopicLockResult::acquired;
   }
   for (int spin = 0; spin < k_lock_spins && seen != 0 && seen != self_; ++spin) {
     cpu_relax();
-    seen = owner.load(std::memory_order_acquire);
+    seen = owner.load(std::memory_order_seq_cst);
   }
   auto next_check = Clock::now() + k_lock_liveness_slice;
   for (;;) {
     if (seen == 0) {
-      if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                        std::memory_order_acquire)) {
+      if (owner.compare_exchange_strong(seen, self_, std::memory_order_seq_cst,
+                                        std::memory_order_seq_cst)) {
         return TopicLockResult::acquired;
       }
       if (seen == 0) {
@@ -150,11 +188,11 @@ TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
     // so the word names no holder (garbage, or a word left by a takeover
     // gone wrong): taken over at once, like a dead one's. With `fast_held`
     // raised, it is a live holder's (we wait, and look again).
-    const bool ours = seen == self_ && !local_->fast_held.load(std::memory_order_acquire);
+    const bool ours = seen == self_ && !local_->fast_held.load(std::memory_order_seq_cst);
     if (ours || last_chance || now >= next_check) {
       if (ours || !is_alive(seen >> 32, seen, k_slot_start_time_mask)) {
-        if (owner.compare_exchange_strong(seen, self_, std::memory_order_acquire,
-                                          std::memory_order_acquire)) {
+        if (owner.compare_exchange_strong(seen, self_, std::memory_order_seq_cst,
+                                          std::memory_order_seq_cst)) {
           return TopicLockResult::acquired_owner_died;
         }
         if (!last_chance) continue;
@@ -163,7 +201,7 @@ TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
       next_check = now + k_lock_liveness_slice;
     }
     // Eventcount: announce, re-check, sleep until the next liveness check.
-    const std::uint32_t signal = control_->lock_signal.load(std::memory_order_acquire);
+    const std::uint32_t signal = control_->lock_signal.load(std::memory_order_seq_cst);
     control_->lock_sleepers.fetch_add(1, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const std::uint64_t again = owner.load(std::memory_order_seq_cst);
@@ -171,7 +209,7 @@ TopicLockResult TopicLock::lock_shared_word(Deadline deadline) noexcept {
       waiter_->wait(control_->lock_signal, signal, std::min(deadline, next_check));
     }
     control_->lock_sleepers.fetch_sub(1, std::memory_order_relaxed);
-    seen = owner.load(std::memory_order_acquire);
+    seen = owner.load(std::memory_order_seq_cst);
   }
 }
 

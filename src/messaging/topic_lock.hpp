@@ -66,10 +66,12 @@ struct TopicLocalLock {
   std::timed_mutex mutex;
   std::atomic<std::uint32_t> handles{0};  // TopicLocks attached to this name
   std::atomic<bool> fast_held{false};     // the only handle holds the word without `mutex`
-  // pack_slot() of the process whose handles are counted: a fork() child
-  // inherits its parent's counts (of handles it must not use) and starts
-  // its own at its first attach.
-  std::uint64_t process = 0;
+  // pack_slot() of the process whose handles are counted. A fork() child
+  // inherits its parent's entry (counts of handles it must not use, and a
+  // mutex a parent thread may have held at the fork, which nobody in the
+  // child will ever unlock): its first attach puts a fresh entry in its
+  // place and leaves the inherited one to the inherited handles.
+  std::atomic<std::uint64_t> process{0};
 };
 
 // The state of topic `name` in this process `self` (pack_slot()); never
