@@ -11,8 +11,7 @@
 //
 // Linux: membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) (src/posix/membarrier_barrier.cpp).
 // Elsewhere (the portable path, Win32) there is none: both return false and
-// wakers keep their fence (src/posix/no_process_barrier.cpp,
-// src/win32/process_barrier.cpp).
+// wakers keep their fence (src/sync/no_process_barrier.cpp, shared by both).
 #pragma once
 
 #include <shmkit/config.hpp>

@@ -1,6 +1,7 @@
-// Win32: FlushProcessWriteBuffers orders the threads of this process only,
-// not those of the process that wakes us, so there is no heavy barrier and
-// wakers keep their fence.
+// Where no system call orders another process's threads, there is no heavy
+// barrier and wakers keep their fence: the portable POSIX path (Cygwin,
+// macOS, the BSDs) and Win32 (FlushProcessWriteBuffers orders the threads of
+// the calling process only, not those of the process that wakes us).
 #include "sync/process_barrier.hpp"
 
 SHMKIT_BEGIN_NAMESPACE
